@@ -1,0 +1,43 @@
+/**
+ * What a lock primitive needs from the CPU that runs it. Every blocking wait in pmdtorture goes
+ * through `block`, so a scheduler can take over waiting without touching any primitive: the
+ * parallel waiter spins then sleeps on Atomics.wait; the controlled scheduler (sched/) marks the
+ * CPU not runnable until the word changes.
+ */
+export interface LockCtx {
+  /** The arena's words. */
+  readonly mem: Int32Array;
+  readonly cpuId: number;
+  /**
+   * Wait while mem[at] === expected. May return early (spuriously): callers re-check their
+   * condition in a loop. Throws RunAborted when the run is being torn down.
+   */
+  block(at: number, expected: number): void;
+  /** Wake up to `count` CPUs blocked on mem[at]. */
+  wake(at: number, count: number): void;
+}
+
+/** Thrown out of a wait when the run is aborted (deadlock, crash, SIGINT): unwinds the CPU. */
+export class RunAborted extends Error {
+  constructor(why = 'run aborted') {
+    super(why);
+    this.name = 'RunAborted';
+  }
+}
+
+/**
+ * The wider CPU context that RCU, the IRQ model and lock tracking need: the arena, the trace,
+ * and a way to run code at every interruptible moment (named points and wait rounds), which is
+ * where a CPU with interrupts enabled acknowledges IPIs and runs due RCU callbacks.
+ */
+export interface CpuCtx extends LockCtx {
+  readonly arena: import('../shared-mem/layout.js').Arena;
+  /** Word index of this CPU's block in the `cpu` region (see shared-mem/cpu-block.ts). */
+  readonly block0: number;
+  /** Append an event to this CPU's trace ring. */
+  emit(ev: number, a: number, b: number): void;
+  /** Register a poller run at every named point and every wait round (interrupt delivery). */
+  addPoller(fn: () => void): void;
+  /** Run the pollers now. */
+  poll(): void;
+}

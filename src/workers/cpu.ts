@@ -1,0 +1,173 @@
+/**
+ * A CPU: the execution context of one worker thread. Holds the per-CPU PRNG streams, the trace
+ * ring, the named-point hook (race widening, scheduler yields) and the one blocking hook through
+ * which every wait in pmdtorture goes (`Waiter`).
+ */
+import { type Arena, CPU_WORDS } from '../shared-mem/layout.js';
+import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
+import { Ctl, StopState } from '../shared-mem/ctl.js';
+import { Prng, Stream } from '../shared-mem/prng.js';
+import { TraceEv, TraceRing } from '../shared-mem/trace.js';
+import { type CpuCtx, RunAborted } from '../locks/ctx.js';
+
+/** How a CPU waits and yields. Parallel runs use ParallelWaiter; controlled schedules their own. */
+export interface Waiter {
+  block(cpu: Cpu, at: number, expected: number): void;
+  wake(cpu: Cpu, at: number, count: number): void;
+  /** A named point: the place a controlled scheduler may switch CPUs. */
+  yieldAt(cpu: Cpu, point: number): void;
+}
+
+/** Race widening: per-point probability of a delay, and its length. */
+export interface WidenConfig {
+  /** Probability per point id (index = point id); missing = 0. */
+  prob: readonly number[];
+  /** Delay length in microseconds. */
+  us: number;
+}
+
+export interface CpuOptions {
+  seed: number;
+  widen?: WidenConfig | undefined;
+  waiter?: Waiter | undefined;
+  /** Time origin for trace timestamps (performance.now() in this thread at run start). */
+  t0?: number | undefined;
+}
+
+export class Cpu implements CpuCtx {
+  readonly mem: Int32Array;
+  readonly block0: number;
+  /** Operation choices. */
+  readonly rng: Prng;
+  /** Race-widening draws: separate so widening never changes the operation stream. */
+  readonly widenRng: Prng;
+  readonly trace: TraceRing;
+  waiter: Waiter;
+  private readonly pollers: Array<() => void> = [];
+  private readonly widenProb: Float64Array;
+  private readonly widenMs: number;
+  private readonly stopAt: number;
+  /** A private word to sleep on for widening delays (never notified). */
+  private readonly napAt: number;
+
+  constructor(
+    readonly arena: Arena,
+    readonly cpuId: number,
+    opts: CpuOptions,
+  ) {
+    if (cpuId < 0 || cpuId >= arena.config.cpus) throw new RangeError(`cpu ${cpuId} out of range`);
+    this.mem = arena.mem;
+    this.block0 = arena.base('cpu') + cpuId * CPU_WORDS;
+    this.rng = new Prng(opts.seed, cpuId, Stream.ops);
+    this.widenRng = new Prng(opts.seed, cpuId, Stream.widen);
+    this.trace = new TraceRing(arena, cpuId, opts.t0);
+    this.waiter = opts.waiter ?? parallelWaiter;
+    this.widenProb = Float64Array.from(opts.widen?.prob ?? []);
+    this.widenMs = (opts.widen?.us ?? 0) / 1000;
+    this.stopAt = arena.base('ctl') + Ctl.STOP;
+    this.napAt = arena.base('scratch') + 64 * 16 + cpuId * 16;
+    Atomics.store(this.mem, this.block0 + CpuField.WAIT_ON, -1);
+    Atomics.store(this.mem, this.block0 + CpuField.WAIT_CLASS, -1);
+  }
+
+  // ---- LockCtx ----
+  block(at: number, expected: number): void {
+    this.waiter.block(this, at, expected);
+  }
+
+  wake(at: number, count: number): void {
+    this.waiter.wake(this, at, count);
+  }
+
+  // ---- CpuCtx ----
+  emit(ev: number, a: number, b: number): void {
+    this.trace.emit(ev, a, b);
+  }
+
+  addPoller(fn: () => void): void {
+    this.pollers.push(fn);
+  }
+
+  poll(): void {
+    for (let i = 0; i < this.pollers.length; i++) this.pollers[i]!();
+  }
+
+  // ---- named points ----
+  /**
+   * A named point inside a race window: delivers pending interrupts, may be widened by a
+   * seeded delay, and is where a controlled scheduler may switch to another CPU.
+   */
+  point(id: number): void {
+    const m = this.mem;
+    Atomics.store(m, this.block0 + CpuField.LAST_POINT, id);
+    Atomics.add(m, this.block0 + CpuField.HEARTBEAT, 1);
+    this.poll();
+    const p = this.widenProb[id];
+    if (p !== undefined && p > 0 && this.widenRng.next() < p) {
+      this.emit(TraceEv.point, id, 1);
+      // Sleep rather than spin: on 2 cores the other CPU gets the core and the window widens.
+      Atomics.wait(m, this.napAt, 0, this.widenMs);
+    }
+    this.waiter.yieldAt(this, id);
+  }
+
+  // ---- per-CPU block ----
+  field(f: number): number {
+    return Atomics.load(this.mem, this.block0 + f);
+  }
+
+  setField(f: number, v: number): void {
+    Atomics.store(this.mem, this.block0 + f, v);
+  }
+
+  setState(s: number): void {
+    Atomics.store(this.mem, this.block0 + CpuField.STATE, s);
+  }
+
+  /** Count one finished operation. */
+  opDone(): void {
+    Atomics.add(this.mem, this.block0 + CpuField.OPS, 1);
+  }
+
+  stopRequested(): boolean {
+    return Atomics.load(this.mem, this.stopAt) !== StopState.running;
+  }
+
+  aborted(): boolean {
+    return Atomics.load(this.mem, this.stopAt) === StopState.abort;
+  }
+}
+
+/** Spin rounds before sleeping: a hand-off costs ~74 µs through the futex, far more than a short spin. */
+const SPIN_ROUNDS = 64;
+/** Longest single sleep: bounds how late an aborted run or an IPI is noticed. */
+const SLEEP_MS = 20;
+
+/** Real parallelism: spin briefly, then sleep on the word with Atomics.wait. */
+export const parallelWaiter: Waiter = {
+  block(cpu: Cpu, at: number, expected: number): void {
+    const m = cpu.mem;
+    for (let i = 0; i < SPIN_ROUNDS; i++) {
+      if (Atomics.load(m, at) !== expected) return;
+    }
+    const b = cpu.block0;
+    Atomics.store(m, b + CpuField.WAIT_ON, at);
+    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
+    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
+    try {
+      // A blocked CPU has interrupts enabled unless its holder says otherwise: deliver them.
+      cpu.poll();
+      if (Atomics.load(m, at) !== expected) return;
+      if (cpu.aborted()) throw new RunAborted();
+      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
+      Atomics.wait(m, at, expected, SLEEP_MS);
+    } finally {
+      Atomics.store(m, b + CpuField.STATE, prev);
+      Atomics.store(m, b + CpuField.WAIT_ON, -1);
+    }
+  },
+  wake(cpu: Cpu, at: number, count: number): void {
+    Atomics.notify(cpu.mem, at, count);
+  },
+  yieldAt(): void {},
+};
