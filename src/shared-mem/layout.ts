@@ -119,7 +119,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
     case 'file': return c.files * (FILE_WORDS + alignLine(c.vmas));
     case 'folio': return c.folios * FOLIO_WORDS;
     case 'faultMutex': return c.faultMutexes * LINE_WORDS;
-    case 'rcu': return 8 * LINE_WORDS + c.cpus * LINE_WORDS + c.rcuCallbacks * 4;
+    case 'rcu': return 8 * LINE_WORDS + c.cpus * 2 * LINE_WORDS + c.rcuCallbacks * 4;
     case 'ipi': return 4 * LINE_WORDS + c.cpus * LINE_WORDS;
     case 'lockstat': return c.cpus * MAX_LOCK_CLASSES * 2 * LOCKSTAT_WORDS;
     case 'lockdep': return MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 2;

@@ -1,0 +1,569 @@
+/**
+ * Epoch-based RCU over the arena, shared by every worker.
+ *
+ * Design (a wide-counter form of liburcu's memb flavor):
+ * - GP is a global epoch counter, a multiple of 4, bumped by 4 to start a grace period.
+ * - Each CPU has one reader word CTR in its own cache line: 0 when outside any read-side
+ *   section, else `snapshot | 1` where snapshot is GP loaded at the outermost rcu_read_lock.
+ *   Bit 1 (WAIT) is set by a grace-period waiter that sleeps on the word, so the reader's
+ *   unlock (an exchange, which costs the same as a sequentially consistent store in V8) knows
+ *   to wake it; nesting is counted in the worker, not in shared memory.
+ * - synchronize(): e = (GP += 4); wait until every CPU's CTR is 0 or carries a snapshot >= e.
+ *   Proof: a reader inside a section when the add happened has snapshot <= e - 4; it keeps that
+ *   CTR until it leaves the section, and any later section loads GP >= e. So observing
+ *   "0 or >= e" on each CPU after the add means each such section has ended. liburcu needs two
+ *   phase flips only because its counter is a single phase bit; with a 30-bit epoch one
+ *   increment suffices (wrap is handled by comparing differences, and would need 2^28 GPs
+ *   while one reader stays inside one section).
+ * - Atomics are sequentially consistent, so no further fences are needed: the reader's CTR
+ *   store precedes its loads of protected data, and the updater's unpublish precedes the add.
+ * - COMPLETED = the largest e whose grace period is known to be over. Because a GP with a larger
+ *   e waits for a superset of readers, "COMPLETED >= c" means every GP up to c is over.
+ *
+ * call_rcu: a bounded MPMC ring (Vyukov's sequence-numbered cells) of {kind, arg, target}
+ * records; target = GP at enqueue + 4, due when COMPLETED >= target. Any CPU may drive a grace
+ * period without blocking (bump GP, then scan the reader words: `tryAdvance`) and run due
+ * callbacks from its poller, at a safe moment (outside read-side sections, holding no tracked
+ * lock, not inside a wait round, not already inside a callback). synchronize() runs due ones on
+ * return, barrier() runs them itself, and a producer that finds the ring full runs a grace period
+ * and drains it — so callbacks cannot starve even if no poller ever reaches a safe moment.
+ */
+import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
+import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
+import { TraceEv } from '../shared-mem/trace.js';
+import type { CpuCtx } from './ctx.js';
+import { HIST_BUCKETS, histAdd, histPercentile, histRead } from './log2hist.js';
+
+/** Global words, offsets from the start of the `rcu` region (8 cache lines). */
+export const RcuG = {
+  /** Epoch counter (line 0, read by every outermost rcu_read_lock). */
+  GP: 0,
+  // line 1: grace-period bookkeeping
+  COMPLETED: 16,
+  GPS: 17,
+  MAX_BACKLOG: 18,
+  /** Stall threshold in ms (0 = RCU_STALL_DEFAULT_MS). */
+  STALL_MS: 19,
+  STALLS: 20,
+  LAST_STALL_CPU: 21,
+  LAST_STALL_MS: 22,
+  ASYNC_GPS: 23,
+  /** CPUs sleeping for ring space or for a barrier (consumers wake HEAD only when > 0). */
+  HEAD_WAITERS: 24,
+  /** Ring producer ticket (line 2). */
+  TAIL: 32,
+  /** Ring consumer ticket (line 3). */
+  HEAD: 48,
+  /** synchronize() latency histogram, log2 µs (lines 4-5). */
+  HIST: 64,
+} as const;
+
+/** Per-CPU words: two lines per CPU after the 8 global lines. Line 0 is the reader word alone. */
+export const RcuCpu = {
+  CTR: 0,
+  // second line: written by the owner, except WD_* (the main-thread watchdog)
+  CB_QUEUED: 16,
+  CB_INVOKED: 17,
+  SYNCS: 18,
+  /** 1 while this CPU runs a callback; CB_TICKET is its ring ticket (for barrier). */
+  CB_BUSY: 19,
+  CB_TICKET: 20,
+  WD_CTR: 24,
+  WD_SINCE: 25,
+  WD_STALLED: 26,
+} as const;
+
+const GLOBAL_WORDS = 8 * LINE_WORDS;
+const PER_CPU_WORDS = 2 * LINE_WORDS;
+const REC_WORDS = 4;
+const REC_SEQ = 0;
+const REC_KIND = 1;
+const REC_ARG = 2;
+const REC_TARGET = 3;
+const GP_STEP = 4;
+const ACTIVE = 1;
+const WAIT = 2;
+/** Callbacks run per poll: bounds the time a poller steals from the CPU's own work. */
+const POLL_BATCH = 16;
+
+export const RCU_STALL_DEFAULT_MS = 2000;
+
+/** Trace sub-events (TraceEv.rcu, a = what). */
+export const RcuTrace = { gpStart: 1, gpEnd: 2, cbQueue: 3, cbInvoke: 4, asyncGp: 5 } as const;
+
+export type RcuBusted = 'sync-returns-early' | 'reader-no-publish';
+
+export interface RcuOptions {
+  /** A deliberately broken flavor, to prove the checkers can fail. */
+  busted?: RcuBusted | undefined;
+}
+
+/** Ring capacity: the largest power of two <= rcuCallbacks (tickets wrap modulo 2^32). */
+export function rcuRingCapacity(arena: Arena): number {
+  return 2 ** (31 - Math.clz32(arena.config.rcuCallbacks));
+}
+
+export function rcuCtrAt(arena: Arena, cpu: number): number {
+  return arena.base('rcu') + GLOBAL_WORDS + cpu * PER_CPU_WORDS + RcuCpu.CTR;
+}
+
+/** A GP that started at epoch e still waits for a CPU whose reader word is v. */
+function blocks(v: number, e: number): boolean {
+  return v !== 0 && (((v & ~3) - e) | 0) < 0;
+}
+
+/** Epoch a is at or after epoch b (wrap-safe). */
+function reached(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
+
+export class RcuError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'RcuError';
+  }
+}
+
+export class Rcu {
+  /** Read-side nesting depth of this CPU (worker-local: only the owner reads it). */
+  readDepth = 0;
+  private readonly mem: Int32Array;
+  private readonly base: number;
+  private readonly gpAt: number;
+  private readonly ctrAt: number;
+  private readonly mine: number;
+  private readonly ring: number;
+  private readonly cap: number;
+  private readonly mask: number;
+  private readonly ncpu: number;
+  private readonly publish: boolean;
+  private readonly syncEarly: boolean;
+  private readonly handlers = new Map<number, (arg: number) => void>();
+  private inCallback = false;
+
+  constructor(
+    private readonly ctx: CpuCtx,
+    opts: RcuOptions = {},
+  ) {
+    const arena = ctx.arena;
+    this.mem = ctx.mem;
+    this.base = arena.base('rcu');
+    this.gpAt = this.base + RcuG.GP;
+    this.ncpu = arena.config.cpus;
+    this.mine = this.base + GLOBAL_WORDS + ctx.cpuId * PER_CPU_WORDS;
+    this.ctrAt = this.mine + RcuCpu.CTR;
+    this.ring = this.base + GLOBAL_WORDS + this.ncpu * PER_CPU_WORDS;
+    this.cap = rcuRingCapacity(arena);
+    this.mask = this.cap - 1;
+    this.publish = opts.busted !== 'reader-no-publish';
+    this.syncEarly = opts.busted === 'sync-returns-early';
+    ctx.addPoller(() => this.poll());
+  }
+
+  // ---- read side: a load and a store in, an exchange out; never blocks ----
+
+  readLock(): void {
+    if (this.readDepth++ === 0 && this.publish) {
+      Atomics.store(this.mem, this.ctrAt, Atomics.load(this.mem, this.gpAt) | ACTIVE);
+    }
+  }
+
+  readUnlock(): void {
+    if (this.readDepth <= 0) throw new RcuError(`rcu_read_unlock without rcu_read_lock on cpu ${this.ctx.cpuId}`);
+    if (--this.readDepth === 0 && (Atomics.exchange(this.mem, this.ctrAt, 0) & WAIT) !== 0) {
+      this.ctx.wake(this.ctrAt, this.ncpu);
+    }
+  }
+
+  // ---- grace periods ----
+
+  /** synchronize_rcu(): returns once every reader that was inside a section at entry has left it. */
+  synchronize(): void {
+    if (this.readDepth > 0) {
+      throw new RcuError(`synchronize_rcu() inside an RCU read-side section on cpu ${this.ctx.cpuId} would deadlock`);
+    }
+    const m = this.mem;
+    const t0 = performance.now();
+    const e = Atomics.add(m, this.gpAt, GP_STEP) + GP_STEP;
+    this.ctx.emit(TraceEv.rcu, RcuTrace.gpStart, e);
+    if (!this.syncEarly) this.waitReaders(e);
+    this.complete(e);
+    Atomics.add(m, this.mine + RcuCpu.SYNCS, 1);
+    histAdd(m, this.base + RcuG.HIST, (performance.now() - t0) * 1000);
+    this.ctx.emit(TraceEv.rcu, RcuTrace.gpEnd, e);
+    if (this.safeToRun()) this.runDue(POLL_BATCH, false);
+  }
+
+  private waitReaders(e: number): void {
+    const m = this.mem;
+    const cpuBase = this.ctx.arena.base('cpu');
+    for (let r = 0; r < this.ncpu; r++) {
+      if (r === this.ctx.cpuId) continue;
+      const at = this.base + GLOBAL_WORDS + r * PER_CPU_WORDS + RcuCpu.CTR;
+      const stateAt = cpuBase + r * CPU_WORDS + CpuField.STATE;
+      for (;;) {
+        let v = Atomics.load(m, at);
+        if (!blocks(v, e)) break;
+        // A finished or crashed CPU runs no reader any more (a crash inside a section is
+        // reported by the crash itself): it must not hold grace periods up forever.
+        const s = Atomics.load(m, stateAt);
+        if (s === CpuState.done || s === CpuState.crashed) break;
+        if ((v & WAIT) === 0) {
+          if (Atomics.compareExchange(m, at, v, v | WAIT) !== v) continue;
+          v |= WAIT;
+        }
+        this.ctx.block(at, v);
+      }
+    }
+  }
+
+  private complete(e: number): void {
+    const m = this.mem;
+    const at = this.base + RcuG.COMPLETED;
+    for (;;) {
+      const c = Atomics.load(m, at);
+      if (reached(c, e)) break;
+      if (Atomics.compareExchange(m, at, c, e) === c) break;
+    }
+    Atomics.add(m, this.base + RcuG.GPS, 1);
+  }
+
+  private done(target: number): boolean {
+    return reached(Atomics.load(this.mem, this.base + RcuG.COMPLETED), target);
+  }
+
+  /**
+   * Drive the grace period that `target` needs without blocking: make sure GP has reached it,
+   * then scan the reader words once. Returns true when the GP is over.
+   */
+  private tryAdvance(target: number): boolean {
+    if (this.done(target)) return true;
+    const m = this.mem;
+    let g = Atomics.load(m, this.gpAt);
+    while (!reached(g, target)) {
+      const seen = Atomics.compareExchange(m, this.gpAt, g, g + GP_STEP);
+      g = seen === g ? g + GP_STEP : seen;
+    }
+    // The add that produced `target` happened after the callback was queued (it read GP <
+    // target), so readers without a snapshot >= target either predate the callback or are gone.
+    const cpuBase = this.ctx.arena.base('cpu');
+    for (let r = 0; r < this.ncpu; r++) {
+      const v = Atomics.load(m, this.base + GLOBAL_WORDS + r * PER_CPU_WORDS + RcuCpu.CTR);
+      if (!blocks(v, target)) continue;
+      const s = Atomics.load(m, cpuBase + r * CPU_WORDS + CpuField.STATE);
+      if (s === CpuState.done || s === CpuState.crashed) continue;
+      return false;
+    }
+    const at = this.base + RcuG.COMPLETED;
+    for (;;) {
+      const c = Atomics.load(m, at);
+      if (reached(c, target)) return true;
+      if (Atomics.compareExchange(m, at, c, target) === c) break;
+    }
+    Atomics.add(m, this.base + RcuG.GPS, 1);
+    Atomics.add(m, this.base + RcuG.ASYNC_GPS, 1);
+    this.ctx.emit(TraceEv.rcu, RcuTrace.asyncGp, target);
+    return true;
+  }
+
+  // ---- call_rcu ----
+
+  /** Register this worker's handler for callback `kind` (every worker registers the same set). */
+  onCallback(kind: number, fn: (arg: number) => void): void {
+    this.handlers.set(kind, fn);
+  }
+
+  /** call_rcu(): run handler `kind` with `arg` on some CPU after a grace period. Never fails. */
+  call(kind: number, arg: number): void {
+    const m = this.mem;
+    const tailAt = this.base + RcuG.TAIL;
+    for (;;) {
+      const pos = Atomics.load(m, tailAt);
+      const cell = pos & this.mask;
+      const rec = this.ring + cell * REC_WORDS;
+      // Cells store seq - cell so that the zeroed arena means "cell i free for ticket i".
+      const dif = (Atomics.load(m, rec + REC_SEQ) + cell - pos) | 0;
+      if (dif === 0) {
+        if (Atomics.compareExchange(m, tailAt, pos, pos + 1) !== pos) continue;
+        Atomics.store(m, rec + REC_KIND, kind);
+        Atomics.store(m, rec + REC_ARG, arg);
+        // Read after the caller's unpublish: the GP that ends at target started after it.
+        Atomics.store(m, rec + REC_TARGET, Atomics.load(m, this.gpAt) + GP_STEP);
+        Atomics.store(m, rec + REC_SEQ, pos + 1 - cell);
+        Atomics.add(m, this.mine + RcuCpu.CB_QUEUED, 1);
+        this.ctx.emit(TraceEv.rcu, RcuTrace.cbQueue, kind);
+        const backlog = (pos + 1 - Atomics.load(m, this.base + RcuG.HEAD)) | 0;
+        const maxAt = this.base + RcuG.MAX_BACKLOG;
+        let mx = Atomics.load(m, maxAt);
+        while (backlog > mx) {
+          const seen = Atomics.compareExchange(m, maxAt, mx, backlog);
+          if (seen === mx) break;
+          mx = seen;
+        }
+        return;
+      }
+      if (dif < 0) this.ringFull();
+    }
+  }
+
+  /** The ring is full: make room ourselves rather than wait for pollers that may never come. */
+  private ringFull(): void {
+    if (this.runDue(this.cap, true) > 0) return;
+    if (this.readDepth > 0) {
+      // We cannot wait for a grace period we hold up ourselves. If the oldest record waits for
+      // a grace period that our own section blocks, nothing can ever drain the ring.
+      const m = this.mem;
+      const h = Atomics.load(m, this.base + RcuG.HEAD);
+      const rec = this.ring + (h & this.mask) * REC_WORDS;
+      if (blocks(Atomics.load(m, this.ctrAt), Atomics.load(m, rec + REC_TARGET))) {
+        throw new RcuError(
+          `call_rcu() on cpu ${this.ctx.cpuId}: callback ring (${this.cap}) full inside a read-side section; enlarge rcuCallbacks`,
+        );
+      }
+      this.sleepOnHead(h);
+      return;
+    }
+    this.synchronize();
+    if (this.runDue(this.cap, true) > 0) return;
+    // Records claimed but not yet published, or being drained by others: wait for HEAD to move.
+    this.sleepOnHead(Atomics.load(this.mem, this.base + RcuG.HEAD));
+  }
+
+  private sleepOnHead(h: number): void {
+    const m = this.mem;
+    const headAt = this.base + RcuG.HEAD;
+    Atomics.add(m, this.base + RcuG.HEAD_WAITERS, 1);
+    try {
+      this.ctx.block(headAt, h);
+    } finally {
+      Atomics.sub(m, this.base + RcuG.HEAD_WAITERS, 1);
+    }
+  }
+
+  private safeToRun(): boolean {
+    if (this.readDepth !== 0 || this.inCallback) return false;
+    const m = this.mem;
+    const b = this.ctx.block0;
+    // Inside a wait round (blocked) or holding a tracked lock, a handler that takes a lock
+    // could deadlock against ourselves: leave the work to a CPU at a clean point.
+    return Atomics.load(m, b + CpuField.STATE) !== CpuState.blocked && Atomics.load(m, b + CpuField.HELD_DEPTH) === 0;
+  }
+
+  /** Run up to `max` due callbacks; returns how many ran. `force` skips the safety check. */
+  private runDue(max: number, force: boolean): number {
+    if (this.inCallback) return 0;
+    if (!force && !this.safeToRun()) return 0;
+    const m = this.mem;
+    const headAt = this.base + RcuG.HEAD;
+    let ran = 0;
+    while (ran < max) {
+      const pos = Atomics.load(m, headAt);
+      const cell = pos & this.mask;
+      const rec = this.ring + cell * REC_WORDS;
+      const dif = (Atomics.load(m, rec + REC_SEQ) + cell - (pos + 1)) | 0;
+      if (dif < 0) break; // empty, or the next record is not published yet
+      if (dif > 0) continue; // another consumer took it
+      if (!this.tryAdvance(Atomics.load(m, rec + REC_TARGET))) break;
+      // Mark busy before claiming, so barrier() never sees the ticket neither queued nor running.
+      Atomics.store(m, this.mine + RcuCpu.CB_TICKET, pos);
+      Atomics.store(m, this.mine + RcuCpu.CB_BUSY, 1);
+      if (Atomics.compareExchange(m, headAt, pos, pos + 1) !== pos) {
+        Atomics.store(m, this.mine + RcuCpu.CB_BUSY, 0);
+        continue;
+      }
+      const kind = Atomics.load(m, rec + REC_KIND);
+      const arg = Atomics.load(m, rec + REC_ARG);
+      Atomics.store(m, rec + REC_SEQ, pos + this.cap - cell);
+      if (Atomics.load(m, this.base + RcuG.HEAD_WAITERS) !== 0) this.ctx.wake(headAt, this.ncpu);
+      const fn = this.handlers.get(kind);
+      this.inCallback = true;
+      try {
+        if (fn === undefined) throw new RcuError(`rcu callback kind ${kind} has no handler on cpu ${this.ctx.cpuId}`);
+        this.ctx.emit(TraceEv.rcu, RcuTrace.cbInvoke, kind);
+        fn(arg);
+      } finally {
+        this.inCallback = false;
+        Atomics.store(m, this.mine + RcuCpu.CB_BUSY, 0);
+        Atomics.add(m, this.mine + RcuCpu.CB_INVOKED, 1);
+        if (Atomics.load(m, this.base + RcuG.HEAD_WAITERS) !== 0) this.ctx.wake(this.mine + RcuCpu.CB_BUSY, this.ncpu);
+      }
+      ran++;
+    }
+    return ran;
+  }
+
+  /** Poller: run due callbacks (or push their grace period along) when it is safe. */
+  poll(): void {
+    const m = this.mem;
+    const h = Atomics.load(m, this.base + RcuG.HEAD);
+    if (h === Atomics.load(m, this.base + RcuG.TAIL)) return;
+    if (this.safeToRun()) {
+      this.runDue(POLL_BATCH, false);
+      return;
+    }
+    // Not a safe moment for handlers, but completing the grace period helps whoever runs them.
+    const rec = this.ring + (h & this.mask) * REC_WORDS;
+    if (((Atomics.load(m, rec + REC_SEQ) + (h & this.mask) - (h + 1)) | 0) === 0) {
+      this.tryAdvance(Atomics.load(m, rec + REC_TARGET));
+    }
+  }
+
+  /** rcu_barrier(): wait until every callback queued before the call has been invoked. */
+  barrier(): void {
+    if (this.readDepth > 0 || this.inCallback) {
+      throw new RcuError(`rcu_barrier() inside an RCU read-side section or callback on cpu ${this.ctx.cpuId}`);
+    }
+    const m = this.mem;
+    const t = Atomics.load(m, this.base + RcuG.TAIL);
+    const headAt = this.base + RcuG.HEAD;
+    for (;;) {
+      const h = Atomics.load(m, headAt);
+      if (reached(h, t)) {
+        const busy = this.busyBefore(t);
+        if (busy < 0) return;
+        this.waitWord(this.base + GLOBAL_WORDS + busy * PER_CPU_WORDS + RcuCpu.CB_BUSY, 1);
+        continue;
+      }
+      if (this.runDue(this.cap, true) > 0) continue;
+      const cell = h & this.mask;
+      const rec = this.ring + cell * REC_WORDS;
+      const published = ((Atomics.load(m, rec + REC_SEQ) + cell - (h + 1)) | 0) === 0;
+      if (published && !this.done(Atomics.load(m, rec + REC_TARGET))) this.synchronize();
+      else if (Atomics.load(m, headAt) === h) this.waitWord(headAt, h);
+    }
+  }
+
+  /** A CPU still running a callback with ticket < t, or -1. */
+  private busyBefore(t: number): number {
+    const m = this.mem;
+    for (let r = 0; r < this.ncpu; r++) {
+      const line = this.base + GLOBAL_WORDS + r * PER_CPU_WORDS;
+      if (Atomics.load(m, line + RcuCpu.CB_BUSY) === 0) continue;
+      if (!reached(Atomics.load(m, line + RcuCpu.CB_TICKET), t)) return r;
+    }
+    return -1;
+  }
+
+  private waitWord(at: number, v: number): void {
+    const m = this.mem;
+    Atomics.add(m, this.base + RcuG.HEAD_WAITERS, 1);
+    try {
+      this.ctx.block(at, v);
+    } finally {
+      Atomics.sub(m, this.base + RcuG.HEAD_WAITERS, 1);
+    }
+  }
+}
+
+// ---- main-thread readers ----
+
+export interface RcuStats {
+  /** Current epoch (GP counter / 4). */
+  gpSeq: number;
+  /** Grace periods completed (synchronize calls + asynchronous completions). */
+  gracePeriods: number;
+  asyncGracePeriods: number;
+  /** synchronize() latency histogram, bucket i = [2^i, 2^(i+1)) µs. */
+  gpLatencyHist: number[];
+  gpP50Us: number;
+  gpP99Us: number;
+  callbacksQueued: number;
+  callbacksInvoked: number;
+  backlog: number;
+  maxBacklog: number;
+  stalls: number;
+}
+
+export function readRcuStats(arena: Arena): RcuStats {
+  const m = arena.mem;
+  const base = arena.base('rcu');
+  let queued = 0;
+  let invoked = 0;
+  for (let r = 0; r < arena.config.cpus; r++) {
+    const line = base + GLOBAL_WORDS + r * PER_CPU_WORDS;
+    queued += Atomics.load(m, line + RcuCpu.CB_QUEUED);
+    invoked += Atomics.load(m, line + RcuCpu.CB_INVOKED);
+  }
+  const hist = histRead(m, base + RcuG.HIST);
+  return {
+    gpSeq: Atomics.load(m, base + RcuG.GP) >>> 2,
+    gracePeriods: Atomics.load(m, base + RcuG.GPS),
+    asyncGracePeriods: Atomics.load(m, base + RcuG.ASYNC_GPS),
+    gpLatencyHist: hist,
+    gpP50Us: histPercentile(hist, 0.5),
+    gpP99Us: histPercentile(hist, 0.99),
+    callbacksQueued: queued,
+    callbacksInvoked: invoked,
+    backlog: (Atomics.load(m, base + RcuG.TAIL) - Atomics.load(m, base + RcuG.HEAD)) | 0,
+    maxBacklog: Atomics.load(m, base + RcuG.MAX_BACKLOG),
+    stalls: Atomics.load(m, base + RcuG.STALLS),
+  };
+}
+
+/** Reset the synchronize() latency histogram (e.g. after a warm-up). */
+export function resetRcuLatency(arena: Arena): void {
+  const at = arena.base('rcu') + RcuG.HIST;
+  for (let i = 0; i < HIST_BUCKETS; i++) Atomics.store(arena.mem, at + i, 0);
+}
+
+export function setRcuStallThreshold(arena: Arena, ms: number): void {
+  Atomics.store(arena.mem, arena.base('rcu') + RcuG.STALL_MS, Math.max(1, Math.round(ms)));
+}
+
+export interface RcuStall {
+  cpu: number;
+  /** At least this long inside one read-side section. */
+  ms: number;
+  /** True the first time this section is reported. */
+  first: boolean;
+}
+
+/**
+ * RCU CPU stall detector, called periodically by ONE main-thread watchdog with any monotonic
+ * millisecond clock (the same clock at every call). No timestamp is taken on the read side:
+ * the watchdog remembers each CPU's reader word and when it first saw it; if the word's
+ * snapshot equals the current epoch it bumps GP (harmless: epochs only need to grow), so any
+ * new section on that CPU would carry a different word. The same word seen again therefore
+ * means the same section, at least (now - first sighting) long. The threshold is checked
+ * against a time lower bound, so a slow watchdog reports late, never falsely.
+ */
+export function findRcuStalls(arena: Arena, nowMs: number): RcuStall[] {
+  const m = arena.mem;
+  const base = arena.base('rcu');
+  const cpuBase = arena.base('cpu');
+  const threshold = Atomics.load(m, base + RcuG.STALL_MS) || RCU_STALL_DEFAULT_MS;
+  const now = Math.floor(nowMs) | 0;
+  const out: RcuStall[] = [];
+  for (let r = 0; r < arena.config.cpus; r++) {
+    const line = base + GLOBAL_WORDS + r * PER_CPU_WORDS;
+    const v = Atomics.load(m, line + RcuCpu.CTR) & ~WAIT;
+    const s = Atomics.load(m, cpuBase + r * CPU_WORDS + CpuField.STATE);
+    if (v === 0 || s === CpuState.done || s === CpuState.crashed) {
+      Atomics.store(m, line + RcuCpu.WD_CTR, 0);
+      continue;
+    }
+    if (Atomics.load(m, line + RcuCpu.WD_CTR) !== v) {
+      Atomics.store(m, line + RcuCpu.WD_CTR, v);
+      Atomics.store(m, line + RcuCpu.WD_SINCE, now);
+      Atomics.store(m, line + RcuCpu.WD_STALLED, 0);
+      const g = v & ~3;
+      Atomics.compareExchange(m, base + RcuG.GP, g, g + GP_STEP);
+      continue;
+    }
+    const ms = (now - Atomics.load(m, line + RcuCpu.WD_SINCE)) | 0;
+    if (ms < threshold) continue;
+    const first = Atomics.exchange(m, line + RcuCpu.WD_STALLED, 1) === 0;
+    if (first) {
+      Atomics.add(m, base + RcuG.STALLS, 1);
+      Atomics.store(m, base + RcuG.LAST_STALL_CPU, r);
+      Atomics.store(m, base + RcuG.LAST_STALL_MS, ms);
+    }
+    out.push({ cpu: r, ms, first });
+  }
+  return out;
+}
+
+/** Kernel-style text for a stall ("rcu: INFO: rcu detected stall on CPU n"). */
+export function formatRcuStall(s: RcuStall): string {
+  return `rcu: INFO: rcu detected stall: CPU ${s.cpu} inside one RCU read-side critical section for >= ${s.ms} ms`;
+}
