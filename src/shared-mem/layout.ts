@@ -121,8 +121,8 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
     case 'faultMutex': return c.faultMutexes * LINE_WORDS;
     case 'rcu': return 8 * LINE_WORDS + c.cpus * 2 * LINE_WORDS + c.rcuCallbacks * 4;
     case 'ipi': return 4 * LINE_WORDS + c.cpus * LINE_WORDS;
-    case 'lockstat': return c.cpus * MAX_LOCK_CLASSES * 2 * LOCKSTAT_WORDS;
-    case 'lockdep': return MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 2;
+    case 'lockstat': return c.cpus * MAX_LOCK_CLASSES * 2 * LOCKSTAT_WORDS + 512 * LINE_WORDS;
+    case 'lockdep': return MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 2 + 33 * LINE_WORDS;
     case 'trace': return c.cpus * c.traceDepth * TRACE_EVENT_WORDS + c.cpus * LINE_WORDS;
     case 'violations':
       return LINE_WORDS + c.violationSlots * (VIOLATION_WORDS + c.cpus * 32 * TRACE_EVENT_WORDS);
