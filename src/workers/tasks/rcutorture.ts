@@ -1,0 +1,538 @@
+/**
+ * rcutorture for pmdtorture's RCU and IRQ/IPI walker locks, over real worker threads.
+ *
+ * Updaters replace the RCU-protected "current" object (a slot in the `scratch` region) and retire
+ * the old one through synchronize(), call() (rcu flavor) or a TLB shootdown (irq flavor). Each
+ * retired object's pipe count starts at 1 and grows by one per later grace period (or acknowledged
+ * shootdown) that the retiring updater completes — only ones that started after the retirement,
+ * so concurrent updaters never produce false positives. Readers read the current object inside a
+ * read-side section (or with interrupts disabled), dawdle, then read its pipe count: 0 or 1 is
+ * legal, 2 or more proves a reader outlived a full grace period — a violation.
+ *
+ * This file is both the worker (when started with workerData.task === 'rcutorture') and the
+ * main-thread runner `runTorture`, which starts workers from the compiled copy in dist/.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
+import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
+import { Cpu } from '../cpu.js';
+import { RunAborted } from '../../locks/ctx.js';
+import { type RcuBusted, type RcuStall, type RcuStats, Rcu, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
+import { type IpiStats, type IrqBusted, Irq, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
+
+/** rcutorture's RCU_TORTURE_PIPE_LEN: an object is freed when its pipe count reaches it. */
+export const PIPE_LEN = 10;
+export const TORTURE_MAX_CPUS = 16;
+const OBJ_WORDS = 4;
+const OBJ_PIPE = 0;
+const OBJ_MB = 1;
+/** Scratch words: line 0 control, 16 lines of per-CPU stats, 16 of per-CPU circulation, objects. */
+const S_CUR = 0;
+const S_STATS = LINE_WORDS;
+const S_CIRC = 17 * LINE_WORDS;
+const S_OBJ = 33 * LINE_WORDS;
+export const TORTURE_OBJECTS = 96;
+/** Per-CPU stats words. */
+const ST_READS = 0;
+const ST_UPDATES = 1;
+const ST_VIOL = 2;
+const ST_MBE = 3;
+const ST_ALLOC_FAIL = 4;
+const ST_HIST = 5; // PIPE_LEN + 1 buckets
+/** call_rcu kind used by the torture: bump the pipe count of object `arg`. */
+export const TORTURE_CB_KIND = 7;
+
+export type TortureFlavor = 'rcu' | 'irq';
+export type Retire = 'sync' | 'call' | 'mixed';
+export type Scenario = 'torture' | 'stall' | 'ipi-deadlock-chain' | 'ipi-deadlock-timeout';
+
+export interface TortureOptions {
+  flavor: TortureFlavor;
+  cpus: number;
+  /** Updater CPUs (the first ones); the rest read. Default 1. */
+  updaters?: number;
+  /** rcu flavor: how updaters retire objects. Default 'sync'. */
+  retire?: Retire;
+  busted?: RcuBusted | IrqBusted | undefined;
+  /** Stop after this long (ms). */
+  durationMs: number;
+  /** Stop as soon as this many read-side sections have run (0 = run for durationMs). */
+  minReads?: number;
+  /** With minReads: run at least this long anyway (more grace periods at high CPU counts). */
+  minMs?: number;
+  /** Stop at the first violation (busted flavors). */
+  stopOnViolation?: boolean;
+  /** One read-side section in `delayEvery` dawdles for about `delaySpins` loads. */
+  delayEvery?: number;
+  delaySpins?: number;
+  seed?: number;
+  scenario?: Scenario;
+  /** 'stall': how long CPU 1 holds one read-side section, and the stall threshold. */
+  stallHoldMs?: number;
+  stallThresholdMs?: number;
+  /** 'ipi-deadlock-timeout': the sender's deadlock threshold. */
+  deadlockMs?: number;
+}
+
+export interface TortureResult {
+  flavor: TortureFlavor;
+  busted: string;
+  cpus: number;
+  reads: number;
+  updates: number;
+  violations: number;
+  mbErrors: number;
+  allocFails: number;
+  pipe: number[];
+  circulation: number[];
+  elapsedMs: number;
+  /** ms from start to the first observed violation (-1 = none). */
+  firstViolationMs: number;
+  success: boolean;
+  lines: string[];
+  errors: string[];
+  stalls: RcuStall[];
+  rcu: RcuStats;
+  ipi: IpiStats;
+  /** A worker did not unwind and was terminated. */
+  terminated: boolean;
+}
+
+interface WorkerIn {
+  task: 'rcutorture';
+  buffer: SharedArrayBuffer;
+  config: ArenaConfig;
+  cpu: number;
+  opts: TortureOptions;
+}
+
+type WorkerOut = { type: 'error'; cpu: number; name: string; message: string };
+
+// ---------------------------------------------------------------- worker side
+
+class TortureCpu {
+  readonly cpu: Cpu;
+  readonly rcu: Rcu | null;
+  readonly irq: Irq | null;
+  private readonly m: Int32Array;
+  private readonly s: number;
+  private readonly st: number;
+  private readonly circ: number;
+  private readonly hist = new Float64Array(PIPE_LEN + 1);
+  private reads = 0;
+  private viol = 0;
+  private mbe = 0;
+  private readonly napAt: number;
+
+  constructor(
+    arena: Arena,
+    readonly id: number,
+    readonly o: TortureOptions,
+  ) {
+    this.cpu = new Cpu(arena, id, { seed: o.seed ?? 1 });
+    this.m = arena.mem;
+    this.s = arena.base('scratch');
+    this.st = this.s + S_STATS + id * LINE_WORDS;
+    this.circ = this.s + S_CIRC + id * LINE_WORDS;
+    // A private word for naps (the Cpu's own nap word is in the same scratch tail; use ours).
+    this.napAt = this.circ + LINE_WORDS - 1;
+    if (o.flavor === 'rcu') {
+      this.rcu = new Rcu(this.cpu, { busted: o.busted as RcuBusted | undefined });
+      this.rcu.onCallback(TORTURE_CB_KIND, (obj) => this.pipeCallback(obj));
+      this.irq = null;
+    } else {
+      this.irq = new Irq(this.cpu, { busted: o.busted as IrqBusted | undefined });
+      this.rcu = null;
+    }
+  }
+
+  obj(i: number): number {
+    return this.s + S_OBJ + i * OBJ_WORDS;
+  }
+
+  /** Bump one retired object's pipe count; free it at PIPE_LEN. Returns true when freed. */
+  private bump(i: number): boolean {
+    const at = this.obj(i);
+    const p = Atomics.add(this.m, at + OBJ_PIPE, 1) + 1;
+    Atomics.add(this.m, this.circ + Math.min(p, PIPE_LEN), 1);
+    if (p < PIPE_LEN) return false;
+    // rtort_mbtest: cleared before the object becomes allocatable again.
+    Atomics.store(this.m, at + OBJ_MB, 0);
+    return true;
+  }
+
+  private pipeCallback(i: number): void {
+    if (!this.bump(i)) this.rcu!.call(TORTURE_CB_KIND, i);
+  }
+
+  private flush(): void {
+    const m = this.m;
+    Atomics.store(m, this.st + ST_READS, this.reads);
+    Atomics.store(m, this.st + ST_VIOL, this.viol);
+    Atomics.store(m, this.st + ST_MBE, this.mbe);
+    for (let i = 0; i <= PIPE_LEN; i++) Atomics.store(m, this.st + ST_HIST + i, this.hist[i]!);
+  }
+
+  private dawdle(spins: number): void {
+    let x = 0;
+    for (let i = 0; i < spins; i++) x += Atomics.load(this.m, this.napAt);
+    if (x !== 0) Atomics.store(this.m, this.napAt, 0);
+  }
+
+  reader(): void {
+    const m = this.m;
+    const cpu = this.cpu;
+    const rng = cpu.rng;
+    const every = this.o.delayEvery ?? 16;
+    const spins = this.o.delaySpins ?? 2000;
+    const rcu = this.rcu;
+    const irq = this.irq;
+    const curAt = this.s + S_CUR;
+    const objBase = this.s + S_OBJ;
+    for (let n = 1; ; n++) {
+      if ((n & 255) === 0) {
+        this.flush();
+        cpu.poll();
+        if (cpu.stopRequested()) break;
+      }
+      const r = rng.nextU32();
+      const delay = r % every === 0;
+      const nest = (r >>> 8) % 8 === 0;
+      if (rcu !== null) rcu.readLock();
+      else irq!.localIrqDisable();
+      const p = Atomics.load(m, curAt);
+      if (nest) {
+        if (rcu !== null) rcu.readLock();
+        else irq!.localIrqSave();
+      }
+      if (delay) {
+        // A rare long nap gives the other core whole updates to run while we hold the object.
+        if ((r >>> 16) % 256 === 0) Atomics.wait(m, this.napAt, 0, 0.2);
+        else this.dawdle(spins);
+      }
+      if (nest) {
+        if (rcu !== null) rcu.readUnlock();
+        else irq!.localIrqRestore(1);
+      }
+      const at = objBase + p * OBJ_WORDS;
+      const pipe = Atomics.load(m, at + OBJ_PIPE);
+      const mb = Atomics.load(m, at + OBJ_MB);
+      if (rcu !== null) rcu.readUnlock();
+      else irq!.localIrqEnable();
+      this.reads++;
+      this.hist[pipe < PIPE_LEN ? pipe : PIPE_LEN]!++;
+      if (mb === 0) this.mbe++;
+      if (pipe >= 2) {
+        if (this.viol++ === 0) Atomics.store(m, this.st + ST_VIOL, 1);
+      }
+    }
+    this.flush();
+  }
+
+  updater(uIndex: number, nUpdaters: number): void {
+    const m = this.m;
+    const cpu = this.cpu;
+    const rng = cpu.rng;
+    const retire = this.o.retire ?? 'sync';
+    const per = Math.floor(TORTURE_OBJECTS / nUpdaters);
+    const lo = uIndex * per;
+    const removed: number[] = [];
+    let updates = 0;
+    let fails = 0;
+    let next = lo;
+    for (;;) {
+      if (cpu.stopRequested()) break;
+      cpu.poll();
+      // Allocate from our own partition: freed objects have pipe == PIPE_LEN.
+      let o = -1;
+      for (let k = 0; k < per; k++) {
+        const i = lo + ((next - lo + k) % per);
+        if (Atomics.load(m, this.obj(i) + OBJ_PIPE) >= PIPE_LEN && Atomics.load(m, S_CUR + this.s) !== i) {
+          o = i;
+          next = i + 1;
+          break;
+        }
+      }
+      if (o < 0) {
+        fails++;
+        Atomics.store(m, this.st + ST_ALLOC_FAIL, fails);
+        // Everything is in flight: push grace periods along ourselves.
+        if (this.rcu !== null) this.rcu.synchronize();
+        else this.irq!.tlbShootdown();
+        this.bumpRemoved(removed);
+        continue;
+      }
+      const at = this.obj(o);
+      Atomics.store(m, at + OBJ_PIPE, 0);
+      Atomics.store(m, at + OBJ_MB, 1);
+      const old = Atomics.exchange(m, this.s + S_CUR, o);
+      Atomics.store(m, this.obj(old) + OBJ_PIPE, 1);
+      Atomics.add(m, this.circ + 1, 1);
+      const useCall = this.rcu !== null && (retire === 'call' || (retire === 'mixed' && (rng.nextU32() & 1) === 0));
+      if (useCall) {
+        this.rcu!.call(TORTURE_CB_KIND, old);
+      } else {
+        removed.push(old);
+        if (this.rcu !== null) this.rcu.synchronize();
+        else this.irq!.tlbShootdown();
+        this.bumpRemoved(removed);
+      }
+      updates++;
+      if ((updates & 63) === 0) Atomics.store(m, this.st + ST_UPDATES, updates);
+    }
+    Atomics.store(m, this.st + ST_UPDATES, updates);
+  }
+
+  /** After one of OUR grace periods: every object we retired before it moves one stage on. */
+  private bumpRemoved(removed: number[]): void {
+    let w = 0;
+    for (let k = 0; k < removed.length; k++) {
+      const i = removed[k]!;
+      if (!this.bump(i)) removed[w++] = i;
+    }
+    removed.length = w;
+  }
+
+  /** CPU 1 holds one read-side section for stallHoldMs: the stall detector must name it. */
+  staller(): void {
+    const hold = this.o.stallHoldMs ?? 600;
+    this.rcu!.readLock();
+    Atomics.wait(this.m, this.napAt, 0, hold);
+    this.rcu!.readUnlock();
+  }
+
+  /** Sender side of the IPI deadlock scenarios: "hold" word L, then shoot down. */
+  deadlockSender(lockAt: number, tracked: boolean): void {
+    const b = this.cpu.block0;
+    Atomics.store(this.m, lockAt, 1);
+    if (tracked) {
+      Atomics.store(this.m, b + CpuField.HELD, lockAt);
+      Atomics.store(this.m, b + CpuField.HELD + 1, 0);
+      Atomics.store(this.m, b + CpuField.HELD_DEPTH, 1);
+    }
+    // Give the target time to disable interrupts and start waiting.
+    Atomics.wait(this.m, this.napAt, 0, 50);
+    try {
+      this.irq!.tlbShootdown();
+    } finally {
+      Atomics.store(this.m, b + CpuField.HELD_DEPTH, 0);
+    }
+  }
+
+  /** Target side: interrupts off, then wait for L — which the sender will never release. */
+  deadlockTarget(lockAt: number): void {
+    while (Atomics.load(this.m, lockAt) === 0) Atomics.wait(this.m, this.napAt, 0, 1);
+    this.irq!.localIrqDisable();
+    try {
+      while (Atomics.load(this.m, lockAt) === 1) this.cpu.block(lockAt, 1);
+    } finally {
+      this.irq!.localIrqEnable();
+    }
+  }
+}
+
+function workerMain(d: WorkerIn): void {
+  const arena = Arena.attach(d.buffer, d.config);
+  const t = new TortureCpu(arena, d.cpu, d.opts);
+  const cpu = t.cpu;
+  const m = arena.mem;
+  const o = d.opts;
+  const nUp = Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1));
+  // Start barrier: arrive, then wait for the main thread's GO.
+  const goAt = arena.base('ctl') + Ctl.GO;
+  Atomics.add(m, arena.base('ctl') + Ctl.ARRIVED, 1);
+  cpu.setState(CpuState.running);
+  let state: number = CpuState.done;
+  try {
+    while (Atomics.load(m, goAt) === 0) cpu.block(goAt, 0);
+    const lockAt = arena.base('scratch') + S_CUR + 8;
+    switch (o.scenario ?? 'torture') {
+      case 'torture':
+        if (d.cpu < nUp) t.updater(d.cpu, nUp);
+        else t.reader();
+        break;
+      case 'stall':
+        if (d.cpu === 1) t.staller();
+        else if (d.cpu === 0) t.updater(0, 1);
+        else t.reader();
+        break;
+      case 'ipi-deadlock-chain':
+      case 'ipi-deadlock-timeout':
+        if (d.cpu === 0) t.deadlockSender(lockAt, o.scenario === 'ipi-deadlock-chain');
+        else if (d.cpu === 1) t.deadlockTarget(lockAt);
+        break;
+    }
+  } catch (e) {
+    if (!(e instanceof RunAborted)) {
+      state = CpuState.crashed;
+      const err = e instanceof Error ? e : new Error(String(e));
+      const msg: WorkerOut = { type: 'error', cpu: d.cpu, name: err.name, message: err.message };
+      parentPort?.postMessage(msg);
+      // The others may wait for us forever: unwind them.
+      requestStop(arena, StopState.abort);
+    }
+  } finally {
+    cpu.setState(state);
+  }
+}
+
+if (!isMainThread && (workerData as { task?: string } | null)?.task === 'rcutorture') {
+  workerMain(workerData as WorkerIn);
+}
+
+// ---------------------------------------------------------------- main-thread runner
+
+/** Package root: the nearest ancestor holding package.json (works from src/ and from dist/). */
+function packageRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    const up = dirname(d);
+    if (up === d) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    d = up;
+  }
+}
+
+export function tortureWorkerPath(): string {
+  return join(packageRoot(), 'dist/src/workers/tasks/rcutorture.js');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function readPerCpu(arena: Arena, cpus: number, word: number): number {
+  let s = 0;
+  const st = arena.base('scratch') + S_STATS;
+  for (let c = 0; c < cpus; c++) s += Atomics.load(arena.mem, st + c * LINE_WORDS + word);
+  return s;
+}
+
+/** Run one torture test with real workers; never hangs (bounded, abort, then terminate). */
+export async function runTorture(o: TortureOptions): Promise<TortureResult> {
+  if (o.cpus < 2 || o.cpus > TORTURE_MAX_CPUS) throw new RangeError(`torture cpus ${o.cpus} not in [2, ${TORTURE_MAX_CPUS}]`);
+  const config = defaultArenaConfig(o.cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 1024 });
+  const arena = Arena.create(config);
+  const m = arena.mem;
+  const sc = arena.base('scratch');
+  // Object 0 is current; every other object starts free.
+  for (let i = 0; i < TORTURE_OBJECTS; i++) {
+    Atomics.store(m, sc + S_OBJ + i * OBJ_WORDS + OBJ_PIPE, i === 0 ? 0 : PIPE_LEN);
+    Atomics.store(m, sc + S_OBJ + i * OBJ_WORDS + OBJ_MB, i === 0 ? 1 : 0);
+  }
+  Atomics.store(m, sc + S_CUR, 0);
+  if (o.stallThresholdMs !== undefined) setRcuStallThreshold(arena, o.stallThresholdMs);
+  if (o.deadlockMs !== undefined) setIpiDeadlockThreshold(arena, o.deadlockMs);
+
+  const errors: string[] = [];
+  const workers: Worker[] = [];
+  const exited: Promise<void>[] = [];
+  const path = tortureWorkerPath();
+  for (let c = 0; c < o.cpus; c++) {
+    const data: WorkerIn = { task: 'rcutorture', buffer: arena.buffer, config, cpu: c, opts: o };
+    const w = new Worker(path, { workerData: data });
+    w.on('message', (msg: WorkerOut) => {
+      if (msg.type === 'error') errors.push(`cpu ${msg.cpu}: ${msg.name}: ${msg.message}`);
+    });
+    w.on('error', (e: Error) => {
+      errors.push(`worker ${c}: ${e.message}`);
+      requestStop(arena, StopState.abort);
+    });
+    exited.push(new Promise<void>((res) => w.once('exit', () => res())));
+    workers.push(w);
+  }
+  const ctl = arena.base('ctl');
+  const startWait = Date.now();
+  while (Atomics.load(m, ctl + Ctl.ARRIVED) < o.cpus && Date.now() - startWait < 20_000) await sleep(2);
+  const t0 = performance.now();
+  Atomics.store(m, ctl + Ctl.GO, 1);
+  Atomics.notify(m, ctl + Ctl.GO);
+
+  const stalls: RcuStall[] = [];
+  let firstViolationMs = -1;
+  let allExited = false;
+  void Promise.all(exited).then(() => {
+    allExited = true;
+  });
+  for (;;) {
+    await sleep(5);
+    const now = performance.now();
+    if (o.flavor === 'rcu') for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
+    if (firstViolationMs < 0 && readPerCpu(arena, o.cpus, ST_VIOL) > 0) firstViolationMs = now - t0;
+    if (allExited || Atomics.load(m, ctl + Ctl.STOP) !== StopState.running) break;
+    if (now - t0 >= o.durationMs) break;
+    if (o.minReads && now - t0 >= (o.minMs ?? 0) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) break;
+    if (o.stopOnViolation && firstViolationMs >= 0) break;
+  }
+  requestStop(arena, StopState.stop);
+  const within = async (ms: number): Promise<boolean> =>
+    Promise.race([Promise.all(exited).then(() => true), sleep(ms).then(() => false)]);
+  let terminated = false;
+  if (!(await within(5000))) {
+    requestStop(arena, StopState.abort);
+    if (!(await within(3000))) {
+      terminated = true;
+      errors.push('workers did not unwind after abort: terminated');
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  }
+  const elapsedMs = performance.now() - t0;
+
+  const st = sc + S_STATS;
+  const pipe: number[] = [];
+  const circulation: number[] = [];
+  for (let i = 0; i <= PIPE_LEN; i++) {
+    let p = 0;
+    let c = 0;
+    for (let cpu = 0; cpu < o.cpus; cpu++) {
+      p += Atomics.load(m, st + cpu * LINE_WORDS + ST_HIST + i);
+      c += Atomics.load(m, sc + S_CIRC + cpu * LINE_WORDS + i);
+    }
+    pipe.push(p);
+    circulation.push(c);
+  }
+  const reads = readPerCpu(arena, o.cpus, ST_READS);
+  const updates = readPerCpu(arena, o.cpus, ST_UPDATES);
+  const violations = pipe.slice(2).reduce((a, b) => a + b, 0);
+  const mbErrors = readPerCpu(arena, o.cpus, ST_MBE);
+  const allocFails = readPerCpu(arena, o.cpus, ST_ALLOC_FAIL);
+  const rcu = readRcuStats(arena);
+  const ipi = readIpiStats(arena);
+  const success = violations === 0 && mbErrors === 0 && errors.length === 0 && !terminated;
+  const tag = o.flavor === 'rcu' ? 'rcu-torture' : 'ipi-torture';
+  const busted = o.busted ?? 'none';
+  const lines = [
+    `${tag}: rtc: ${Atomics.load(m, sc + S_CUR)} ver: ${updates} tfle: 0 rta: ${updates} rtaf: ${allocFails} rtf: ${circulation[PIPE_LEN]} rtmbe: ${mbErrors} nt: ${reads}` +
+      (o.flavor === 'rcu'
+        ? ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`
+        : ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`),
+    `${tag}: Reader Pipe:  ${pipe.join(' ')}`,
+    `${tag}: Free-Block Circulation:  ${circulation.join(' ')}`,
+    ...stalls.map(formatRcuStall),
+    ...errors.map((e) => `${tag}: ERROR ${e}`),
+    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${o.flavor === 'rcu' ? (o.retire ?? 'sync') : 'shootdown'} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
+  ];
+  return {
+    flavor: o.flavor,
+    busted,
+    cpus: o.cpus,
+    reads,
+    updates,
+    violations,
+    mbErrors,
+    allocFails,
+    pipe,
+    circulation,
+    elapsedMs,
+    firstViolationMs,
+    success,
+    lines,
+    errors,
+    stalls,
+    rcu,
+    ipi,
+    terminated,
+  };
+}
