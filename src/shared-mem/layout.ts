@@ -73,6 +73,8 @@ export const MM_WORDS = 2 * LINE_WORDS;
 export const VMA_WORDS = 2 * LINE_WORDS;
 export const FILE_WORDS = 2 * LINE_WORDS;
 export const FOLIO_WORDS = 4;
+/** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
+export const COUNTER_WORDS = 256;
 
 /** Region names in layout order. */
 export const REGIONS = [
@@ -126,7 +128,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
     case 'trace': return c.cpus * c.traceDepth * TRACE_EVENT_WORDS + c.cpus * LINE_WORDS;
     case 'violations':
       return LINE_WORDS + c.violationSlots * (VIOLATION_WORDS + c.cpus * 32 * TRACE_EVENT_WORDS);
-    case 'counters': return c.cpus * 4 * LINE_WORDS + 4 * LINE_WORDS;
+    case 'counters': return c.cpus * COUNTER_WORDS + 4 * LINE_WORDS;
     case 'scratch': return 64 * LINE_WORDS + c.cpus * LINE_WORDS;
   }
 }

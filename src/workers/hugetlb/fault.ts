@@ -1,0 +1,187 @@
+/**
+ * hugetlb_fault → huge_pte_alloc → huge_pmd_share (mm/hugetlb.c), and the swap/migration entry
+ * check at the top of hugetlb_fault (patch 2 of the series moves it under the vma lock).
+ */
+import { PageHdr } from '../../shared-mem/pool.js';
+import { LockClass } from '../../locks/classes.js';
+import type { Kernel } from './kernel.js';
+import { KEv } from './kernel.js';
+import { Folio, Mm, Pte, Vma, VmaFlag, mkPte } from './structs.js';
+import { Oc } from './outcomes.js';
+import { Access } from './violations.js';
+import { C } from './stats.js';
+import { Op } from './ops-list.js';
+import { Pt } from './points.js';
+
+/** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
+export function folioOf(k: Kernel, file: number, idx: number): number {
+  return file * k.E + idx;
+}
+
+/** want_pmd_share && page_table_shareable: our VMAs are PUD-aligned and PUD-sized by construction. */
+function wantPmdShare(k: Kernel, vma: number): boolean {
+  return (k.s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0;
+}
+
+/**
+ * huge_pmd_share: find another VMA of the file at the same offset in i_mmap, walk ITS mm's
+ * table (hugetlb_walk(svma)), take a reference on the PMD page found and point our PUD entry at
+ * it under the ptl. The walk of another mm is the racy part: only i_mmap_rwsem protects it.
+ */
+function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
+  const s = k.s;
+  const file = s.vmaFile(vma);
+  const mm = s.vmaMm(vma);
+  if (!k.guardEnter('pmd-share', vma, file)) return;
+  try {
+    const pgoff = s.ld(s.vma(vma) + Vma.PGOFF);
+    const n = s.fileVmaCount(file);
+    let spage = -1;
+    for (let i = 0; i < n && spage < 0; i++) {
+      const sv = s.fileVma(file, i);
+      if (sv === vma || s.vmaMm(sv) === mm) continue;
+      if ((s.vmaFlags(sv) & (VmaFlag.IN_IMMAP | VmaFlag.MAYSHARE)) !== (VmaFlag.IN_IMMAP | VmaFlag.MAYSHARE)) continue;
+      if (s.ld(s.vma(sv) + Vma.PGOFF) !== pgoff) continue;
+      if (!k.hugetlbWalk('pmd-share', sv)) continue;
+      k.cpu.point(Pt['share-get-page']);
+      // get_page(virt_to_page(spte)): a write to the page — forbidden on a freed or reused one.
+      const oc = k.check('pmd-share', Access.getPage, 0, 0);
+      if (oc !== Oc.ok) return;
+      Atomics.add(k.mem, k.pool.hdr(k.wPage) + PageHdr.REFCOUNT, 1);
+      spage = k.wPage;
+    }
+    if (spage < 0) return;
+    const tag = k.wTag;
+    k.ptlLock(spage);
+    k.cpu.point(Pt['share-populate']);
+    if (s.ld(pudAt) === 0) {
+      s.st(pudAt, (tag << 16) | (spage + 1));
+      Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
+      k.count(C.SHARES);
+      k.cpu.emit(KEv.share, mm, spage);
+      k.ptlUnlock(spage);
+    } else {
+      k.ptlUnlock(spage);
+      k.putTable(spage);
+    }
+  } finally {
+    k.guardExit('pmd-share', vma, file);
+  }
+}
+
+/** huge_pte_alloc: share if we can, else allocate our own PMD page (pud_populate under page_table_lock). */
+function hugePteAlloc(k: Kernel, vma: number): boolean {
+  const s = k.s;
+  const pudAt = k.pudEntryAt(vma);
+  if (s.ld(pudAt) !== 0) return true;
+  if (wantPmdShare(k, vma)) hugePmdShare(k, vma, pudAt);
+  if (s.ld(pudAt) !== 0) return true;
+  const mm = s.vmaMm(vma);
+  const page = k.allocPmd(mm);
+  if (page < 0) return false;
+  const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
+  k.locks.spinLock(LockClass.page_table_lock, ptlAt);
+  const raced = s.ld(pudAt) !== 0;
+  if (!raced) {
+    s.st(pudAt, k.pool.pointer(page));
+    Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
+  }
+  k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
+  if (raced) k.releaseTable(page); // pmd_free: never visible to anyone
+  return true;
+}
+
+/**
+ * The body of hugetlb_fault with mmap_lock already held (also called from follow_hugetlb_page):
+ * fault mutex, vma lock (per the mode), huge_pte_alloc, then hugetlb_no_page's install under the ptl.
+ */
+export function hugetlbFaultLocked(k: Kernel, vma: number, slot: number): void {
+  const s = k.s;
+  const file = s.vmaFile(vma);
+  const fm = s.faultMutex(file, slot);
+  k.locks.mutexLock(LockClass.hugetlb_fault_mutex, fm);
+  try {
+    if (!k.guardEnter('fault', vma, file)) return;
+    try {
+      if (!hugePteAlloc(k, vma)) {
+        k.count(C.FAILS + Op.fault!);
+        return;
+      }
+      if (!k.hugetlbWalk('fault', vma)) return; // unshared under us (only possible unguarded)
+      k.cpu.point(Pt['fault-install']);
+      const page = k.wPage;
+      k.ptlLock(page);
+      try {
+        const at = k.pool.entry(page, slot);
+        const cur = s.ld(at);
+        if (k.check('fault', Access.write, slot, cur) !== Oc.ok) return;
+        if (cur === 0) {
+          const folio = folioOf(k, file, slot);
+          Atomics.store(k.mem, s.folio(folio) + Folio.CACHED, 1);
+          Atomics.add(k.mem, s.folio(folio) + Folio.MAPCOUNT, 1);
+          s.st(at, mkPte(folio, Pte.PRESENT | Pte.WRITE));
+        }
+      } finally {
+        k.ptlUnlock(page);
+      }
+    } finally {
+      k.guardExit('fault', vma, file);
+    }
+  } finally {
+    k.locks.mutexUnlock(LockClass.hugetlb_fault_mutex, fm);
+  }
+}
+
+/** A page fault on a VMA: mmap_lock read, then the fault proper. */
+export function opFault(k: Kernel, vma: number, slot: number): void {
+  const mm = k.s.vmaMm(vma);
+  k.mmapRead(mm);
+  try {
+    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) {
+      k.count(C.FAILS + Op.fault!);
+      return;
+    }
+    hugetlbFaultLocked(k, vma, slot);
+  } finally {
+    k.mmapReadUnlock(mm);
+  }
+}
+
+/**
+ * hugetlb_fault's first step: look at the entry for a migration (swap-type) entry and, if so,
+ * migration_entry_wait_huge() — which takes the ptl of the page ptep points into. In 6.1 this
+ * ran before the vma lock; patch 2 moved it under it.
+ */
+export function opFaultSwapEntry(k: Kernel, vma: number, slot: number): void {
+  const s = k.s;
+  const mm = s.vmaMm(vma);
+  const file = s.vmaFile(vma);
+  k.mmapRead(mm);
+  try {
+    if ((s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+    if (!k.guardEnter('fault-swap-entry', vma, file)) return;
+    let migrating = false;
+    try {
+      if (!k.hugetlbWalk('fault-swap-entry', vma)) return;
+      k.cpu.point(Pt['walk-deref']);
+      const at = k.pool.entry(k.wPage, slot);
+      const pte = s.ld(at);
+      const oc = k.check('fault-swap-entry', Access.read, slot, pte);
+      if (oc !== Oc.ok && oc !== Oc['stale-read']) return;
+      if ((pte & Pte.MIGRATION) !== 0) {
+        // migration_entry_wait_huge: spin_lock(huge_pte_lockptr(ptep)) and wait for the entry to change.
+        migrating = true;
+        const page = k.wPage;
+        k.ptlLock(page);
+        k.check('fault-swap-entry', Access.lock, slot, s.ld(at));
+        k.ptlUnlock(page);
+      }
+    } finally {
+      k.guardExit('fault-swap-entry', vma, file);
+    }
+    if (!migrating) hugetlbFaultLocked(k, vma, slot);
+  } finally {
+    k.mmapReadUnlock(mm);
+  }
+}
+

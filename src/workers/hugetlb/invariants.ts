@@ -1,0 +1,58 @@
+/**
+ * Invariants checked at quiescent points (kernel-model.md §5), main thread, no CPU running.
+ */
+import type { Arena } from '../../shared-mem/layout.js';
+import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK } from '../../shared-mem/pool.js';
+import { Folio, Mm, Pte, Structs, pteFolio, ptrPage, ptrTag } from './structs.js';
+import { modelShape } from './setup.js';
+
+export interface InvariantResult {
+  ok: boolean;
+  errors: string[];
+  pool: { free: number; live: number; pending: number; allocs: number; frees: number; allocFailures: number };
+}
+
+export function checkInvariants(arena: Arena): InvariantResult {
+  const pool = new PagePool(arena);
+  const s = new Structs(arena);
+  const shape = modelShape(arena);
+  const E = arena.config.entriesPerPage;
+  const errors = pool.checkConservation();
+  // PUD references per PMD page.
+  const refs = new Map<number, number>();
+  for (let mm = 0; mm < shape.mms; mm++) {
+    const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    for (let i = 0; i < E; i++) {
+      const e = s.ld(pool.entry(root, i));
+      if (e === 0) continue;
+      const p = ptrPage(e);
+      if (p < 0 || p >= pool.pages) {
+        errors.push(`mm ${mm} PUD[${i}] = 0x${(e >>> 0).toString(16)}: not a page pointer`);
+        continue;
+      }
+      if (pool.state(p) !== PageState.live || pool.get(p, PageHdr.LEVEL) !== PageLevel.pmd) {
+        errors.push(`mm ${mm} PUD[${i}] points at page ${p}, which is not a live PMD page`);
+      } else if ((pool.gen(p) & GEN_MASK) !== ptrTag(e)) {
+        errors.push(`mm ${mm} PUD[${i}] points at page ${p} with a stale generation tag`);
+      }
+      refs.set(p, (refs.get(p) ?? 0) + 1);
+    }
+  }
+  const mapcount = new Map<number, number>();
+  for (let p = 0; p < pool.pages; p++) {
+    if (pool.state(p) !== PageState.live || pool.get(p, PageHdr.LEVEL) !== PageLevel.pmd) continue;
+    const rc = pool.get(p, PageHdr.REFCOUNT);
+    const n = refs.get(p) ?? 0;
+    if (rc !== n) errors.push(`PMD page ${p}: refcount ${rc}, but ${n} PUD entries point at it`);
+    for (let i = 0; i < E; i++) {
+      const pte = s.ld(pool.entry(p, i));
+      if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) mapcount.set(pteFolio(pte), (mapcount.get(pteFolio(pte)) ?? 0) + 1);
+    }
+  }
+  for (let f = 0; f < shape.files * E; f++) {
+    const mc = s.ld(s.folio(f) + Folio.MAPCOUNT);
+    const n = mapcount.get(f) ?? 0;
+    if (mc !== n) errors.push(`folio ${f}: mapcount ${mc}, but ${n} entries map it`);
+  }
+  return { ok: errors.length === 0, errors: errors.slice(0, 50), pool: pool.counts() };
+}

@@ -1,0 +1,319 @@
+/**
+ * The per-CPU view of the modelled kernel: the CPU's locks (tracked for lockdep and lock_stat),
+ * RCU and IRQ state, and the mode table. Holds what every operation shares: the walker guards,
+ * hugetlb_walk(), the KASAN-style check of a dereference, violation reports, and table freeing.
+ */
+import type { Arena } from '../../shared-mem/layout.js';
+import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK, POISON } from '../../shared-mem/pool.js';
+import { TraceEv, nameTraceEvent } from '../../shared-mem/trace.js';
+import { requestStop } from '../../shared-mem/ctl.js';
+import { LockClass } from '../../locks/classes.js';
+import { LockTracker } from '../../locks/tracker.js';
+import { Rcu } from '../../locks/rcu.js';
+import { Irq } from '../../locks/irq.js';
+import type { Cpu } from '../cpu.js';
+import { type ModeTable, type Guard, SITES, SITE_INFO, type Site } from './modes.js';
+import { Oc, forbidden } from './outcomes.js';
+import { Structs, Mm, Vma, VmaFlag, File, ptrPage, ptrTag } from './structs.js';
+import { C, counterAt, outcomeField } from './stats.js';
+import { Access, recordViolation } from './violations.js';
+import { Pt } from './points.js';
+
+/** Trace events of the model. */
+export const KEv = {
+  walk: TraceEv.model + 0, // a = site, b = page
+  pudClear: TraceEv.model + 1, // a = mm, b = page
+  tableFree: TraceEv.model + 2, // a = page, b = gen
+  share: TraceEv.model + 3, // a = mm, b = page
+  pmdAlloc: TraceEv.model + 4, // a = mm, b = page
+  deref: TraceEv.model + 5, // a = site, b = outcome
+} as const;
+nameTraceEvent(KEv.walk, 'hugetlb_walk');
+nameTraceEvent(KEv.pudClear, 'pud_clear');
+nameTraceEvent(KEv.tableFree, 'free_table');
+nameTraceEvent(KEv.share, 'huge_pmd_share');
+nameTraceEvent(KEv.pmdAlloc, 'pmd_alloc');
+nameTraceEvent(KEv.deref, 'deref');
+
+/** RCU callback kind: free a page-table page (tlb_remove_table_rcu). */
+export const RCU_FREE_TABLE = 1;
+
+export interface KernelOptions {
+  mode: ModeTable;
+  lockstat: boolean;
+  stopOnViolation: boolean;
+  /** Run start in this thread's performance.now() (violation timestamps). */
+  t0: number;
+}
+
+const SITE_ID = Object.fromEntries(SITES.map((s, i) => [s, i])) as Record<Site, number>;
+
+export class Kernel {
+  readonly mem: Int32Array;
+  readonly arena: Arena;
+  readonly pool: PagePool;
+  readonly s: Structs;
+  readonly locks: LockTracker;
+  readonly rcu: Rcu;
+  readonly irq: Irq;
+  readonly mode: ModeTable;
+  readonly E: number;
+  private readonly stopOnViolation: boolean;
+  private readonly t0: number;
+  private readonly ctr0: number;
+
+  /** The reference the last hugetlb_walk() returned: page, pointer tag, and the table walked. */
+  wPage = -1;
+  wTag = 0;
+  wMm = -1;
+  wPudIndex = -1;
+  /** Operation in progress (for violation records). */
+  op = 0;
+  /** Dereferences a violation made an operation abandon. */
+  aborted = false;
+
+  constructor(
+    readonly cpu: Cpu,
+    opts: KernelOptions,
+  ) {
+    this.arena = cpu.arena;
+    this.mem = cpu.mem;
+    this.pool = new PagePool(cpu.arena);
+    this.s = new Structs(cpu.arena);
+    this.locks = new LockTracker(cpu, { lockstat: opts.lockstat });
+    this.rcu = new Rcu(cpu);
+    this.irq = new Irq(cpu);
+    this.mode = opts.mode;
+    this.E = cpu.arena.config.entriesPerPage;
+    this.stopOnViolation = opts.stopOnViolation;
+    this.t0 = opts.t0;
+    this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
+    this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
+      this.cpu.point(Pt['rcu-free']);
+      this.releaseTable(page);
+    });
+  }
+
+  count(field: number, n = 1): void {
+    Atomics.add(this.mem, this.ctr0 + field, n);
+  }
+
+  // ---- locks by object ----
+  mmapRead(mm: number): void {
+    this.locks.downRead(LockClass.mmap_lock, this.s.mm(mm) + Mm.MMAP_LOCK);
+  }
+  mmapReadUnlock(mm: number): void {
+    this.locks.upRead(LockClass.mmap_lock, this.s.mm(mm) + Mm.MMAP_LOCK);
+  }
+  mmapWrite(mm: number): void {
+    this.locks.downWrite(LockClass.mmap_lock, this.s.mm(mm) + Mm.MMAP_LOCK);
+  }
+  mmapWriteUnlock(mm: number): void {
+    this.locks.upWrite(LockClass.mmap_lock, this.s.mm(mm) + Mm.MMAP_LOCK);
+  }
+  vmaLockAt(vma: number): number {
+    return this.s.vma(vma) + Vma.VMA_LOCK;
+  }
+  iMmapAt(file: number): number {
+    return this.s.file(file) + File.I_MMAP_RWSEM;
+  }
+  ptlLock(page: number): void {
+    this.locks.spinLock(LockClass.ptl, this.pool.ptl(page));
+  }
+  ptlUnlock(page: number): void {
+    this.locks.spinUnlock(LockClass.ptl, this.pool.ptl(page));
+  }
+
+  /** The unshare paths' locks for one VMA (vma lock write, then i_mmap write), per the mode. */
+  unshareLock(vma: number, file: number): void {
+    if (this.mode.unshare.vmaLockWrite) this.locks.downWrite(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
+    if (this.mode.unshare.iMmapWrite) this.locks.downWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+  }
+  unshareUnlock(vma: number, file: number): void {
+    if (this.mode.unshare.iMmapWrite) this.locks.upWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+    if (this.mode.unshare.vmaLockWrite) this.locks.upWrite(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
+  }
+
+  // ---- walker guards ----
+  /**
+   * Take the locks the mode says `site` holds around its walk: vma lock, i_mmap_rwsem, then the
+   * walker lock (innermost: it may not sleep). False when a non-sleeping trylock failed (-EAGAIN).
+   */
+  guardEnter(site: Site, vma: number, file: number, mayNotSleep = false): boolean {
+    const gd = this.mode.guards[site];
+    if (gd.vma === 'read' || (gd.vma === 'tryread' && !mayNotSleep)) {
+      this.locks.downRead(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
+    } else if (gd.vma === 'tryread') {
+      if (!this.locks.downReadTrylock(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma))) return false;
+    }
+    if (gd.iMmap === 'read') this.locks.downRead(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+    else if (gd.iMmap === 'write') this.locks.downWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+    if (gd.walker) this.walkerLock();
+    return true;
+  }
+
+  guardExit(site: Site, vma: number, file: number): void {
+    const gd: Guard = this.mode.guards[site];
+    if (gd.walker) this.walkerUnlock();
+    if (gd.iMmap === 'read') this.locks.upRead(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+    else if (gd.iMmap === 'write') this.locks.upWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
+    if (gd.vma !== 'none') this.locks.upRead(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
+  }
+
+  /** hugetlb_walker_lock(): rcu_read_lock() or local_irq_disable(), per the mode. */
+  walkerLock(): void {
+    if (this.mode.walkerLock === 'rcu') this.rcu.readLock();
+    else if (this.mode.walkerLock === 'irq') this.irq.localIrqDisable();
+  }
+  walkerUnlock(): void {
+    if (this.mode.walkerLock === 'rcu') this.rcu.readUnlock();
+    else if (this.mode.walkerLock === 'irq') this.irq.localIrqEnable();
+  }
+
+  // ---- hugetlb_walk ----
+  /**
+   * hugetlb_walk(vma, addr) / huge_pte_offset(): read the PUD entry of the VMA's mm and return
+   * the PMD page it points to in wPage/wTag (false when none). In `final` mode, asserts (as
+   * lockdep does in hugetlb_walk) that a shareable VMA's walker holds its vma lock or i_mmap_rwsem.
+   */
+  hugetlbWalk(site: Site, vma: number): boolean {
+    const s = this.s;
+    if (this.mode.assertWalk && (s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0) {
+      const ok =
+        this.locks.isHeld(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma), 'any') ||
+        this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
+      if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
+    }
+    const mm = s.vmaMm(vma);
+    const pudIndex = s.vmaPudIndex(vma);
+    const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    this.cpu.point(Pt['walk-pud']);
+    const e = s.ld(this.pool.entry(root, pudIndex));
+    this.wMm = mm;
+    this.wPudIndex = pudIndex;
+    if (e === 0) return false;
+    this.wPage = ptrPage(e);
+    this.wTag = ptrTag(e);
+    this.cpu.emit(KEv.walk, SITE_ID[site], this.wPage);
+    return true;
+  }
+
+  /** Is the walked page still linked from the walked mm's PUD entry, with the same generation? */
+  private stillLinked(): boolean {
+    const s = this.s;
+    const root = ptrPage(s.ld(s.mm(this.wMm) + Mm.PUD));
+    const e = s.ld(this.pool.entry(root, this.wPudIndex));
+    return e !== 0 && ptrPage(e) === this.wPage && ptrTag(e) === this.wTag;
+  }
+
+  /**
+   * KASAN check of a dereference of the walked page (`access` of slot `slot`, value read `value`):
+   * classifies it, counts the outcome for the site, reports a violation when the mode forbids
+   * it. Returns the outcome; an operation abandons its work on anything but ok / stale-read.
+   */
+  check(site: Site, access: number, slot: number, value: number): number {
+    const page = this.wPage;
+    const pool = this.pool;
+    const state = pool.state(page);
+    const gen = pool.gen(page) & GEN_MASK;
+    let oc: number;
+    if (gen !== this.wTag) oc = state === PageState.live ? Oc['use-after-reuse'] : Oc['use-after-free'];
+    else if (state === PageState.free || value === POISON) oc = Oc['use-after-free'];
+    else if (state === PageState.pendingFree || !this.stillLinked()) {
+      oc = access === Access.read ? Oc['stale-read'] : access === Access.lock ? Oc['stale-lock'] : Oc['stale-write'];
+    } else oc = Oc.ok;
+    const sid = SITE_ID[site];
+    this.count(outcomeField(sid, oc));
+    if (oc !== Oc.ok) this.cpu.emit(KEv.deref, sid, oc);
+    if (forbidden(this.mode, oc)) {
+      this.violation(oc, site, page, gen, access, this.wMm, this.wPudIndex, slot, value);
+    }
+    return oc;
+  }
+
+  violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
+    this.count(C.VIOLATIONS);
+    this.cpu.emit(TraceEv.violation, kind, page);
+    const pool = this.pool;
+    recordViolation(
+      this.arena,
+      this.cpu.cpuId,
+      {
+        kind,
+        site: site === null ? -1 : SITE_ID[site],
+        op: this.op,
+        page,
+        tag: this.wTag,
+        gen,
+        state: page >= 0 ? pool.state(page) : -1,
+        level: page >= 0 ? pool.get(page, PageHdr.LEVEL) : 0,
+        owner: page >= 0 ? pool.get(page, PageHdr.OWNER) : -1,
+        mm,
+        pudIndex,
+        slot,
+        value,
+        access,
+      },
+      this.t0,
+    );
+    if (this.stopOnViolation) requestStop(this.arena);
+  }
+
+  // ---- freeing page-table pages ----
+  /** put_page on a PMD page: drop one reference; the last one frees it per the mode (tlb_remove_table). */
+  putTable(page: number): void {
+    const old = Atomics.sub(this.mem, this.pool.hdr(page) + PageHdr.REFCOUNT, 1);
+    if (old === 1) this.freeTable(page);
+  }
+
+  freeTable(page: number): void {
+    this.count(C.TABLE_FREES);
+    this.cpu.emit(KEv.tableFree, page, this.pool.gen(page));
+    switch (this.mode.tableFree) {
+      case 'immediate':
+        this.releaseTable(page);
+        break;
+      case 'rcu':
+        // MMU_GATHER_RCU_TABLE_FREE: the page stays intact until a grace period has passed.
+        this.pool.markPendingFree(page);
+        this.rcu.call(RCU_FREE_TABLE, page);
+        break;
+      case 'ipi':
+        // No RCU table free: tlb_remove_table_sync_one() IPIs every CPU; IRQ-off walkers hold it off.
+        this.pool.markPendingFree(page);
+        this.irq.tlbShootdown();
+        this.cpu.point(Pt['ipi-wait']);
+        this.releaseTable(page);
+        break;
+    }
+  }
+
+  /** The actual free: poison, bump the generation, back to the pool. A double free is a violation, not a crash. */
+  releaseTable(page: number): void {
+    if (this.pool.state(page) === PageState.free) {
+      this.violation(Oc['use-after-free'], null, page, this.pool.gen(page) & GEN_MASK, Access.write, -1, -1, 0, 0);
+      return;
+    }
+    this.pool.free(this.cpu, page);
+  }
+
+  allocPmd(mm: number): number {
+    const page = this.pool.alloc(this.cpu, PageLevel.pmd, mm);
+    if (page >= 0) {
+      this.count(C.PMD_ALLOCS);
+      this.cpu.emit(KEv.pmdAlloc, mm, page);
+    }
+    return page;
+  }
+
+  /** Word index of the PUD entry covering a VMA in its mm. */
+  pudEntryAt(vma: number): number {
+    const s = this.s;
+    const root = ptrPage(s.ld(s.mm(s.vmaMm(vma)) + Mm.PUD));
+    return this.pool.entry(root, s.vmaPudIndex(vma));
+  }
+
+  siteInfo(site: Site): (typeof SITE_INFO)[Site] {
+    return SITE_INFO[site];
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Named points inside the race windows. Each is a place where `Cpu.point` may widen the window
+ * by a seeded delay and where a controlled scheduler may switch CPUs. Widening changes timing
+ * only, never the protocol.
+ */
+export const POINTS = [
+  { name: 'walk-pud', window: 'hugetlb_walk: between reading the root and reading the PUD entry' },
+  { name: 'walk-deref', window: 'walker: between hugetlb_walk() returning ptep and dereferencing it' },
+  { name: 'walk-ptl', window: 'walker: between taking huge_pte_lock and reading the entry' },
+  { name: 'share-get-page', window: 'huge_pmd_share: between hugetlb_walk(svma) and get_page(spte page)' },
+  { name: 'share-populate', window: 'huge_pmd_share: between get_page and pud_populate under the ptl' },
+  { name: 'fault-install', window: 'hugetlb_fault: between huge_pte_alloc and installing the entry' },
+  { name: 'unshare-clear', window: 'huge_pmd_unshare: between pud_clear and put_page' },
+  { name: 'zap', window: '__unmap_hugepage_range: between entries' },
+  { name: 'free-table', window: 'free_pgtables: between clearing the PUD entry and freeing the PMD page' },
+  { name: 'ipi-wait', window: 'tlb_remove_table: between the shootdown and the free' },
+  { name: 'rcu-free', window: 'RCU callback: freeing a page-table page after the grace period' },
+  { name: 'op-gap', window: 'between two operations of a CPU' },
+] as const;
+
+export type PointName = (typeof POINTS)[number]['name'];
+export const POINT_NAMES: readonly PointName[] = POINTS.map((p) => p.name);
+
+/** Point ids by name. */
+export const Pt = Object.fromEntries(POINTS.map((p, i) => [p.name, i])) as Record<PointName, number>;
+
+export function pointId(name: string): number {
+  const i = POINT_NAMES.indexOf(name as PointName);
+  if (i < 0) throw new RangeError(`unknown delay point '${name}' (known: ${POINT_NAMES.join(', ')})`);
+  return i;
+}

@@ -1,0 +1,153 @@
+/**
+ * One CPU's life in a stress run: attach the arena, wait at the start barrier, then run
+ * operations drawn from the scenario's weights with this CPU's seeded stream until the op budget
+ * is spent or a stop is requested. Every operation's arguments are drawn before it runs, so the
+ * operation stream depends on (seed, CPU) only — never on timing.
+ */
+import { Arena, type ArenaConfig } from '../../shared-mem/layout.js';
+import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
+import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
+import { TraceEv } from '../../shared-mem/trace.js';
+import { RunAborted } from '../../locks/ctx.js';
+import { barrierWait } from '../../locks/barrier.js';
+import { Cpu, type WidenConfig, type Waiter } from '../cpu.js';
+import { Kernel } from './kernel.js';
+import { modeByName } from './modes.js';
+import { scenarioByName } from './scenarios.js';
+import { OPS, Op } from './ops-list.js';
+import { C } from './stats.js';
+import { Pt } from './points.js';
+import { modelShape, vmaId } from './setup.js';
+import { opFault, opFaultSwapEntry } from './fault.js';
+import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate, opVmaSplit } from './unshare.js';
+import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
+
+/** Faults planted on purpose to prove the engine's crash and stall handling. */
+export type PlantedFault = 'crash' | 'stall';
+
+export interface CpuTask {
+  buffer: SharedArrayBuffer;
+  arena: ArenaConfig;
+  cpu: number;
+  seed: number;
+  mode: string;
+  scenario: string;
+  /** Operations for this CPU; 0 = until stopped. */
+  ops: number;
+  widen?: WidenConfig | undefined;
+  lockstat: boolean;
+  stopOnViolation: boolean;
+  plant?: PlantedFault | undefined;
+  /** A controlled scheduler's waiter, when one runs this CPU (sched/). */
+  waiter?: Waiter | undefined;
+}
+
+export interface CpuResult {
+  cpu: number;
+  ops: number;
+  status: 'ok' | 'aborted' | 'crashed';
+  error?: string;
+}
+
+export function runCpu(task: CpuTask): CpuResult {
+  const arena = Arena.attach(task.buffer, task.arena);
+  const mode = modeByName(task.mode);
+  const sc = scenarioByName(task.scenario);
+  if (!mode || !sc) throw new RangeError(`unknown mode '${task.mode}' or scenario '${task.scenario}'`);
+  const t0 = performance.now();
+  const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0 });
+  const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, t0 });
+  const shape = modelShape(arena);
+  const E = arena.config.entriesPerPage;
+  const nVma = shape.mms * shape.files;
+  // Cumulative weights over OPS.
+  const cum: number[] = [];
+  let total = 0;
+  for (const o of OPS) {
+    total += sc.weights[o.name] ?? 0;
+    cum.push(total);
+  }
+  let done = 0;
+  try {
+    barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
+    cpu.setState(CpuState.running);
+    while ((task.ops === 0 || done < task.ops) && !cpu.stopRequested()) {
+      // Seven draws per operation, whatever it is: the stream never depends on timing.
+      const r = cpu.rng;
+      const pick = r.below(total);
+      const vma = r.below(nVma);
+      const slot = r.below(E);
+      const file = r.below(shape.files);
+      const from = r.below(E);
+      const len = 1 + r.below(Math.max(1, E >> 2));
+      const flag = r.below(2);
+      let op = 0;
+      while (cum[op]! <= pick) op++;
+      k.op = op;
+      cpu.setField(CpuField.CUR_OP, op + 1);
+      cpu.emit(TraceEv.opStart, op, vma);
+      if (task.plant !== undefined && task.cpu === 0 && done === 100) plant(cpu, k, task.plant);
+      runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, nVma);
+      cpu.emit(TraceEv.opEnd, op, 0);
+      cpu.setField(CpuField.CUR_OP, 0);
+      k.count(C.OPS + op);
+      cpu.opDone();
+      done++;
+      cpu.point(Pt['op-gap']);
+    }
+    // Drain this CPU's deferred frees so the end state is quiescent.
+    k.rcu.barrier();
+    k.locks.flush();
+    cpu.setState(CpuState.done);
+    return { cpu: task.cpu, ops: done, status: 'ok' };
+  } catch (e) {
+    k.locks.releaseAll();
+    k.locks.flush();
+    if (e instanceof RunAborted) {
+      cpu.setState(CpuState.done);
+      return { cpu: task.cpu, ops: done, status: 'aborted' };
+    }
+    cpu.setState(CpuState.crashed);
+    requestStop(arena, StopState.abort);
+    const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
+    return { cpu: task.cpu, ops: done, status: 'crashed', error: err };
+  }
+}
+
+function runOp(
+  k: Kernel, op: number, vma: number, slot: number, file: number, from: number, to: number, len: number,
+  flag: boolean, shape: { mms: number; files: number }, _nVma: number,
+): void {
+  switch (op) {
+    case Op.fault: return opFault(k, vma, slot);
+    case Op.munmap: return opMunmap(k, vma);
+    case Op.exit: {
+      const mm = k.s.vmaMm(vma);
+      const vmas = Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
+      return opExit(k, mm, vmas);
+    }
+    case Op['madvise-dontneed']: return opMadviseDontneed(k, vma, from, to);
+    case Op.truncate: return opTruncate(k, file, from, to);
+    case Op.mprotect: return opMprotect(k, vma);
+    case Op['vma-split']: return opVmaSplit(k, vma);
+    case Op['uffd-must-wait']: return opUffdMustWait(k, vma, slot);
+    case Op['follow-page']: return opFollowPage(k, vma, slot);
+    case Op['gup-slow']: return opGupSlow(k, vma, slot, flag);
+    case Op['vma-maps-page']: return opVmaMapsPage(k, file, slot);
+    case Op['walk-range']: return opWalkRange(k, vma, from, Math.min(len, 8));
+    case Op['rmap-walk']: return opRmapWalk(k, file, slot);
+    case Op['fault-swap-entry']: return opFaultSwapEntry(k, vma, slot);
+    case Op['ptl-under-walker']: return opPtlUnderWalker(k, vma, slot);
+    default: throw new RangeError(`no such operation ${op}`);
+  }
+}
+
+/** Planted faults: a thrown error (exit 3 path) or a CPU that stops making progress holding a lock (exit 4 path). */
+function plant(cpu: Cpu, k: Kernel, what: PlantedFault): void {
+  if (what === 'crash') throw new Error('planted crash (--plant crash)');
+  k.mmapWrite(0);
+  for (;;) {
+    if (cpu.aborted()) throw new RunAborted('planted stall aborted');
+    Atomics.wait(cpu.mem, cpu.arena.base('scratch'), 0, 5);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Scenarios: one workload per racy call site, aiming walkers and unsharers at the same shared
+ * PMD pages, plus `mixed`. The expected outcome of every scenario × mode is derived from the
+ * mode tables (modes.ts: siteSafe); kernel-model.md §4 holds the same table, and a test checks
+ * that the two agree.
+ */
+import { MODES, type ModeTable, type Site, siteSafe } from './modes.js';
+import { OPS, Op } from './ops-list.js';
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** The walk site under test (for `mixed`: all but ptl-under-walker). */
+  targets: readonly Site[];
+  /** Relative weight of each operation. */
+  weights: Readonly<Partial<Record<string, number>>>;
+}
+
+/** Destroyers every scenario runs: unsharing (madvise, truncate, mprotect, split) and table freeing (munmap, exit). */
+const DESTROY = { 'madvise-dontneed': 3, truncate: 3, munmap: 3, exit: 1, mprotect: 1, 'vma-split': 1 } as const;
+
+function walkerScenario(site: Site, description: string, extra: Partial<Record<string, number>> = {}): Scenario {
+  return { name: site, description, targets: [site], weights: { ...DESTROY, fault: 6, [site]: 8, ...extra } };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
+  walkerScenario('uffd-must-wait', 'userfaultfd_huge_must_wait vs truncate/hole punch + last sharer exit'),
+  { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12 } },
+  walkerScenario('follow-page', 'hugetlb_follow_page_mask vs unshare + free'),
+  walkerScenario('gup-slow', 'follow_hugetlb_page (incl. FOLL_NOWAIT) vs unshare + free'),
+  walkerScenario('vma-maps-page', 'hugetlb_vma_maps_page (caller holds i_mmap write) vs unshare + free'),
+  walkerScenario('walk-range', 'walk_hugetlb_range (smaps/pagemap) vs unshare + free'),
+  walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free'),
+  walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
+  walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
+  {
+    name: 'mixed',
+    description: 'every walker and every destroyer at once',
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry'],
+    weights: { ...DESTROY, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+  },
+];
+
+export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+
+export function scenarioByName(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
+
+/** Walk sites a scenario's operations exercise (a fault also walks in huge_pmd_share). */
+export function sitesOf(sc: Scenario): Site[] {
+  const sites = new Set<Site>();
+  for (const name of Object.keys(sc.weights)) {
+    const site = OPS[Op[name]!]?.site;
+    if (site) sites.add(site);
+    if (name === 'fault' || name === 'gup-slow' || name === 'fault-swap-entry') {
+      sites.add('fault');
+      sites.add('pmd-share');
+    }
+  }
+  return [...sites];
+}
+
+export type Expected = 'race' | 'safe';
+
+/** race when any site the scenario exercises is unsafe in the mode. */
+export function expected(sc: Scenario, mode: ModeTable): Expected {
+  return sitesOf(sc).every((site) => siteSafe(mode, site)) ? 'safe' : 'race';
+}
+
+export function truthTable(): Array<{ scenario: string; description: string; expected: Record<string, Expected> }> {
+  return SCENARIOS.map((sc) => ({
+    scenario: sc.name,
+    description: sc.description,
+    expected: Object.fromEntries(MODES.map((m) => [m.name, expected(sc, m)])),
+  }));
+}

@@ -1,0 +1,52 @@
+/**
+ * Per-CPU model counters in the `counters` region (COUNTER_WORDS per CPU, written only by their
+ * CPU, summed by the main thread): operations by kind, failed operations, outcomes by walk site,
+ * and destroyer-side anomalies.
+ */
+import { type Arena, COUNTER_WORDS } from '../../shared-mem/layout.js';
+import { OUTCOMES } from './outcomes.js';
+import { SITES } from './modes.js';
+
+export const C = {
+  OPS: 0, // + op id (< 32)
+  FAILS: 32, // + op id: -ENOMEM, -EAGAIN, SIGSEGV on an unmapped VMA
+  OUTCOME: 64, // + site * 8 + outcome
+  /** Destroyer found a page already gone from under it (only possible without the unshare locks). */
+  ZAP_STALE: 160,
+  UNSHARES: 161,
+  TABLE_FREES: 162,
+  SHARES: 163,
+  PMD_ALLOCS: 164,
+  VIOLATIONS: 165,
+} as const;
+
+export function counterAt(arena: Arena, cpu: number, field: number): number {
+  return arena.base('counters') + cpu * COUNTER_WORDS + field;
+}
+
+/** Sum of one counter over all CPUs. */
+export function sumCounter(arena: Arena, field: number): number {
+  let n = 0;
+  for (let c = 0; c < arena.config.cpus; c++) n += Atomics.load(arena.mem, counterAt(arena, c, field));
+  return n;
+}
+
+export function outcomeField(site: number, outcome: number): number {
+  return C.OUTCOME + site * 8 + outcome;
+}
+
+/** outcomes[site][outcome] summed over CPUs. */
+export function readOutcomes(arena: Arena): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  SITES.forEach((site, s) => {
+    const row: Record<string, number> = {};
+    let any = 0;
+    OUTCOMES.forEach((o, i) => {
+      const n = sumCounter(arena, outcomeField(s, i));
+      row[o] = n;
+      any += n;
+    });
+    if (any > 0) out[site] = row;
+  });
+  return out;
+}

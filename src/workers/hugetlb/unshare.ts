@@ -1,0 +1,234 @@
+/**
+ * The destroyers: huge_pmd_unshare and everything that calls it, and free_pgtables.
+ * mm/hugetlb.c: huge_pmd_unshare, __unmap_hugepage_range(_final), hugetlb_change_protection,
+ * hugetlb_unshare_all_pmds; fs/hugetlbfs/inode.c: hugetlb_vmdelete_list; mm/mmap.c: free_pgtables.
+ */
+import { PageHdr, PageState } from '../../shared-mem/pool.js';
+import { LockClass } from '../../locks/classes.js';
+import type { Kernel } from './kernel.js';
+import { KEv } from './kernel.js';
+import { Mm, Pte, Vma, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
+import { Folio } from './structs.js';
+import { C } from './stats.js';
+import { Pt } from './points.js';
+
+/**
+ * Take the ptl of the PMD page our PUD entry points to and return the page, or -1 when the entry
+ * is empty. Without the unshare locks (mode `none`) the page may already be gone: counted, skipped.
+ */
+function lockPmdOf(k: Kernel, vma: number): number {
+  const e = k.s.ld(k.pudEntryAt(vma));
+  if (e === 0) return -1;
+  const page = ptrPage(e);
+  k.ptlLock(page);
+  if (k.pool.state(page) !== PageState.live || (k.pool.gen(page) & 0x7fff) !== ptrTag(e) || k.s.ld(k.pudEntryAt(vma)) !== e) {
+    k.ptlUnlock(page);
+    k.count(C.ZAP_STALE);
+    return -1;
+  }
+  return page;
+}
+
+/**
+ * huge_pmd_unshare(mm, vma, addr, ptep), called with the ptl held: if the PMD page is shared,
+ * clear our PUD entry and drop our reference; the page lives on for the other sharers.
+ */
+export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
+  if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
+  const mm = k.s.vmaMm(vma);
+  k.s.st(k.pudEntryAt(vma), 0);
+  k.cpu.emit(KEv.pudClear, mm, page);
+  k.cpu.point(Pt['unshare-clear']);
+  k.putTable(page);
+  Atomics.sub(k.mem, k.s.mm(mm) + Mm.NR_PMDS, 1);
+  k.count(C.UNSHARES);
+  return true;
+}
+
+/** Clear one huge PMD entry: the folio loses a mapping. */
+function zapEntry(k: Kernel, at: number): void {
+  const pte = Atomics.exchange(k.mem, at, 0);
+  if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) Atomics.sub(k.mem, k.s.folio(pteFolio(pte)) + Folio.MAPCOUNT, 1);
+}
+
+/**
+ * __unmap_hugepage_range(vma, [from, to)): under the ptl, unshare if shared (the whole PMD
+ * page goes, whatever the range), else clear the entries. Caller holds the unshare locks.
+ */
+export function unmapHugepageRange(k: Kernel, vma: number, from: number, to: number): void {
+  const page = lockPmdOf(k, vma);
+  if (page < 0) return;
+  if (hugePmdUnshare(k, vma, page)) {
+    k.ptlUnlock(page);
+    return;
+  }
+  const e0 = k.pool.entry(page, 0);
+  for (let i = from; i < to; i++) {
+    if (k.s.ld(e0 + i) !== 0) {
+      zapEntry(k, e0 + i);
+      k.cpu.point(Pt.zap);
+    }
+  }
+  k.ptlUnlock(page);
+}
+
+/**
+ * free_pgtables → hugetlb_free_pgd_range for a VMA already unlinked from i_mmap: clear the PUD
+ * entry and put the PMD page. A sharer may have installed entries after our zap (it shared the
+ * page while our VMA was still in i_mmap, then unshared it); whoever drops the last reference
+ * clears them under the ptl (as free_pmd_range's pmd_none_or_clear_bad would), then frees the
+ * page per the mode — outside the ptl, since an IPI shootdown must not wait under a spinlock.
+ */
+export function freePgtables(k: Kernel, vma: number): void {
+  const at = k.pudEntryAt(vma);
+  const e = Atomics.exchange(k.mem, at, 0);
+  if (e === 0) return;
+  const page = ptrPage(e);
+  const mm = k.s.vmaMm(vma);
+  k.cpu.emit(KEv.pudClear, mm, page);
+  Atomics.sub(k.mem, k.s.mm(mm) + Mm.NR_PMDS, 1);
+  k.cpu.point(Pt['free-table']);
+  if (k.pool.state(page) !== PageState.live || (k.pool.gen(page) & 0x7fff) !== ptrTag(e)) {
+    k.count(C.ZAP_STALE);
+    return;
+  }
+  k.ptlLock(page);
+  const last = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) === 1;
+  if (last) {
+    const e0 = k.pool.entry(page, 0);
+    for (let i = 0; i < k.E; i++) if (k.s.ld(e0 + i) !== 0) zapEntry(k, e0 + i);
+  }
+  k.ptlUnlock(page);
+  if (last) k.freeTable(page);
+}
+
+/** i_mmap insert/remove (vma_interval_tree_insert/remove) under i_mmap_rwsem write, per the mode. */
+function setInImmap(k: Kernel, vma: number, file: number, on: boolean): void {
+  const locked = k.mode.unshare.iMmapWrite;
+  if (locked) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  const at = k.s.vma(vma) + Vma.FLAGS;
+  if (on) Atomics.or(k.mem, at, VmaFlag.IN_IMMAP | VmaFlag.MAPPED);
+  else Atomics.and(k.mem, at, ~(VmaFlag.IN_IMMAP | VmaFlag.MAPPED));
+  if (locked) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+}
+
+/**
+ * Unmap a whole VMA and map it again, as munmap + mmap of the same range: caller holds mmap
+ * write. unmap_vmas (under the unshare locks), unlink_file_vma, free_pgtables, then mmap.
+ */
+export function unmapVmaAndRemap(k: Kernel, vma: number): void {
+  const file = k.s.vmaFile(vma);
+  if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+  k.unshareLock(vma, file);
+  unmapHugepageRange(k, vma, 0, k.E);
+  k.unshareUnlock(vma, file);
+  setInImmap(k, vma, file, false);
+  freePgtables(k, vma);
+  k.cpu.point(Pt['op-gap']);
+  Atomics.add(k.mem, k.s.vma(vma) + Vma.MAPS, 1);
+  setInImmap(k, vma, file, true);
+}
+
+/** munmap + mmap of one VMA. */
+export function opMunmap(k: Kernel, vma: number): void {
+  const mm = k.s.vmaMm(vma);
+  k.mmapWrite(mm);
+  try {
+    unmapVmaAndRemap(k, vma);
+  } finally {
+    k.mmapWriteUnlock(mm);
+  }
+}
+
+/** exit_mmap of a process, then a new process in its slot with the same mappings. */
+export function opExit(k: Kernel, mm: number, vmas: readonly number[]): void {
+  k.mmapWrite(mm);
+  try {
+    for (const v of vmas) unmapVmaAndRemap(k, v);
+    Atomics.add(k.mem, k.s.mm(mm) + Mm.GEN, 1);
+  } finally {
+    k.mmapWriteUnlock(mm);
+  }
+}
+
+/** madvise(MADV_DONTNEED) on [from, to) of a VMA: mmap read only, so it runs beside this mm's walkers. */
+export function opMadviseDontneed(k: Kernel, vma: number, from: number, to: number): void {
+  const mm = k.s.vmaMm(vma);
+  k.mmapRead(mm);
+  try {
+    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+    const file = k.s.vmaFile(vma);
+    k.unshareLock(vma, file);
+    unmapHugepageRange(k, vma, from, to);
+    k.unshareUnlock(vma, file);
+  } finally {
+    k.mmapReadUnlock(mm);
+  }
+}
+
+/**
+ * Hole punch / truncate: hugetlb_vmdelete_list walks i_mmap under i_mmap_rwsem write and unmaps
+ * the range from every VMA, taking each vma lock with a *trylock* (lock order) and no mmap_lock.
+ */
+export function opTruncate(k: Kernel, file: number, from: number, to: number): void {
+  const s = k.s;
+  const iMmap = k.mode.unshare.iMmapWrite;
+  const vmaLock = k.mode.unshare.vmaLockWrite;
+  if (iMmap) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  try {
+    const n = s.fileVmaCount(file);
+    for (let i = 0; i < n; i++) {
+      const v = s.fileVma(file, i);
+      if ((s.vmaFlags(v) & VmaFlag.IN_IMMAP) === 0) continue;
+      if (vmaLock && !k.locks.downWriteTrylock(LockClass.hugetlb_vma_lock, k.vmaLockAt(v))) continue;
+      unmapHugepageRange(k, v, from, to);
+      if (vmaLock) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(v));
+    }
+  } finally {
+    if (iMmap) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  }
+}
+
+/** mprotect: hugetlb_change_protection — unshare if shared, else flip the write bit under the ptl. */
+export function opMprotect(k: Kernel, vma: number): void {
+  const mm = k.s.vmaMm(vma);
+  k.mmapWrite(mm);
+  try {
+    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+    const file = k.s.vmaFile(vma);
+    k.unshareLock(vma, file);
+    const page = lockPmdOf(k, vma);
+    if (page >= 0) {
+      if (!hugePmdUnshare(k, vma, page)) {
+        const e0 = k.pool.entry(page, 0);
+        for (let i = 0; i < k.E; i++) {
+          const pte = k.s.ld(e0 + i);
+          if ((pte & Pte.PRESENT) !== 0) k.s.st(e0 + i, pte ^ Pte.WRITE);
+        }
+      }
+      k.ptlUnlock(page);
+    }
+    k.unshareUnlock(vma, file);
+  } finally {
+    k.mmapWriteUnlock(mm);
+  }
+}
+
+/** VMA split at a non-PUD-aligned address: hugetlb_unshare_all_pmds (the halves merge back at once). */
+export function opVmaSplit(k: Kernel, vma: number): void {
+  const mm = k.s.vmaMm(vma);
+  k.mmapWrite(mm);
+  try {
+    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+    const file = k.s.vmaFile(vma);
+    k.unshareLock(vma, file);
+    const page = lockPmdOf(k, vma);
+    if (page >= 0) {
+      hugePmdUnshare(k, vma, page);
+      k.ptlUnlock(page);
+    }
+    k.unshareUnlock(vma, file);
+  } finally {
+    k.mmapWriteUnlock(mm);
+  }
+}

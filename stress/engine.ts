@@ -1,0 +1,281 @@
+/**
+ * The stress engine: builds the arena and the model, starts one piscina worker per CPU, watches
+ * them (duration, violations, stalls, crashes, interrupts), and collects everything into a
+ * RunResult. Never hangs: a stop is requested first, then an abort unwinds every wait, then
+ * the pool is destroyed.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { Arena, type ArenaConfig, defaultArenaConfig } from '../src/shared-mem/layout.js';
+import { CpuField, CpuState } from '../src/shared-mem/cpu-block.js';
+import { CPU_WORDS } from '../src/shared-mem/layout.js';
+import { StopState, requestStop, stopState } from '../src/shared-mem/ctl.js';
+import { readTrace } from '../src/shared-mem/trace.js';
+import { PagePool } from '../src/shared-mem/pool.js';
+import { distPath } from '../src/workers/paths.js';
+import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
+import { setupModel } from '../src/workers/hugetlb/setup.js';
+import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
+import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
+import { OPS } from '../src/workers/hugetlb/ops-list.js';
+import { POINT_NAMES, pointId } from '../src/workers/hugetlb/points.js';
+import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
+import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../src/locks/lockdep.js';
+import { readRcuStats, type RcuStats, findRcuStalls } from '../src/locks/rcu.js';
+import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
+import { lockClassName } from '../src/locks/classes.js';
+
+export interface WidenOptions {
+  /** Probability of a delay at each enabled point. */
+  prob: number;
+  /** Delay length, µs. */
+  us: number;
+  /** Points to widen (default: all). */
+  points?: readonly string[] | undefined;
+}
+
+export interface RunConfig {
+  scenario: string;
+  mode: string;
+  cpus: number;
+  seed: number;
+  /** Total operations over all CPUs (split evenly, deterministic); 0 = run for durationMs. */
+  ops: number;
+  durationMs: number;
+  widen?: WidenOptions | undefined;
+  lockstat: boolean;
+  stopOnViolation: boolean;
+  stallTimeoutMs: number;
+  arena?: Partial<ArenaConfig> | undefined;
+  plant?: PlantedFault | undefined;
+  /** Called every statIntervalMs with live figures (soak lines, progress). */
+  statIntervalMs?: number | undefined;
+  onStat?: ((s: LiveStat) => void) | undefined;
+  /** Stops the run like SIGINT: finish, report, status 'interrupted'. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface LiveStat {
+  elapsedMs: number;
+  ops: number;
+  opsPerCpu: number[];
+  violations: number;
+  rcu: RcuStats;
+  pool: { live: number; pending: number; free: number };
+  rssBytes: number;
+}
+
+export interface StallReport {
+  cpu: number;
+  state: string;
+  op: string;
+  waitingOn: number;
+  heldLocks: HeldLock[];
+  lastEvents: Array<{ us: number; event: string; a: number; b: number }>;
+}
+
+export type RunStatus = 'ok' | 'violations' | 'crashed' | 'stalled' | 'interrupted';
+
+export interface RunResult {
+  config: Omit<RunConfig, 'onStat' | 'signal'> & { arena: ArenaConfig };
+  status: RunStatus;
+  elapsedMs: number;
+  ops: number;
+  perOp: Record<string, number>;
+  failedOps: Record<string, number>;
+  perCpu: number[];
+  outcomes: Record<string, Record<string, number>>;
+  violationCount: number;
+  violations: ViolationRecord[];
+  model: { unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number };
+  lockstat: LockStatRow[];
+  lockdep: LockdepReport[];
+  rcu: RcuStats;
+  ipi: IpiStats;
+  invariants: InvariantResult;
+  errors: string[];
+  stalls: StallReport[];
+  oversubscribed: boolean;
+}
+
+const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
+/** After an abort, how long workers get to unwind before the pool is destroyed. */
+const ABORT_GRACE_MS = 2000;
+
+function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
+  if (!w || w.prob <= 0) return undefined;
+  const prob = POINT_NAMES.map(() => 0);
+  for (const name of w.points && w.points.length > 0 ? w.points : POINT_NAMES) prob[pointId(name)] = w.prob;
+  return { prob, us: w.us };
+}
+
+export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaConfig {
+  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 8, pages: 64, folios: 1024, ...cfg.arena });
+}
+
+export async function runStress(cfg: RunConfig): Promise<RunResult> {
+  const arenaCfg = arenaConfigFor(cfg);
+  const arena = Arena.create(arenaCfg);
+  setupModel(arena);
+  const n = cfg.cpus;
+  const widen = widenTable(cfg.widen);
+  const tasks: CpuTask[] = Array.from({ length: n }, (_, cpu) => ({
+    buffer: arena.buffer,
+    arena: arenaCfg,
+    cpu,
+    seed: cfg.seed,
+    mode: cfg.mode,
+    scenario: cfg.scenario,
+    ops: cfg.ops > 0 ? Math.floor(cfg.ops / n) + (cpu < cfg.ops % n ? 1 : 0) : 0,
+    widen,
+    lockstat: cfg.lockstat,
+    stopOnViolation: cfg.stopOnViolation,
+    plant: cfg.plant,
+  }));
+  const pool = new Piscina({ filename: distPath('src/workers/tasks/stress.js'), minThreads: n, maxThreads: n, idleTimeout: 60_000 });
+  const t0 = performance.now();
+  const errors: string[] = [];
+  const stalls: StallReport[] = [];
+  let status: RunStatus | undefined;
+  const results: Array<CpuResult | undefined> = new Array(n);
+  const running = tasks.map((t, i) =>
+    pool.run(t).then(
+      (r: CpuResult) => {
+        results[i] = r;
+        if (r.status === 'crashed') {
+          errors.push(`cpu ${r.cpu} crashed: ${r.error ?? ''}`);
+          status ??= 'crashed';
+          requestStop(arena, StopState.abort);
+        }
+      },
+      (e: unknown) => {
+        errors.push(`cpu ${i} worker died: ${e instanceof Error ? e.message : String(e)}`);
+        status ??= 'crashed';
+        requestStop(arena, StopState.abort);
+      },
+    ),
+  );
+  const all = Promise.all(running);
+  let settled = false;
+  void all.then(() => (settled = true));
+
+  const onAbort = (): void => {
+    status ??= 'interrupted';
+    requestStop(arena, StopState.stop);
+  };
+  cfg.signal?.addEventListener('abort', onAbort);
+  if (cfg.signal?.aborted) onAbort();
+
+  // Watchdog: duration, stalls, live stats.
+  const lastOps = new Array<number>(n).fill(-1);
+  const lastChange = new Array<number>(n).fill(performance.now());
+  let lastStat = performance.now();
+  let abortAt = 0;
+  while (!settled) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = performance.now();
+    if (cfg.ops === 0 && now - t0 >= cfg.durationMs) requestStop(arena, StopState.stop);
+    for (let c = 0; c < n; c++) {
+      const b = arena.base('cpu') + c * CPU_WORDS;
+      const ops = Atomics.load(arena.mem, b + CpuField.OPS);
+      const st = Atomics.load(arena.mem, b + CpuField.STATE);
+      if (ops !== lastOps[c] || st === CpuState.done || st === CpuState.idle) {
+        lastOps[c] = ops;
+        lastChange[c] = now;
+      } else if (now - lastChange[c]! > cfg.stallTimeoutMs && status === undefined) {
+        status = 'stalled';
+        for (let d = 0; d < n; d++) stalls.push(stallReport(arena, d));
+        errors.push(`cpu ${c} made no progress for ${cfg.stallTimeoutMs} ms`);
+        requestStop(arena, StopState.abort);
+      }
+    }
+    for (const s of findRcuStalls(arena, Date.now())) errors.push(`rcu stall: cpu ${s.cpu}`);
+    if (stopState(arena) === StopState.abort && abortAt === 0) abortAt = now;
+    if (abortAt > 0 && now - abortAt > ABORT_GRACE_MS) {
+      errors.push('workers did not unwind after abort: terminated');
+      break;
+    }
+    if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
+      lastStat = now;
+      cfg.onStat(liveStat(arena, now - t0));
+    }
+  }
+  cfg.signal?.removeEventListener('abort', onAbort);
+  if (!settled) await pool.destroy();
+  else await pool.close();
+  const elapsedMs = performance.now() - t0;
+
+  const perOp: Record<string, number> = {};
+  const failedOps: Record<string, number> = {};
+  OPS.forEach((o, i) => {
+    const c = sumCounter(arena, C.OPS + i);
+    if (c > 0) perOp[o.name] = c;
+    const f = sumCounter(arena, C.FAILS + i);
+    if (f > 0) failedOps[o.name] = f;
+  });
+  const perCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
+  const vcount = violationCount(arena);
+  // Invariants only mean something at a quiescent point: every CPU finished cleanly.
+  const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
+  const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
+  status ??= vcount > 0 ? 'violations' : 'ok';
+  const { onStat: _o, signal: _s, ...plain } = cfg;
+  return {
+    config: { ...plain, arena: arenaCfg },
+    status,
+    elapsedMs,
+    ops: perCpu.reduce((a, b) => a + b, 0),
+    perOp,
+    failedOps,
+    perCpu,
+    outcomes: readOutcomes(arena),
+    violationCount: vcount,
+    violations: readViolations(arena),
+    model: {
+      unshares: sumCounter(arena, C.UNSHARES),
+      tableFrees: sumCounter(arena, C.TABLE_FREES),
+      shares: sumCounter(arena, C.SHARES),
+      pmdAllocs: sumCounter(arena, C.PMD_ALLOCS),
+      destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
+    },
+    lockstat: cfg.lockstat ? readLockStat(arena) : [],
+    lockdep: readLockdepReports(arena),
+    rcu: readRcuStats(arena),
+    ipi: readIpiStats(arena),
+    invariants,
+    errors,
+    stalls,
+    oversubscribed: n > availableParallelism(),
+  };
+}
+
+function liveStat(arena: Arena, elapsedMs: number): LiveStat {
+  const n = arena.config.cpus;
+  const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
+  const { live, pending, free } = new PagePool(arena).counts();
+  return {
+    elapsedMs,
+    ops: opsPerCpu.reduce((a, b) => a + b, 0),
+    opsPerCpu,
+    violations: violationCount(arena),
+    rcu: readRcuStats(arena),
+    pool: { live, pending, free },
+    rssBytes: process.memoryUsage().rss,
+  };
+}
+
+function stallReport(arena: Arena, cpu: number): StallReport {
+  const b = arena.base('cpu') + cpu * CPU_WORDS;
+  const g = (f: number): number => Atomics.load(arena.mem, b + f);
+  const op = g(CpuField.CUR_OP);
+  const waitCls = g(CpuField.WAIT_CLASS);
+  return {
+    cpu,
+    state: STATE_NAMES[g(CpuField.STATE)] ?? '?',
+    op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
+    waitingOn: g(CpuField.WAIT_ON),
+    heldLocks: readHeldLocks(arena, cpu),
+    lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (waitCls >= 0 && e.name === 'block' ? ` (${lockClassName(waitCls)})` : ''), a: e.a, b: e.b })),
+  };
+}
