@@ -15,7 +15,9 @@ export function barrierWait(ctx: LockCtx, at: number, parties: number): boolean 
     // Reset before the bump: a CPU leaving this generation may arrive at the next at once.
     Atomics.store(m, at, 0);
     Atomics.add(m, at + 1, 1);
-    if (parties > 1) ctx.wake(at + 1, parties - 1);
+    // Wake all: a CPU already released (it saw the bump while spinning) may be asleep on the
+    // next generation, and a notify counted to parties - 1 could land on it instead.
+    if (parties > 1) ctx.wake(at + 1, Infinity);
     return true;
   }
   while (Atomics.load(m, at + 1) === gen) ctx.block(at + 1, gen);

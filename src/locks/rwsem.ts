@@ -140,7 +140,7 @@ function writerGivesUp(ctx: LockCtx, at: number): void {
     const strand = (ns & (WW_MASK | W_LOCKED)) === 0 && (ns & WR_MASK) !== 0;
     if (strand) ns = handOff(ns);
     if (Atomics.compareExchange(m, at, s, ns) === s) {
-      if (strand) wakeQueue(ctx, at + RQ, (s & WR_MASK) >>> WR_SHIFT);
+      if (strand) wakeQueue(ctx, at + RQ, Infinity);
       return;
     }
   }
@@ -162,7 +162,9 @@ export function upWrite(ctx: LockCtx, at: number): void {
     const wr = (s & WR_MASK) >>> WR_SHIFT;
     const ns = wr !== 0 ? handOff(s & ~W_LOCKED) : s & ~W_LOCKED;
     if (Atomics.compareExchange(m, at, s, ns) !== s) continue;
-    if (wr !== 0) wakeQueue(ctx, at + RQ, wr);
+    // Wake every reader sleeper: some may already belong to the next generation, and a
+    // notify counted to `wr` could land on them and strand a reader we just handed the lock to.
+    if (wr !== 0) wakeQueue(ctx, at + RQ, Infinity);
     else if ((s & WW_MASK) !== 0) wakeQueue(ctx, at + WQ, 1);
     return;
   }
