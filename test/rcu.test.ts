@@ -40,8 +40,23 @@ describe('rcu (unit, one thread)', () => {
     rcu.readUnlock();
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
     rcu.readUnlock();
+    // No grace period waits: the quiescent state is reported lazily, at the next poll.
+    expect(Atomics.load(arena.mem, ctr)).toBe(v);
+    rcu.readLock();
+    rcu.readUnlock();
+    expect(Atomics.load(arena.mem, ctr)).toBe(v);
+    rcu.quiesce();
     expect(Atomics.load(arena.mem, ctr)).toBe(0);
     expect(() => rcu.readUnlock()).toThrow(RcuError);
+    // Once a grace period has started, the next poll outside a section reports.
+    rcu.readLock();
+    Atomics.add(arena.mem, arena.base('rcu'), 4);
+    cpu.poll();
+    expect(Atomics.load(arena.mem, ctr)).toBe(v);
+    rcu.readUnlock();
+    expect(Atomics.load(arena.mem, ctr)).toBe(v);
+    cpu.poll();
+    expect(Atomics.load(arena.mem, ctr)).toBe(0);
   });
 
   it('synchronize counts grace periods; call() runs after one; barrier() drains', () => {

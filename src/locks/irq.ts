@@ -8,7 +8,8 @@
  *
  * Per-CPU line in the `ipi` region: REQ (requests, bumped by senders), ACK (last REQ this CPU
  * acknowledged), KINDS (bitmask of pending kinds), IRQ_OFF (1 while interrupts are disabled, for
- * deadlock detection by others). A CPU acknowledges in its poller (named points and wait rounds)
+ * deadlock detection by others; published at the first poll while disabled, so the disable/enable
+ * pair itself touches no shared word unless an IPI is pending). A CPU acknowledges in its poller (named points and wait rounds)
  * and in localIrqEnable — never while disabled. Idle, done and crashed CPUs count as having
  * acknowledged: they have no walker in flight.
  */
@@ -84,6 +85,8 @@ function ipiLine(arena: Arena, cpu: number): number {
 
 export class Irq {
   private depth = 0;
+  /** IRQ_OFF published as 1 (done lazily, at a poll while disabled). */
+  private offShown = false;
   /** Last REQ value acknowledged (owner-local copy of ACK). */
   private acked = 0;
   private readonly mem: Int32Array;
@@ -121,13 +124,16 @@ export class Irq {
   }
 
   localIrqDisable(): void {
-    if (this.depth++ === 0) Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 1);
+    this.depth++;
   }
 
   localIrqEnable(): void {
     if (this.depth <= 0) throw new IrqError(`local_irq_enable with interrupts enabled on cpu ${this.ctx.cpuId}`);
     if (--this.depth === 0) {
-      Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 0);
+      if (this.offShown) {
+        this.offShown = false;
+        Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 0);
+      }
       const r = Atomics.load(this.mem, this.mine + IpiCpu.REQ);
       if (r !== this.acked) this.ack(r);
     }
@@ -154,7 +160,15 @@ export class Irq {
 
   /** Poller: acknowledge pending IPIs if interrupts are enabled. */
   poll(): void {
-    if (this.depth !== 0) return;
+    if (this.depth !== 0) {
+      // Others need IRQ_OFF only to judge a CPU that waits with interrupts off, and every wait
+      // round polls before sleeping: publishing here keeps local_irq_disable store-free.
+      if (!this.offShown) {
+        this.offShown = true;
+        Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 1);
+      }
+      return;
+    }
     const r = Atomics.load(this.mem, this.mine + IpiCpu.REQ);
     if (r !== this.acked) this.ack(r);
   }

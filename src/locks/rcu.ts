@@ -17,6 +17,16 @@
  *   while one reader stays inside one section).
  * - Atomics are sequentially consistent, so no further fences are needed: the reader's CTR
  *   store precedes its loads of protected data, and the updater's unpublish precedes the add.
+ * - Quiescent states are reported lazily, as non-preemptible Tree RCU does (rcu_read_unlock is
+ *   free there; the CPU reports at the next context switch or tick): rcu_read_unlock leaves CTR
+ *   as it is, and rcu_read_lock stores only when GP moved since the CPU's last snapshot. The CPU
+ *   reports the quiescent state (CTR = 0, waking a GP waiter) at its next poll (named point,
+ *   wait round — every ctx.block polls before sleeping) or rcu_read_lock, or by being done.
+ *   Safety is unchanged — grace periods wait for a superset of the real readers — and the
+ *   steady-state read side is one load of a read-mostly line: no store, no bounce. A CPU that
+ *   sleeps or computes for long outside ctx.block and named points should call quiesce() first,
+ *   or it holds grace periods up (and the stall detector names it, as the kernel names a CPU
+ *   that stops reporting quiescent states).
  * - COMPLETED = the largest e whose grace period is known to be over. Because a GP with a larger
  *   e waits for a superset of readers, "COMPLETED >= c" means every GP up to c is over.
  *
@@ -127,6 +137,8 @@ export class RcuError extends Error {
 export class Rcu {
   /** Read-side nesting depth of this CPU (worker-local: only the owner reads it). */
   readDepth = 0;
+  /** What this CPU last published in CTR, WAIT aside (0 = quiescent). Owner-local. */
+  private snap = 0;
   private readonly mem: Int32Array;
   private readonly base: number;
   private readonly gpAt: number;
@@ -160,19 +172,35 @@ export class Rcu {
     ctx.addPoller(() => this.poll());
   }
 
-  // ---- read side: a load and a store in, an exchange out; never blocks ----
+  // ---- read side: a load in, a load out; a store only when a grace period has started ----
 
   readLock(): void {
-    if (this.readDepth++ === 0 && this.publish) {
-      Atomics.store(this.mem, this.ctrAt, Atomics.load(this.mem, this.gpAt) | ACTIVE);
-    }
+    if (this.readDepth++ !== 0 || !this.publish) return;
+    const v = Atomics.load(this.mem, this.gpAt) | ACTIVE;
+    if (v !== this.snap) this.republish(v);
   }
 
   readUnlock(): void {
-    if (this.readDepth <= 0) throw new RcuError(`rcu_read_unlock without rcu_read_lock on cpu ${this.ctx.cpuId}`);
-    if (--this.readDepth === 0 && (Atomics.exchange(this.mem, this.ctrAt, 0) & WAIT) !== 0) {
-      this.ctx.wake(this.ctrAt, this.ncpu);
+    // Free, as in non-preemptible kernels: the quiescent state is reported by the next poll,
+    // wait round or rcu_read_lock (which republishes when a grace period has started).
+    if (--this.readDepth < 0) {
+      this.readDepth = 0;
+      throw new RcuError(`rcu_read_unlock without rcu_read_lock on cpu ${this.ctx.cpuId}`);
     }
+  }
+
+  private republish(v: number): void {
+    // An exchange, not a store: a GP waiter may have set WAIT on the old word and sleeps on it.
+    const old = Atomics.exchange(this.mem, this.ctrAt, v);
+    this.snap = v;
+    if ((old & WAIT) !== 0) this.ctx.wake(this.ctrAt, this.ncpu);
+  }
+
+  /** Report a quiescent state now (outside read-side sections only). Called by poll(). */
+  quiesce(): void {
+    if (this.readDepth !== 0 || this.snap === 0) return;
+    this.snap = 0;
+    if ((Atomics.exchange(this.mem, this.ctrAt, 0) & WAIT) !== 0) this.ctx.wake(this.ctrAt, this.ncpu);
   }
 
   // ---- grace periods ----
@@ -184,6 +212,7 @@ export class Rcu {
     }
     const m = this.mem;
     const t0 = performance.now();
+    this.quiesce();
     const e = Atomics.add(m, this.gpAt, GP_STEP) + GP_STEP;
     this.ctx.emit(TraceEv.rcu, RcuTrace.gpStart, e);
     if (!this.syncEarly) this.waitReaders(e);
@@ -395,6 +424,8 @@ export class Rcu {
   /** Poller: run due callbacks (or push their grace period along) when it is safe. */
   poll(): void {
     const m = this.mem;
+    // A tick outside any section: report the deferred quiescent state if a GP waits for one.
+    if (this.snap !== 0 && this.readDepth === 0 && (Atomics.load(m, this.gpAt) | ACTIVE) !== this.snap) this.quiesce();
     const h = Atomics.load(m, this.base + RcuG.HEAD);
     if (h === Atomics.load(m, this.base + RcuG.TAIL)) return;
     if (this.safeToRun()) {
@@ -414,6 +445,7 @@ export class Rcu {
       throw new RcuError(`rcu_barrier() inside an RCU read-side section or callback on cpu ${this.ctx.cpuId}`);
     }
     const m = this.mem;
+    this.quiesce();
     const t = Atomics.load(m, this.base + RcuG.TAIL);
     const headAt = this.base + RcuG.HEAD;
     for (;;) {

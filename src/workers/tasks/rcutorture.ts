@@ -12,14 +12,12 @@
  * This file is both the worker (when started with workerData.task === 'rcutorture') and the
  * main-thread runner `runTorture`, which starts workers from the compiled copy in dist/.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu } from '../cpu.js';
+import { distPath } from '../paths.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { type RcuBusted, type RcuStall, type RcuStats, Rcu, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
 import { type IpiStats, type IrqBusted, Irq, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
@@ -386,19 +384,8 @@ if (!isMainThread && (workerData as { task?: string } | null)?.task === 'rcutort
 
 // ---------------------------------------------------------------- main-thread runner
 
-/** Package root: the nearest ancestor holding package.json (works from src/ and from dist/). */
-function packageRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(d, 'package.json'))) return d;
-    const up = dirname(d);
-    if (up === d) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    d = up;
-  }
-}
-
 export function tortureWorkerPath(): string {
-  return join(packageRoot(), 'dist/src/workers/tasks/rcutorture.js');
+  return distPath('src/workers/tasks/rcutorture.js');
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
