@@ -25,6 +25,13 @@ import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } 
 import { readRcuStats, type RcuStats, findRcuStalls } from '../src/locks/rcu.js';
 import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
 import { lockClassName } from '../src/locks/classes.js';
+import { rcuCtrAt } from '../src/locks/rcu.js';
+import { IpiCpu } from '../src/locks/irq.js';
+import { LINE_WORDS } from '../src/shared-mem/layout.js';
+import { Ctl } from '../src/shared-mem/ctl.js';
+// Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
+// so stall reports and violation traces read by the main thread name them.
+import '../src/workers/hugetlb/kernel.js';
 
 export interface WidenOptions {
   /** Probability of a delay at each enabled point. */
@@ -64,6 +71,8 @@ export interface LiveStat {
   rcu: RcuStats;
   pool: { live: number; pending: number; free: number };
   rssBytes: number;
+  /** Violations recorded in full since the previous stat (for event streams). */
+  newViolations: ViolationRecord[];
 }
 
 export interface StallReport {
@@ -71,6 +80,12 @@ export interface StallReport {
   state: string;
   op: string;
   waitingOn: number;
+  /** Lock class it is acquiring while blocked, if any. */
+  waitingFor: string | null;
+  /** local_irq_disable nesting depth (0 = IRQs on). */
+  irqOff: number;
+  /** RCU read side: the CPU's reader word is set (inside a read-side section, or not yet reported quiescent). */
+  rcuReader: boolean;
   heldLocks: HeldLock[];
   lastEvents: Array<{ us: number; event: string; a: number; b: number }>;
 }
@@ -97,6 +112,13 @@ export interface RunResult {
   errors: string[];
   stalls: StallReport[];
   oversubscribed: boolean;
+  /** performance.now() of this thread (≈ ms since process start) when every CPU passed the start barrier; 0 if never. */
+  firstOpAtMs: number;
+}
+
+/** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
+interface AtomicsWaitAsync {
+  waitAsync(mem: Int32Array, at: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }
 
 const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
@@ -159,6 +181,12 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const all = Promise.all(running);
   let settled = false;
   void all.then(() => (settled = true));
+  // The start barrier's generation word moves when the last CPU arrives: the first operation.
+  let firstOpAtMs = 0;
+  const goAt = arena.base('ctl') + Ctl.GO;
+  const go = (Atomics as unknown as AtomicsWaitAsync).waitAsync(arena.mem, goAt, 0, 60_000);
+  if (go.async) void (go.value as Promise<string>).then(() => (firstOpAtMs = Atomics.load(arena.mem, goAt) !== 0 ? performance.now() : 0));
+  else firstOpAtMs = performance.now();
 
   const onAbort = (): void => {
     status ??= 'interrupted';
@@ -172,6 +200,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const lastChange = new Array<number>(n).fill(performance.now());
   let lastStat = performance.now();
   let abortAt = 0;
+  let delivered = 0;
   while (!settled) {
     await new Promise((r) => setTimeout(r, 50));
     const now = performance.now();
@@ -198,7 +227,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     }
     if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
       lastStat = now;
-      cfg.onStat(liveStat(arena, now - t0));
+      const st = liveStat(arena, now - t0, delivered);
+      delivered += st.newViolations.length;
+      cfg.onStat(st);
     }
   }
   cfg.signal?.removeEventListener('abort', onAbort);
@@ -247,10 +278,11 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     errors,
     stalls,
     oversubscribed: n > availableParallelism(),
+    firstOpAtMs,
   };
 }
 
-function liveStat(arena: Arena, elapsedMs: number): LiveStat {
+function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat {
   const n = arena.config.cpus;
   const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
   const { live, pending, free } = new PagePool(arena).counts();
@@ -262,6 +294,7 @@ function liveStat(arena: Arena, elapsedMs: number): LiveStat {
     rcu: readRcuStats(arena),
     pool: { live, pending, free },
     rssBytes: process.memoryUsage().rss,
+    newViolations: violationCount(arena) > delivered ? readViolations(arena).slice(delivered) : [],
   };
 }
 
@@ -275,6 +308,9 @@ function stallReport(arena: Arena, cpu: number): StallReport {
     state: STATE_NAMES[g(CpuField.STATE)] ?? '?',
     op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
     waitingOn: g(CpuField.WAIT_ON),
+    waitingFor: waitCls >= 0 && g(CpuField.STATE) === CpuState.blocked ? lockClassName(waitCls) : null,
+    irqOff: Atomics.load(arena.mem, arena.base('ipi') + 4 * LINE_WORDS + cpu * LINE_WORDS + IpiCpu.IRQ_OFF),
+    rcuReader: (Atomics.load(arena.mem, rcuCtrAt(arena, cpu)) & 1) !== 0,
     heldLocks: readHeldLocks(arena, cpu),
     lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (waitCls >= 0 && e.name === 'block' ? ` (${lockClassName(waitCls)})` : ''), a: e.a, b: e.b })),
   };
