@@ -95,6 +95,8 @@ const ACTIVE = 1;
 const WAIT = 2;
 /** Callbacks run per poll: bounds the time a poller steals from the CPU's own work. */
 const POLL_BATCH = 16;
+/** How long call() on a full ring, holding locks, waits for other CPUs to drain it. */
+const RING_FULL_WAIT_MS = 100;
 
 export const RCU_STALL_DEFAULT_MS = 2000;
 
@@ -152,6 +154,8 @@ export class Rcu {
   private readonly syncEarly: boolean;
   private readonly handlers = new Map<number, (arg: number) => void>();
   private inCallback = false;
+  /** When call() first found the ring full while holding locks (-1 = not waiting). */
+  private fullSince = -1;
 
   constructor(
     private readonly ctx: CpuCtx,
@@ -319,6 +323,7 @@ export class Rcu {
         // Read after the caller's unpublish: the GP that ends at target started after it.
         Atomics.store(m, rec + REC_TARGET, Atomics.load(m, this.gpAt) + GP_STEP);
         Atomics.store(m, rec + REC_SEQ, pos + 1 - cell);
+        this.fullSince = -1;
         Atomics.add(m, this.mine + RcuCpu.CB_QUEUED, 1);
         this.ctx.emit(TraceEv.rcu, RcuTrace.cbQueue, kind);
         const backlog = (pos + 1 - Atomics.load(m, this.base + RcuG.HEAD)) | 0;
@@ -337,6 +342,22 @@ export class Rcu {
 
   /** The ring is full: make room ourselves rather than wait for pollers that may never come. */
   private ringFull(): void {
+    const m = this.mem;
+    // Handlers may take locks (freeing a page-table page takes the pool lock): a CPU holding
+    // tracked locks lets the others drain first and forces only if nobody has for a while.
+    if (Atomics.load(m, this.ctx.block0 + CpuField.HELD_DEPTH) !== 0) {
+      const now = performance.now();
+      if (this.fullSince < 0) this.fullSince = now;
+      if (now - this.fullSince < RING_FULL_WAIT_MS) {
+        const h = Atomics.load(m, this.base + RcuG.HEAD);
+        const rec = this.ring + (h & this.mask) * REC_WORDS;
+        if (((Atomics.load(m, rec + REC_SEQ) + (h & this.mask) - (h + 1)) | 0) === 0) {
+          this.tryAdvance(Atomics.load(m, rec + REC_TARGET));
+        }
+        this.sleepOnHead(h);
+        return;
+      }
+    }
     if (this.runDue(this.cap, true) > 0) return;
     if (this.readDepth > 0) {
       // We cannot wait for a grace period we hold up ourselves. If the oldest record waits for
