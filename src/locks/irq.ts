@@ -356,3 +356,12 @@ export function resetIpiLatency(arena: Arena): void {
   const at = arena.base('ipi') + IpiG.HIST;
   for (let i = 0; i < HIST_BUCKETS; i++) Atomics.store(arena.mem, at + i, 0);
 }
+
+/**
+ * For watchdogs and stall reports: did CPU `cpu` have interrupts disabled at its last poll?
+ * IRQ_OFF is published lazily (at the first poll while disabled), so this is exact for a CPU
+ * that is blocked (every wait round polls first) and may lag for a running one.
+ */
+export function irqOffShown(arena: Arena, cpu: number): boolean {
+  return Atomics.load(arena.mem, ipiLine(arena, cpu) + IpiCpu.IRQ_OFF) !== 0;
+}

@@ -620,3 +620,12 @@ export function findRcuStalls(arena: Arena, nowMs: number): RcuStall[] {
 export function formatRcuStall(s: RcuStall): string {
   return `rcu: INFO: rcu detected stall: CPU ${s.cpu} inside one RCU read-side critical section for >= ${s.ms} ms`;
 }
+
+/**
+ * For watchdogs and stall reports: does CPU `cpu` hold grace periods up right now — inside a
+ * read-side section, or out of it without having reported the quiescent state yet (that happens
+ * at its next poll once a grace period has started)?
+ */
+export function rcuHoldsGp(arena: Arena, cpu: number): boolean {
+  return (Atomics.load(arena.mem, rcuCtrAt(arena, cpu)) & ACTIVE) !== 0;
+}
