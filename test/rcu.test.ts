@@ -113,6 +113,19 @@ describe('rcu (unit, one thread)', () => {
     }).toThrow(/full inside a read-side section/);
   });
 
+  it('a CPU that is done (or crashed) never holds a grace period up', () => {
+    const { arena, cpus } = oneCpu();
+    cpus[1]!.setState(CpuState.running);
+    const r0 = new Rcu(cpus[0]!);
+    const r1 = new Rcu(cpus[1]!);
+    r1.readLock(); // CPU 1 leaves its work inside a section (a crash would do the same)
+    cpus[1]!.setState(CpuState.crashed);
+    r0.synchronize();
+    cpus[1]!.setState(CpuState.done);
+    r0.synchronize();
+    expect(readRcuStats(arena).gracePeriods).toBe(2);
+  });
+
   it('the stall detector names a CPU stuck in one section, and only then', () => {
     const { arena, cpus } = oneCpu();
     cpus[1]!.setState(CpuState.running);

@@ -277,6 +277,8 @@ export class Rcu {
       const seen = Atomics.compareExchange(m, this.gpAt, g, g + GP_STEP);
       g = seen === g ? g + GP_STEP : seen;
     }
+    // Our own deferred quiescent state must not hold up the grace period we are driving.
+    this.quiesce();
     // The add that produced `target` happened after the callback was queued (it read GP <
     // target), so readers without a snapshot >= target either predate the callback or are gone.
     const cpuBase = this.ctx.arena.base('cpu');
