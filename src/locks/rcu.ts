@@ -136,6 +136,7 @@ export class RcuError extends Error {
   }
 }
 
+/** One per CPU (it caches what the CPU published in its reader word): `new Rcu(cpu)`. */
 export class Rcu {
   /** Read-side nesting depth of this CPU (worker-local: only the owner reads it). */
   readDepth = 0;
@@ -176,7 +177,7 @@ export class Rcu {
     ctx.addPoller(() => this.poll());
   }
 
-  // ---- read side: a load in, a load out; a store only when a grace period has started ----
+  // ---- read side: one load in, nothing out; a store only when a grace period has started ----
 
   readLock(): void {
     if (this.readDepth++ !== 0 || !this.publish) return;
