@@ -62,6 +62,10 @@ export class LockStatAcc {
   private readonly dirty = new Uint8Array(MAX_LOCK_CLASSES * 2);
   private readonly mem: Int32Array;
   private readonly bounce0: number;
+  /** Memo of the last lock's bounce slot and tag (a CPU often re-takes the same lock). */
+  private lastAt = -1;
+  private lastTag = 0;
+  private lastSlot = 0;
 
   constructor(
     private readonly arena: Arena,
@@ -79,10 +83,17 @@ export class LockStatAcc {
     const a = this.acc;
     this.dirty[rec] = 1;
     a[o + LS.ACQ]++;
-    // Bounce: the previous acquirer of this instance was another CPU (one exchange on a slot).
-    const tag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
-    const slot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
-    const prev = Atomics.exchange(this.mem, slot, tag);
+    // Bounce: the previous acquirer of this instance was another CPU (one load on its slot).
+    if (at !== this.lastAt) {
+      this.lastAt = at;
+      this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
+      this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
+    }
+    const tag = this.lastTag;
+    const slot = this.lastSlot;
+    // Load first: a CPU re-taking its own lock neither writes nor dirties the shared slot.
+    const prev = Atomics.load(this.mem, slot);
+    if (prev !== tag) Atomics.store(this.mem, slot, tag);
     const bounced = prev !== 0 && ((prev ^ tag) & ~63) === 0 && (prev & 63) !== this.cpu;
     if (bounced) a[o + LS.ACQ_BOUNCE]++;
     if (waitNs >= 0) {
