@@ -1,0 +1,486 @@
+/**
+ * Controlled runs: the same workers, arena and model as runStress, but one CPU runs at a time
+ * and a seeded scheduler (random, PCT) or a recorded schedule (replay) picks who runs at every
+ * yield point. Every run returns its Schedule and trace hash; hunt() runs many short controlled
+ * executions with derived seeds and writes a replay file for the first violation; shrink()
+ * makes a failing schedule small and readable.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import { Arena, type ArenaConfig } from '../src/shared-mem/layout.js';
+import { deriveSeed } from '../src/shared-mem/prng.js';
+import { distPath } from '../src/workers/paths.js';
+import { setupModel } from '../src/workers/hugetlb/setup.js';
+import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
+import { readViolations, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
+import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
+import { OPS } from '../src/workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import {
+  Abort, abortSched, createSchedBuffer, type DeadlockReport, EV_WORDS, PSEUDO, readSchedOutcome, type SchedBufferPlan,
+} from '../src/sched/controlled-waiter.js';
+import type { ControlledCpuResult, ControlledTask } from '../src/sched/task.js';
+import type { Schedule, SchedSpec } from '../src/sched/scheduler.js';
+import { REPLAY_VERSION, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
+import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
+import { arenaConfigFor } from './engine.js';
+
+export type SchedKind = 'random' | 'pct';
+
+export interface ControlledConfig {
+  scenario: string;
+  mode: string;
+  cpus: number;
+  seed: number;
+  /** Total operations over all CPUs, split evenly (as runStress does). */
+  ops: number;
+  /** Per-CPU operation counts; overrides `ops` (shrinking). */
+  opsPerCpu?: number[] | undefined;
+  sched: SchedKind;
+  /** PCT depth d (bugs of depth d get probability >= 1/(n k^(d-1))). */
+  pctDepth: number;
+  /** PCT's estimate k of the steps of one run (change points are drawn from [1, k]). */
+  pctSteps: number;
+  /** Step budget: a run that exceeds it is aborted as 'step-limit' (livelock guard). */
+  maxSteps: number;
+  arena?: Partial<ArenaConfig> | undefined;
+  /** Stop at the first violation (CPUs finish their current operation). Default true. */
+  stopOnViolation?: boolean | undefined;
+}
+
+export type ControlledStatus = 'ok' | 'violations' | 'deadlock' | 'crashed' | 'step-limit' | 'timeout';
+
+export interface StepEvent {
+  step: number;
+  cpu: number;
+  op: string;
+  point: string;
+  next: number;
+}
+
+export interface ControlledResult {
+  config: ControlledConfig;
+  sched: SchedKind | 'replay';
+  status: ControlledStatus;
+  schedule: Schedule;
+  steps: number;
+  switches: number;
+  preemptions: number;
+  traceHash: string;
+  /** First violation, with the step it was seen at. */
+  violation?: ReplayViolation | undefined;
+  violationCount: number;
+  violations: ViolationRecord[];
+  deadlock?: DeadlockReport | undefined;
+  perCpu: number[];
+  elapsedMs: number;
+  stepsPerSec: number;
+  invariants?: InvariantResult | undefined;
+  errors: string[];
+  /** Per step (only with recordEvents). */
+  interleaving?: StepEvent[] | undefined;
+}
+
+export const CONTROLLED_DEFAULTS = { pctDepth: 3, maxStepsPerOp: 400, timeoutMs: 120_000 } as const;
+
+/** A full config from the few things a caller cares about. */
+export function controlledConfig(c: Partial<ControlledConfig> & Pick<ControlledConfig, 'scenario' | 'mode'>): ControlledConfig {
+  const cpus = c.cpus ?? 2;
+  const ops = c.ops ?? 200;
+  const maxSteps = c.maxSteps ?? Math.max(20_000, ops * CONTROLLED_DEFAULTS.maxStepsPerOp);
+  return {
+    scenario: c.scenario,
+    mode: c.mode,
+    cpus,
+    seed: c.seed ?? 1,
+    ops,
+    opsPerCpu: c.opsPerCpu,
+    sched: c.sched ?? 'pct',
+    pctDepth: c.pctDepth ?? CONTROLLED_DEFAULTS.pctDepth,
+    pctSteps: c.pctSteps ?? estimateSteps(ops),
+    maxSteps,
+    arena: c.arena,
+    stopOnViolation: c.stopOnViolation ?? true,
+  };
+}
+
+/** First guess at the steps of a run of `ops` operations (hunt refines it from real runs). */
+export function estimateSteps(ops: number): number {
+  return Math.max(16, ops * 3);
+}
+
+function opsSplit(cfg: ControlledConfig): number[] {
+  if (cfg.opsPerCpu) return cfg.opsPerCpu;
+  const n = cfg.cpus;
+  return Array.from({ length: n }, (_, c) => Math.floor(cfg.ops / n) + (c < cfg.ops % n ? 1 : 0));
+}
+
+/** Piscina threads kept across controlled runs (hunt runs hundreds of short ones). */
+export class ControlledPool {
+  private readonly pool: Piscina;
+  constructor(readonly cpus: number) {
+    this.pool = new Piscina({ filename: distPath('src/sched/task.js'), minThreads: cpus, maxThreads: cpus, idleTimeout: 60_000 });
+  }
+  run(t: ControlledTask): Promise<ControlledCpuResult> {
+    return this.pool.run(t) as Promise<ControlledCpuResult>;
+  }
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+export interface RunControlledOptions {
+  pool?: ControlledPool | undefined;
+  /** Follow this recorded schedule instead of the seeded scheduler. */
+  replay?: Array<[number, number]> | undefined;
+  /** Record every step (cpu, op, point) for a readable interleaving. */
+  recordEvents?: boolean | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export function validateControlled(cfg: ControlledConfig): void {
+  if (!scenarioByName(cfg.scenario)) throw new RangeError(`unknown scenario '${cfg.scenario}' (known: ${SCENARIO_NAMES.join(', ')})`);
+  if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODES.map((m) => m.name).join(', ')})`);
+  if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) throw new RangeError(`cpus=${cfg.cpus} must be in [1, 64]`);
+  if (cfg.opsPerCpu && cfg.opsPerCpu.length !== cfg.cpus) throw new RangeError('opsPerCpu must list one count per CPU');
+  if (!Number.isInteger(cfg.ops) || cfg.ops < 1) {
+    if (!cfg.opsPerCpu) throw new RangeError(`controlled runs need a finite --ops (got ${cfg.ops})`);
+  }
+}
+
+export async function runControlled(cfg: ControlledConfig, opts: RunControlledOptions = {}): Promise<ControlledResult> {
+  validateControlled(cfg);
+  const n = cfg.cpus;
+  const arenaCfg = arenaConfigFor({ cpus: n, arena: { traceDepth: 128, ...cfg.arena } });
+  const arena = Arena.create(arenaCfg);
+  setupModel(arena);
+  const spec: SchedSpec = opts.replay
+    ? { kind: 'replay', seed: cfg.seed, steps: opts.replay }
+    : cfg.sched === 'random'
+      ? { kind: 'random', seed: cfg.seed }
+      : { kind: 'pct', seed: cfg.seed, depth: cfg.pctDepth, cpus: n, estSteps: cfg.pctSteps };
+  const plan: SchedBufferPlan = {
+    cpus: n,
+    logCap: Math.max(16, cfg.maxSteps + 1),
+    replayCap: Math.max(1, opts.replay?.length ?? 1),
+    evCap: opts.recordEvents ? Math.min(cfg.maxSteps + 1, 1 << 20) : 0,
+  };
+  const sbuf = createSchedBuffer(plan, spec, cfg.maxSteps);
+  const split = opsSplit(cfg);
+  const own = opts.pool === undefined;
+  const pool = opts.pool ?? new ControlledPool(n);
+  if (pool.cpus !== n) throw new RangeError(`pool has ${pool.cpus} threads, the run needs ${n}`);
+  const t0 = performance.now();
+  const errors: string[] = [];
+  const results: Array<ControlledCpuResult | undefined> = new Array(n);
+  let deadlock: DeadlockReport | undefined;
+  const running = split.map((ops, cpu) =>
+    pool
+      .run({
+        buffer: arena.buffer,
+        arena: arenaCfg,
+        cpu,
+        seed: cfg.seed,
+        mode: cfg.mode,
+        scenario: cfg.scenario,
+        ops,
+        lockstat: false,
+        stopOnViolation: cfg.stopOnViolation ?? true,
+        sched: { buffer: sbuf, spec, replayCap: plan.replayCap },
+      })
+      .then(
+        (r) => {
+          results[cpu] = r;
+          if (r.deadlock) deadlock = r.deadlock;
+          if (r.status === 'crashed') {
+            errors.push(`cpu ${cpu} crashed: ${r.error ?? ''}`);
+            abortSched(sbuf, n, Abort.crash);
+          }
+        },
+        (e: unknown) => {
+          errors.push(`cpu ${cpu} worker died: ${e instanceof Error ? e.message : String(e)}`);
+          abortSched(sbuf, n, Abort.crash);
+        },
+      ),
+  );
+  // Wall-clock guard only: it never influences a decision, it ends a run that hangs.
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = opts.timeoutMs ?? CONTROLLED_DEFAULTS.timeoutMs;
+  const guard = new Promise<void>((res) => {
+    timer = setTimeout(() => {
+      errors.push(`controlled run exceeded ${timeoutMs} ms of wall time: aborted`);
+      abortSched(sbuf, n, Abort.external);
+      res();
+    }, timeoutMs);
+  });
+  await Promise.race([Promise.all(running), guard]);
+  await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 3000))]);
+  clearTimeout(timer);
+  if (own) await pool.close();
+  const elapsedMs = performance.now() - t0;
+
+  const out = readSchedOutcome(sbuf, plan);
+  const violations = readViolations(arena);
+  const first = violations[0];
+  const perCpu = results.map((r) => r?.ops ?? 0);
+  let status: ControlledStatus;
+  if (out.abort === 'deadlock') status = 'deadlock';
+  else if (out.abort === 'crash' || errors.length > 0 && out.abort !== 'external') status = 'crashed';
+  else if (out.abort === 'step-limit' || out.abort === 'log-full') status = 'step-limit';
+  else if (out.abort === 'external') status = 'timeout';
+  else status = violations.length > 0 ? 'violations' : 'ok';
+  if (status === 'step-limit') errors.push(`step budget of ${cfg.maxSteps} exceeded (livelock?)`);
+  const quiescent = out.abort === 'none' && results.every((r) => r?.status === 'ok');
+  return {
+    config: cfg,
+    sched: opts.replay ? 'replay' : cfg.sched,
+    status,
+    schedule: { seed: cfg.seed, steps: out.schedule },
+    steps: out.steps,
+    switches: out.switches,
+    preemptions: out.preemptions,
+    traceHash: out.traceHash,
+    violation: first ? { ...summarize(first), step: out.violationStep } : undefined,
+    violationCount: violations.length,
+    violations,
+    deadlock,
+    perCpu,
+    elapsedMs,
+    stepsPerSec: out.steps / (elapsedMs / 1000),
+    invariants: quiescent ? checkInvariants(arena) : undefined,
+    errors,
+    interleaving: opts.recordEvents ? decodeEvents(out.events) : undefined,
+  };
+}
+
+function summarize(v: ViolationRecord): Omit<ReplayViolation, 'step'> {
+  return {
+    kind: v.kind, site: v.site, op: v.op, cpu: v.cpu, page: v.page, pointerGen: v.pointerGen, pageGen: v.pageGen,
+    pageState: v.pageState, access: v.access, mm: v.mm, pudIndex: v.pudIndex, slot: v.slot,
+  };
+}
+
+function decodeEvents(ev: Int32Array): StepEvent[] {
+  const out: StepEvent[] = [];
+  for (let i = 0; i + EV_WORDS <= ev.length; i += EV_WORDS) {
+    const op = ev[i + 1]!;
+    const p = ev[i + 2]!;
+    out.push({
+      step: i / EV_WORDS,
+      cpu: ev[i]!,
+      op: op > 0 ? (OPS[op - 1]?.name ?? `op${op - 1}`) : '-',
+      point: p === PSEUDO.block ? 'blocks' : p === PSEUDO.finish ? 'finished' : (POINT_NAMES[p] ?? `point${p}`),
+      next: ev[i + 3]!,
+    });
+  }
+  return out;
+}
+
+/** Same violation: everything but timestamps and traces, and the step. */
+export function sameViolation(a: ReplayViolation | undefined, b: ReplayViolation | undefined): boolean {
+  if (!a || !b) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Same kind of failure (shrinking may move it to another page or step). */
+export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | undefined): boolean {
+  return !!a && !!b && a.kind === b.kind && a.site === b.site;
+}
+
+// ------------------------------------------------------------------ replay files
+
+export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name) };
+
+export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
+  if (!r.violation) throw new Error('replay files are written for violations only');
+  const c = r.config;
+  const config: ReplayConfig = {
+    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: c.seed, ops: c.ops, opsPerCpu: c.opsPerCpu,
+    sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps,
+    arena: c.arena as Record<string, number> | undefined,
+  };
+  return { version: REPLAY_VERSION, config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
+}
+
+export function configOfReplay(f: ReplayFile): ControlledConfig {
+  const c = f.config;
+  return controlledConfig({
+    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: f.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, sched: c.sched,
+    pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, arena: c.arena as Partial<ArenaConfig> | undefined,
+  });
+}
+
+export function writeReplayFile(dir: string, f: ReplayFile, name?: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(join(dir, name ?? `pmdtorture-${f.config.scenario}-${f.config.mode}-${f.config.sched}-${f.seed >>> 0}.replay.json`));
+  writeFileSync(file, JSON.stringify(f, null, 1) + '\n');
+  return file;
+}
+
+export interface ReplayOutcome {
+  result: ControlledResult;
+  recurred: boolean;
+  sameStep: boolean;
+  sameHash: boolean;
+}
+
+export async function replayFile(f: ReplayFile, opts: { pool?: ControlledPool; recordEvents?: boolean } = {}): Promise<ReplayOutcome> {
+  const cfg = configOfReplay(f);
+  const result = await runControlled(cfg, { pool: opts.pool, replay: f.steps, recordEvents: opts.recordEvents });
+  const recurred = sameViolation(result.violation, f.violation);
+  return { result, recurred, sameStep: recurred, sameHash: f.traceHash === undefined || f.traceHash === result.traceHash };
+}
+
+// ------------------------------------------------------------------ hunt
+
+export interface HuntConfig extends ControlledConfig {
+  iterations: number;
+  /** Where the replay file goes (undefined = do not write). */
+  outDir?: string | undefined;
+  /** Fixed PCT k; otherwise k adapts to the longest run seen so far (deterministic from the seed). */
+  fixedPctSteps?: boolean | undefined;
+  onIteration?: ((i: number, r: ControlledResult) => void) | undefined;
+}
+
+export interface HuntResult {
+  found: boolean;
+  /** Iterations run (the failing one included). */
+  iterations: number;
+  /** The failing iteration's run. */
+  failure?: ControlledResult | undefined;
+  replayPath?: string | undefined;
+  elapsedMs: number;
+  totalSteps: number;
+  /** Runs that ended in something other than ok/violations (deadlock, crash, step-limit). */
+  anomalies: Array<{ iteration: number; seed: number; status: ControlledStatus; errors: string[] }>;
+}
+
+export async function hunt(cfg: HuntConfig, pool?: ControlledPool): Promise<HuntResult> {
+  validateControlled(cfg);
+  const own = pool === undefined;
+  const p = pool ?? new ControlledPool(cfg.cpus);
+  const t0 = performance.now();
+  let k = cfg.pctSteps;
+  let total = 0;
+  const anomalies: HuntResult['anomalies'] = [];
+  try {
+    for (let i = 0; i < cfg.iterations; i++) {
+      const seed = deriveSeed(cfg.seed, i);
+      const run: ControlledConfig = { ...cfg, seed, pctSteps: k };
+      delete (run as Partial<HuntConfig>).iterations;
+      delete (run as Partial<HuntConfig>).outDir;
+      delete (run as Partial<HuntConfig>).onIteration;
+      delete (run as Partial<HuntConfig>).fixedPctSteps;
+      const r = await runControlled(run, { pool: p });
+      total += r.steps;
+      cfg.onIteration?.(i, r);
+      if (!cfg.fixedPctSteps && r.status === 'ok') k = Math.max(k, r.steps);
+      if (r.status === 'violations' && r.violation) {
+        const path = cfg.outDir !== undefined ? writeReplayFile(cfg.outDir, replayFileOf(r)) : undefined;
+        return { found: true, iterations: i + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+      }
+      if (r.status !== 'ok') anomalies.push({ iteration: i, seed, status: r.status, errors: r.errors });
+      if (r.status === 'deadlock' || r.status === 'crashed') {
+        return { found: false, iterations: i + 1, failure: r, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+      }
+    }
+    return { found: false, iterations: cfg.iterations, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+  } finally {
+    if (own) await p.close();
+  }
+}
+
+// ------------------------------------------------------------------ shrink
+
+export interface ShrinkOutcome {
+  file: ReplayFile;
+  result: ControlledResult;
+  stats: ShrinkResult;
+}
+
+function truncateSteps(steps: ReadonlyArray<readonly [number, number]>, upTo: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let left = upTo;
+  for (const [c, n] of steps) {
+    if (left <= 0) break;
+    out.push([c, Math.min(n, left)]);
+    left -= n;
+  }
+  return out;
+}
+
+/** Shrink a failing replay file; returns the smallest failing file found, re-run with its interleaving. */
+export async function shrinkReplay(f: ReplayFile, budget = { maxRuns: 300, maxMs: 60_000 }): Promise<ShrinkOutcome> {
+  const base = configOfReplay(f);
+  const pools = new Map<number, ControlledPool>();
+  const poolFor = (n: number): ControlledPool => {
+    let p = pools.get(n);
+    if (!p) pools.set(n, (p = new ControlledPool(n)));
+    return p;
+  };
+  const cfgOf = (c: ShrinkCandidate): ControlledConfig => ({ ...base, cpus: c.cpus, opsPerCpu: c.opsPerCpu, ops: c.opsPerCpu.reduce((a, b) => a + b, 0) });
+  try {
+    const start: ShrinkCandidate = {
+      cpus: base.cpus,
+      opsPerCpu: base.opsPerCpu ?? opsSplit(base),
+      steps: f.steps,
+    };
+    const stats = await shrinkSchedule(
+      start,
+      async (c) => {
+        if (c.opsPerCpu.every((o) => o === 0)) return { fails: false };
+        const r = await runControlled(cfgOf(c), { pool: poolFor(c.cpus), replay: c.steps });
+        const fails = r.status === 'violations' && sameKind(r.violation, f.violation);
+        if (!fails) return { fails };
+        return { fails, steps: truncateSteps(r.schedule.steps, r.violation!.step + 1), opsUsed: r.perCpu, preemptions: r.preemptions };
+      },
+      budget,
+    );
+    const best = stats.best;
+    const result = await runControlled(cfgOf(best), { pool: poolFor(best.cpus), replay: best.steps, recordEvents: true });
+    const file: ReplayFile = {
+      ...replayFileOf({ ...result, schedule: { seed: f.seed, steps: normalizeSteps(best.steps) } }, true),
+    };
+    return { file, result, stats };
+  } finally {
+    for (const p of pools.values()) await p.close();
+  }
+}
+
+// ------------------------------------------------------------------ printing
+
+/** A readable interleaving: one line per run of consecutive steps of a CPU. */
+export function formatInterleaving(evs: readonly StepEvent[], violationStep = -1): string {
+  const lines: string[] = ['step   cpu  operation          yield points (→ next CPU)'];
+  let i = 0;
+  while (i < evs.length) {
+    const e = evs[i]!;
+    let j = i;
+    const pts: string[] = [];
+    while (j < evs.length && evs[j]!.cpu === e.cpu && evs[j]!.op === e.op) {
+      const x = evs[j]!;
+      pts.push(x.point + (x.step === violationStep ? ' [VIOLATION seen]' : ''));
+      j++;
+      if (x.next !== x.cpu) break;
+    }
+    const last = evs[j - 1]!;
+    const to = last.next !== last.cpu ? `  → cpu ${last.next}` : '';
+    lines.push(`${String(e.step).padStart(5)}  ${String(e.cpu).padStart(3)}  ${e.op.padEnd(18)} ${compress(pts).join(', ')}${to}`);
+    i = j;
+  }
+  return lines.join('\n');
+}
+
+/** "zap, zap, zap" → "zap ×3". */
+function compress(xs: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j < xs.length && xs[j] === xs[i]) j++;
+    out.push(j - i > 1 ? `${xs[i]} ×${j - i}` : xs[i]!);
+    i = j;
+  }
+  return out;
+}
