@@ -18,6 +18,9 @@ import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { OPS } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import { EVENT_POINT_BASE } from '../src/workers/cpu.js';
+import { TraceEv, traceEventName } from '../src/shared-mem/trace.js';
+import { lockClassName } from '../src/locks/classes.js';
 import {
   Abort, abortSched, createSchedBuffer, type DeadlockReport, EV_WORDS, PSEUDO, readSchedOutcome, type SchedBufferPlan,
 } from '../src/sched/controlled-waiter.js';
@@ -46,6 +49,11 @@ export interface ControlledConfig {
   /** Step budget: a run that exceeds it is aborted as 'step-limit' (livelock guard). */
   maxSteps: number;
   arena?: Partial<ArenaConfig> | undefined;
+  /**
+   * Where a CPU may be switched: 'events' = every named point and every trace event (each lock
+   * and unlock, RCU and IPI operation, model event); 'points' = named points and blocks only.
+   */
+  yields: 'events' | 'points';
   /** Stop at the first violation (CPUs finish their current operation). Default true. */
   stopOnViolation?: boolean | undefined;
 }
@@ -101,6 +109,7 @@ export function controlledConfig(c: Partial<ControlledConfig> & Pick<ControlledC
     pctDepth: c.pctDepth ?? CONTROLLED_DEFAULTS.pctDepth,
     pctSteps: c.pctSteps ?? estimateSteps(ops),
     maxSteps,
+    yields: c.yields ?? 'events',
     arena: c.arena,
     stopOnViolation: c.stopOnViolation ?? true,
   };
@@ -188,7 +197,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         ops,
         lockstat: false,
         stopOnViolation: cfg.stopOnViolation ?? true,
-        sched: { buffer: sbuf, spec, replayCap: plan.replayCap },
+        sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields },
       })
       .then(
         (r) => {
@@ -271,11 +280,24 @@ function decodeEvents(ev: Int32Array): StepEvent[] {
       step: i / EV_WORDS,
       cpu: ev[i]!,
       op: op > 0 ? (OPS[op - 1]?.name ?? `op${op - 1}`) : '-',
-      point: p === PSEUDO.block ? 'blocks' : p === PSEUDO.finish ? 'finished' : (POINT_NAMES[p] ?? `point${p}`),
+      point: pointName(p, ev[i + 4]!, ev[i + 5]!),
       next: ev[i + 3]!,
     });
   }
   return out;
+}
+
+function pointName(p: number, a: number, b: number): string {
+  if (p === PSEUDO.block) return 'blocks';
+  if (p === PSEUDO.finish) return 'finished';
+  if (p < EVENT_POINT_BASE) return POINT_NAMES[p] ?? `point${p}`;
+  const ev = p - EVENT_POINT_BASE;
+  const name = traceEventName(ev);
+  if (ev === TraceEv.lock || ev === TraceEv.unlock) return `${name} ${lockClassName(a)}`;
+  if (ev === TraceEv.rcu) return `rcu:${['', 'gp-start', 'gp-end', 'call_rcu', 'rcu-callback', 'async-gp'][a] ?? a}`;
+  if (ev === TraceEv.ipi) return a < 0 ? 'ipi-ack' : 'ipi-send';
+  if (ev >= TraceEv.model) return `${name}(${a},${b})`;
+  return name;
 }
 
 /** Same violation: everything but timestamps and traces, and the step. */
@@ -298,7 +320,7 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   const c = r.config;
   const config: ReplayConfig = {
     scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: c.seed, ops: c.ops, opsPerCpu: c.opsPerCpu,
-    sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps,
+    sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields,
     arena: c.arena as Record<string, number> | undefined,
   };
   return { version: REPLAY_VERSION, config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
@@ -308,7 +330,7 @@ export function configOfReplay(f: ReplayFile): ControlledConfig {
   const c = f.config;
   return controlledConfig({
     scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: f.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, sched: c.sched,
-    pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, arena: c.arena as Partial<ArenaConfig> | undefined,
+    pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields ?? 'events', arena: c.arena as Partial<ArenaConfig> | undefined,
   });
 }
 

@@ -26,7 +26,7 @@ import { requestStop, StopState } from '../shared-mem/ctl.js';
 import { RunAborted } from '../locks/ctx.js';
 import { readHeldLocks, type HeldLock } from '../locks/lockdep.js';
 import { lockClassName } from '../locks/classes.js';
-import type { Cpu, Waiter } from '../workers/cpu.js';
+import { type Cpu, EVENT_POINT_BASE, type Waiter } from '../workers/cpu.js';
 import { OPS } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../workers/hugetlb/points.js';
 import { SCHED_STATE_WORDS, type SchedSpec, type Scheduler } from './scheduler.js';
@@ -71,8 +71,8 @@ const PC = { STATUS: 0, BLOCK_AT: 1, BLOCK_VAL: 2, WOKEN: 3, TRACE_SEEN: 4, STEP
 /** Pseudo point ids for decisions that are not named points. */
 export const PSEUDO = { block: -2, finish: -3 } as const;
 
-/** Words per recorded interleaving event: deciding cpu, op + 1, point, chosen cpu. */
-export const EV_WORDS = 4;
+/** Words per recorded interleaving event: deciding cpu, op + 1, point, chosen cpu, event a, event b. */
+export const EV_WORDS = 6;
 
 export interface SchedBufferPlan {
   cpus: number;
@@ -171,7 +171,7 @@ export interface SchedOutcome {
   violationCpu: number;
   abort: (typeof ABORT_NAMES)[number];
   abortStep: number;
-  /** Per decision: [deciding cpu, op + 1 (0 = between ops), point id or PSEUDO, chosen cpu]. */
+  /** Per decision: [deciding cpu, op + 1 (0 = between ops), point id or PSEUDO, chosen cpu, a, b of a trace-event point]. */
   events: Int32Array;
 }
 
@@ -215,7 +215,7 @@ export function abortSched(buf: SharedArrayBuffer, cpus: number, why: number): v
 // ---------------------------------------------------------------- the waiter
 
 /** Spin rounds on the GO word before sleeping: a hand-off seen while spinning costs well under a µs. */
-const SPIN = 20_000;
+const SPIN = 4_000;
 
 export class ControlledWaiter implements Waiter {
   readonly s: Int32Array;
@@ -235,6 +235,8 @@ export class ControlledWaiter implements Waiter {
   private readonly cpuBase: number;
   /** Filled when this worker found the deadlock. */
   deadlock: DeadlockReport | undefined;
+  /** Every trace event (lock, unlock, RCU, IPI, model event) is a yield point too. */
+  readonly yieldOnEvents: boolean;
 
   constructor(
     buf: SharedArrayBuffer,
@@ -242,7 +244,9 @@ export class ControlledWaiter implements Waiter {
     me: number,
     spec: SchedSpec,
     replayCap: number,
+    yieldOnEvents = true,
   ) {
+    this.yieldOnEvents = yieldOnEvents;
     this.s = new Int32Array(buf);
     this.n = arena.config.cpus;
     this.o = offsets(planOf(buf, this.n, replayCap));
@@ -411,6 +415,11 @@ export class ControlledWaiter implements Waiter {
       s[e + 1] = curOp;
       s[e + 2] = point;
       s[e + 3] = next;
+      if (point >= EVENT_POINT_BASE) {
+        const last = this.traceRing + ((Atomics.load(m, this.traceBase) - 1) & this.traceMask) * 4;
+        s[e + 4] = Atomics.load(m, last + 2);
+        s[e + 5] = Atomics.load(m, last + 3);
+      }
       s[SH.EV_LEN] = evLen + 1;
     }
     if (next === me) return;

@@ -69,6 +69,7 @@ export interface ReplayConfig {
   pctDepth: number;
   pctSteps: number;
   maxSteps: number;
+  yields?: 'events' | 'points' | undefined;
   arena?: Record<string, number> | undefined;
 }
 
@@ -139,6 +140,7 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
   if (!isInt(cfg.pctDepth) || cfg.pctDepth < 1) bad('config.pctDepth must be a positive integer');
   if (!isInt(cfg.pctSteps) || cfg.pctSteps < 1) bad('config.pctSteps must be a positive integer');
   if (!isInt(cfg.maxSteps) || cfg.maxSteps < 1) bad('config.maxSteps must be a positive integer');
+  if (cfg.yields !== undefined && cfg.yields !== 'events' && cfg.yields !== 'points') bad('config.yields must be events or points');
   if (!isInt(o.seed) || (o.seed as number) < 0 || (o.seed as number) > 0xffffffff) bad('seed must be a uint32');
   if (!Array.isArray(o.steps)) bad('missing "steps"');
   const steps = o.steps as unknown[];

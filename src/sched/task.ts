@@ -10,7 +10,7 @@ import { ControlledWaiter, type DeadlockReport } from './controlled-waiter.js';
 import type { SchedSpec } from './scheduler.js';
 
 export interface ControlledTask extends Omit<CpuTask, 'waiter' | 'widen' | 'plant'> {
-  sched: { buffer: SharedArrayBuffer; spec: SchedSpec; replayCap: number };
+  sched: { buffer: SharedArrayBuffer; spec: SchedSpec; replayCap: number; yields: 'events' | 'points' };
 }
 
 export interface ControlledCpuResult extends CpuResult {
@@ -19,7 +19,7 @@ export interface ControlledCpuResult extends CpuResult {
 
 export default function controlledTask(task: ControlledTask): ControlledCpuResult {
   const arena = Arena.attach(task.buffer, task.arena);
-  const w = new ControlledWaiter(task.sched.buffer, arena, task.cpu, task.sched.spec, task.sched.replayCap);
+  const w = new ControlledWaiter(task.sched.buffer, arena, task.cpu, task.sched.spec, task.sched.replayCap, task.sched.yields === 'events');
   if (!w.waitTurn()) return { cpu: task.cpu, ops: 0, status: 'aborted' };
   const { sched: _s, ...plain } = task;
   const r = runCpu({ ...plain, widen: undefined, waiter: w });

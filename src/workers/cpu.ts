@@ -16,7 +16,16 @@ export interface Waiter {
   wake(cpu: Cpu, at: number, count: number): void;
   /** A named point: the place a controlled scheduler may switch CPUs. */
   yieldAt(cpu: Cpu, point: number): void;
+  /**
+   * When true, every trace event (each lock and unlock, RCU and IPI operation, model event) is
+   * also a yield point: `yieldAt(cpu, EVENT_POINT_BASE + event id)` right after the event.
+   * Controlled schedules only; parallel runs leave it unset and pay nothing.
+   */
+  readonly yieldOnEvents?: boolean | undefined;
 }
+
+/** Point ids passed to Waiter.yieldAt for trace events (named points are small integers). */
+export const EVENT_POINT_BASE = 1000;
 
 /** Race widening: per-point probability of a delay, and its length. */
 export interface WidenConfig {
@@ -43,6 +52,7 @@ export class Cpu implements CpuCtx {
   readonly widenRng: Prng;
   readonly trace: TraceRing;
   waiter: Waiter;
+  private readonly eventYields: boolean;
   private readonly pollers: Array<() => void> = [];
   private readonly widenProb: Float64Array;
   private readonly widenMs: number;
@@ -62,6 +72,7 @@ export class Cpu implements CpuCtx {
     this.widenRng = new Prng(opts.seed, cpuId, Stream.widen);
     this.trace = new TraceRing(arena, cpuId, opts.t0);
     this.waiter = opts.waiter ?? parallelWaiter;
+    this.eventYields = this.waiter.yieldOnEvents === true;
     this.widenProb = Float64Array.from(opts.widen?.prob ?? []);
     this.widenMs = (opts.widen?.us ?? 0) / 1000;
     this.stopAt = arena.base('ctl') + Ctl.STOP;
@@ -82,6 +93,7 @@ export class Cpu implements CpuCtx {
   // ---- CpuCtx ----
   emit(ev: number, a: number, b: number): void {
     this.trace.emit(ev, a, b);
+    if (this.eventYields) this.waiter.yieldAt(this, EVENT_POINT_BASE + ev);
   }
 
   addPoller(fn: () => void): void {
