@@ -25,9 +25,8 @@ import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } 
 import { readRcuStats, type RcuStats, findRcuStalls } from '../src/locks/rcu.js';
 import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
 import { lockClassName } from '../src/locks/classes.js';
-import { rcuCtrAt } from '../src/locks/rcu.js';
-import { IpiCpu } from '../src/locks/irq.js';
-import { LINE_WORDS } from '../src/shared-mem/layout.js';
+import { rcuHoldsGp } from '../src/locks/rcu.js';
+import { irqOffShown } from '../src/locks/irq.js';
 import { Ctl } from '../src/shared-mem/ctl.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
@@ -82,9 +81,9 @@ export interface StallReport {
   waitingOn: number;
   /** Lock class it is acquiring while blocked, if any. */
   waitingFor: string | null;
-  /** local_irq_disable nesting depth (0 = IRQs on). */
-  irqOff: number;
-  /** RCU read side: the CPU's reader word is set (inside a read-side section, or not yet reported quiescent). */
+  /** Interrupts disabled at the CPU's last poll (exact for a blocked CPU). */
+  irqsOff: boolean;
+  /** Holds grace periods up: inside an RCU read-side section, or not yet reported quiescent. */
   rcuReader: boolean;
   heldLocks: HeldLock[];
   lastEvents: Array<{ us: number; event: string; a: number; b: number }>;
@@ -309,8 +308,8 @@ function stallReport(arena: Arena, cpu: number): StallReport {
     op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
     waitingOn: g(CpuField.WAIT_ON),
     waitingFor: waitCls >= 0 && g(CpuField.STATE) === CpuState.blocked ? lockClassName(waitCls) : null,
-    irqOff: Atomics.load(arena.mem, arena.base('ipi') + 4 * LINE_WORDS + cpu * LINE_WORDS + IpiCpu.IRQ_OFF),
-    rcuReader: (Atomics.load(arena.mem, rcuCtrAt(arena, cpu)) & 1) !== 0,
+    irqsOff: irqOffShown(arena, cpu),
+    rcuReader: rcuHoldsGp(arena, cpu),
     heldLocks: readHeldLocks(arena, cpu),
     lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (waitCls >= 0 && e.name === 'block' ? ` (${lockClassName(waitCls)})` : ''), a: e.a, b: e.b })),
   };

@@ -1,0 +1,94 @@
+/**
+ * `pmdtorture compare`: the same workload and seed under several modes, one after another, then
+ * one side-by-side table — ops/s per op kind, violations against the truth table, and per lock
+ * class acquisitions, contentions, wait p50/p99 and hold p99. With --ops (the default) every
+ * mode runs the very same per-CPU operation streams.
+ *
+ * Exit status: 1 when a mode the truth table calls safe showed a violation (the races expected
+ * in the unprotected modes are the point of the comparison, not a failure); 3, 4 or 130 when a
+ * run crashed, stalled or was interrupted.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { MODE_NAMES, parseList, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { Session } from '../session.js';
+import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
+import { formatCompare, int } from '../report-text.js';
+import type { RunStatus } from '../engine.js';
+
+export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
+export const COMPARE_DEFAULT_OPS = 100_000;
+
+type Raw = Record<string, unknown>;
+
+export const compareCommand: CommandModule<object, Raw> = {
+  command: 'compare',
+  describe: 'the same workload and seed under several modes, then a side-by-side table of throughput, violations and lock contention',
+  builder: (y: Argv<object>) =>
+    stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}` }), COMPARE_DEFAULTS)
+      .option('ops', { type: 'string', requiresArg: true, describe: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)` })
+      .example('$0 compare --scenario mixed --modes vma-lock,final', 'what does the vma lock cost versus 6.2') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await compareMain(argv);
+  },
+};
+
+export async function compareMain(a: Raw): Promise<number> {
+  const modes = parseList('--modes', a['modes'], MODE_NAMES, 'all');
+  const raw = { ...a };
+  if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(COMPARE_DEFAULT_OPS);
+  const args = resolveStress(raw, COMPARE_DEFAULTS);
+  const allModes = modes.length === MODE_NAMES.length && modes.every((m, i) => m === MODE_NAMES[i]);
+  const command = rerunCommand('compare', { ...args.base, mode: '' }, { modes: allModes ? ['all'] : modes, stopOnViolationDefault: COMPARE_DEFAULTS.stopOnViolation });
+  const s = new Session(args);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const runs: RunReport[] = [];
+  try {
+    if (args.base.cpus > args.cores) s.note(`pmdtorture: ${args.base.cpus} CPUs on ${args.cores} cores: oversubscribed`);
+    if (!args.quiet) s.note(`pmdtorture compare: scenario ${args.base.scenario}, modes ${modes.join(', ')}, ${args.base.cpus} CPUs, seed ${args.base.seed}`);
+    s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: args.base.seed, mode: modes.join(','), scenario: args.base.scenario, cpus: args.base.cpus });
+    for (const mode of modes) {
+      if (s.interrupted) break;
+      const cfg = { ...args.base, mode };
+      s.progress.reset(mode);
+      const t = new Date();
+      const result = await s.run(cfg);
+      const report = buildRunReport(result, {
+        kind: 'run',
+        command: rerunCommand('run', cfg, { stopOnViolationDefault: true }),
+        seedRandom: args.seedRandom,
+        statIntervalMs: args.statIntervalMs,
+        startedAt: t,
+        finishedAt: new Date(),
+        firstOpMs: undefined,
+      });
+      runs.push(report);
+      if (!args.quiet) s.note(`  ${mode.padEnd(10)} ${result.status.padEnd(11)} ${int(result.ops)} ops, ${int(report.ops.perSecond)} ops/s, ${int(result.violationCount)} violations (truth table: ${report.expected})`);
+    }
+    const statuses: RunStatus[] = runs.map((r) => r.status === 'violations' ? (r.expected === 'safe' ? 'violations' : 'ok') : r.status);
+    if (s.interrupted) statuses.push('interrupted');
+    const status = worstStatus(statuses);
+    const doc: CompareReport = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'compare',
+      tool: toolInfo(),
+      command,
+      seed: args.base.seed,
+      seedRandom: args.seedRandom,
+      status,
+      exitCode: exitCodeFor(status),
+      timing: { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs: Math.round(performance.now() - t0) },
+      table: compareTable(runs),
+      runs,
+    };
+    s.events.write({ type: 'end', t: new Date().toISOString(), status, exitCode: doc.exitCode, ops: runs.reduce((x, r) => x + r.ops.total, 0), violations: runs.reduce((x, r) => x + r.violations.count, 0), elapsedMs: doc.timing.elapsedMs });
+    s.writeReport(doc);
+    s.printJson(doc);
+    const text = formatCompare(doc, args.quiet ? s.errPaint : s.humanPaint);
+    if (args.quiet) s.note(text);
+    else s.say(text);
+    return runs.length === 0 && s.interrupted ? EXIT.interrupted : doc.exitCode;
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * `pmdtorture list`: scenarios (with the race each targets), modes, delay points and the truth
+ * table. `--json` prints exactly
+ * `{"scenarios":[{"name","description","expected":{"<mode>":"race"|"safe"}}],"modes":[...],"points":[...]}`
+ * where modes are `{"name","description"}` and points `{"name","description"}`.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { MODES } from '../../src/workers/hugetlb/modes.js';
+import { POINTS } from '../../src/workers/hugetlb/points.js';
+import { truthTable } from '../../src/workers/hugetlb/scenarios.js';
+import { paintFor } from '../color.js';
+
+type Raw = Record<string, unknown>;
+
+export interface ListJson {
+  scenarios: Array<{ name: string; description: string; expected: Record<string, 'race' | 'safe'> }>;
+  modes: Array<{ name: string; description: string }>;
+  points: Array<{ name: string; description: string }>;
+}
+
+export function listJson(): ListJson {
+  return {
+    scenarios: truthTable().map((r) => ({ name: r.scenario, description: r.description, expected: r.expected })),
+    modes: MODES.map((m) => ({ name: m.name, description: m.description })),
+    points: POINTS.map((p) => ({ name: p.name, description: p.window })),
+  };
+}
+
+export function listText(color = false): string {
+  const p = paintFor({ isTTY: color });
+  const l = listJson();
+  const out: string[] = [];
+  const w = Math.max(...l.scenarios.map((s) => s.name.length));
+  out.push(p.bold('scenarios (--scenario): the race each targets'));
+  for (const s of l.scenarios) out.push(`  ${s.name.padEnd(w)}  ${s.description}`);
+  out.push('', p.bold('modes (--mode)'));
+  const mw = Math.max(...l.modes.map((m) => m.name.length));
+  for (const m of l.modes) out.push(`  ${m.name.padEnd(mw)}  ${m.description}`);
+  out.push('', p.bold('delay points (--widen-point)'));
+  const pw = Math.max(...l.points.map((x) => x.name.length));
+  for (const x of l.points) out.push(`  ${x.name.padEnd(pw)}  ${x.description}`);
+  out.push('', p.bold('truth table: expected outcome of each scenario under each mode (race = a forbidden outcome must be found)'));
+  const modes = l.modes.map((m) => m.name);
+  const cw = modes.map((m) => Math.max(m.length, 4));
+  out.push(`  ${'scenario'.padEnd(w)}  ${modes.map((m, i) => m.padEnd(cw[i]!)).join('  ')}`);
+  for (const s of l.scenarios) {
+    out.push(`  ${s.name.padEnd(w)}  ${modes.map((m, i) => { const e = s.expected[m] ?? '?'; const cell = e.padEnd(cw[i]!); return e === 'race' ? p.red(cell) : p.green(cell); }).join('  ')}`.trimEnd());
+  }
+  return out.join('\n');
+}
+
+export const listCommand: CommandModule<object, Raw> = {
+  command: 'list',
+  describe: 'scenarios, modes, delay points and the truth table of expected outcomes',
+  builder: (y: Argv<object>) => y.option('json', { type: 'boolean', default: false, describe: 'print as JSON' }) as unknown as Argv<Raw>,
+  handler: (argv: ArgumentsCamelCase<Raw>) => {
+    if (argv['json'] === true) process.stdout.write(JSON.stringify(listJson(), null, 2) + '\n');
+    else process.stdout.write(listText(paintFor(process.stdout).enabled) + '\n');
+    process.exitCode = 0;
+  },
+};

@@ -1,0 +1,236 @@
+/**
+ * `pmdtorture soak`: the stress engine for hours. The soak is a chain of rounds (--round, default
+ * 1 minute); each round is one engine run on a fresh arena with its own seed derived from
+ * --seed, and its end is a quiescent point where the invariants (page-pool conservation,
+ * refcounts, mapcounts) are checked. A status line every --stat-interval, like rcutorture's
+ * periodic line. Violations are counted and the run goes on (unless --stop-on-violation).
+ * Memory stays bounded: each round's arena is dropped, totals are summed, only the first
+ * violations and the last rounds are kept. SIGINT/SIGTERM stop the round, print the summary
+ * and write the report (exit 130).
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { Session } from '../session.js';
+import { buildRunReport, exitCodeFor, worstStatus, type SoakRoundJson } from '../report-json.js';
+import { formatRunReport, formatSummary, int, mb } from '../report-text.js';
+import type { LiveStat, RunResult } from '../engine.js';
+import type { LockStatRow } from '../../src/locks/lockstat.js';
+
+export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
+const DEFAULT_ROUND_MS = 60_000;
+/** Kept in full over the whole soak (the rest are counted). */
+const MAX_VIOLATIONS_KEPT = 16;
+const MAX_ROUNDS_KEPT = 100;
+const MAX_ERRORS_KEPT = 50;
+
+type Raw = Record<string, unknown>;
+
+export const soakCommand: CommandModule<object, Raw> = {
+  command: 'soak',
+  describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
+  builder: (y: Argv<object>) =>
+    stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS)
+      .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
+      .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await soakMain(argv);
+  },
+};
+
+/** Seed of round r (round 0 runs the soak's own seed). */
+export function roundSeed(seed: number, r: number): number {
+  return r === 0 ? seed >>> 0 : (seed + Math.imul(r, 0x9e3779b9)) >>> 0;
+}
+
+function hms(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const addTo = (acc: Record<string, number>, x: Record<string, number>): void => {
+  for (const [k, n] of Object.entries(x)) acc[k] = (acc[k] ?? 0) + n;
+};
+
+/** lock_stat rows summed over rounds; p50 acquisition-weighted, p99 the worst round's. */
+function mergeLockStat(acc: LockStatRow[], rows: readonly LockStatRow[]): LockStatRow[] {
+  for (const r of rows) {
+    const a = acc.find((x) => x.cls === r.cls && x.side === r.side);
+    if (!a) {
+      acc.push({ ...r });
+      continue;
+    }
+    const w = a.acquisitions + r.acquisitions;
+    const wavg = (x: number, y: number): number => (w > 0 ? (x * a.acquisitions + y * r.acquisitions) / w : 0);
+    a.waitP50 = wavg(a.waitP50, r.waitP50);
+    a.holdP50 = wavg(a.holdP50, r.holdP50);
+    a.waitP99 = Math.max(a.waitP99, r.waitP99);
+    a.holdP99 = Math.max(a.holdP99, r.holdP99);
+    a.conBounces += r.conBounces;
+    a.contentions += r.contentions;
+    a.waitMin = a.waitMin === 0 ? r.waitMin : r.waitMin === 0 ? a.waitMin : Math.min(a.waitMin, r.waitMin);
+    a.waitMax = Math.max(a.waitMax, r.waitMax);
+    a.waitTotal += r.waitTotal;
+    a.waitAvg = a.contentions > 0 ? a.waitTotal / a.contentions : 0;
+    a.acqBounces += r.acqBounces;
+    a.acquisitions = w;
+    a.holdMin = a.holdMin === 0 ? r.holdMin : r.holdMin === 0 ? a.holdMin : Math.min(a.holdMin, r.holdMin);
+    a.holdMax = Math.max(a.holdMax, r.holdMax);
+    a.holdTotal += r.holdTotal;
+    a.holdSamples += r.holdSamples;
+    a.holdAvg = a.acquisitions > 0 ? a.holdTotal / a.acquisitions : 0;
+    a.holdSampled ||= r.holdSampled;
+  }
+  return acc;
+}
+
+/** Fold one round into the soak's running totals (bounded: nothing grows with the soak's length). */
+export function mergeRound(acc: RunResult | undefined, r: RunResult, round: number): RunResult {
+  if (!acc) {
+    return {
+      ...r,
+      perOp: { ...r.perOp },
+      failedOps: { ...r.failedOps },
+      perCpu: [...r.perCpu],
+      outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([k, v]) => [k, { ...v }])),
+      violations: r.violations.slice(0, MAX_VIOLATIONS_KEPT),
+      model: { ...r.model },
+      lockstat: r.lockstat.map((x) => ({ ...x })),
+      rcu: { ...r.rcu, gpLatencyHist: [...r.rcu.gpLatencyHist] },
+      ipi: { ...r.ipi, latencyHist: [...r.ipi.latencyHist] },
+      invariants: { ...r.invariants, errors: r.invariants.errors.map((e) => `round ${round}: ${e}`) },
+      errors: r.errors.map((e) => `round ${round}: ${e}`),
+    };
+  }
+  acc.status = worstStatus([acc.status, r.status]);
+  acc.elapsedMs += r.elapsedMs;
+  acc.ops += r.ops;
+  addTo(acc.perOp, r.perOp);
+  addTo(acc.failedOps, r.failedOps);
+  r.perCpu.forEach((n, i) => (acc.perCpu[i] = (acc.perCpu[i] ?? 0) + n));
+  for (const [site, counts] of Object.entries(r.outcomes)) addTo((acc.outcomes[site] ??= {}), counts);
+  acc.violationCount += r.violationCount;
+  for (const v of r.violations) if (acc.violations.length < MAX_VIOLATIONS_KEPT) acc.violations.push(v);
+  for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k];
+  mergeLockStat(acc.lockstat, r.lockstat);
+  for (const l of r.lockdep) if (acc.lockdep.length < 32) acc.lockdep.push(l);
+  const rc = acc.rcu;
+  rc.gpSeq = r.rcu.gpSeq;
+  rc.gracePeriods += r.rcu.gracePeriods;
+  rc.asyncGracePeriods += r.rcu.asyncGracePeriods;
+  r.rcu.gpLatencyHist.forEach((n, i) => (rc.gpLatencyHist[i] = (rc.gpLatencyHist[i] ?? 0) + n));
+  rc.gpP50Us = Math.max(rc.gpP50Us, r.rcu.gpP50Us);
+  rc.gpP99Us = Math.max(rc.gpP99Us, r.rcu.gpP99Us);
+  rc.callbacksQueued += r.rcu.callbacksQueued;
+  rc.callbacksInvoked += r.rcu.callbacksInvoked;
+  rc.backlog = r.rcu.backlog;
+  rc.maxBacklog = Math.max(rc.maxBacklog, r.rcu.maxBacklog);
+  rc.stalls += r.rcu.stalls;
+  const ip = acc.ipi;
+  ip.sent += r.ipi.sent;
+  ip.acks += r.ipi.acks;
+  ip.shootdowns += r.ipi.shootdowns;
+  r.ipi.latencyHist.forEach((n, i) => (ip.latencyHist[i] = (ip.latencyHist[i] ?? 0) + n));
+  ip.p50Us = Math.max(ip.p50Us, r.ipi.p50Us);
+  ip.p99Us = Math.max(ip.p99Us, r.ipi.p99Us);
+  ip.deadlocks += r.ipi.deadlocks;
+  ip.lastDeadlock = r.ipi.lastDeadlock ?? ip.lastDeadlock;
+  acc.invariants = {
+    ok: acc.invariants.ok && r.invariants.ok,
+    errors: [...acc.invariants.errors, ...r.invariants.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT),
+    pool: r.invariants.pool,
+  };
+  acc.errors = [...acc.errors, ...r.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT);
+  if (r.stalls.length) acc.stalls = r.stalls;
+  return acc;
+}
+
+export async function soakMain(a: Raw): Promise<number> {
+  const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  if (a['ops'] !== undefined) throw new UsageError('--ops', 'soak runs for a time, not an op count (accepted: --duration, e.g. 8h, or none: until SIGINT/SIGTERM)');
+  const roundMs = parseDuration('--round', a['round']);
+  const args = resolveStress(a, SOAK_DEFAULTS);
+  const cfg = { ...args.base, mode };
+  const command = rerunCommand('soak', cfg, { stopOnViolationDefault: SOAK_DEFAULTS.stopOnViolation, roundMs: roundMs === DEFAULT_ROUND_MS ? undefined : roundMs });
+  const total = cfg.durationMs;
+  const forever = total >= Number.MAX_SAFE_INTEGER;
+  const s = new Session(args);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  let acc: RunResult | undefined;
+  const rounds: SoakRoundJson[] = [];
+  let nRounds = 0;
+  let statLines = 0;
+  let invariantFailures = 0;
+  const rss = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
+  let firstOpMs = 0;
+  try {
+    if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
+    if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
+    s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
+    for (let round = 0; !s.interrupted; round++) {
+      const done = performance.now() - t0;
+      if (!forever && done >= total - 1) break;
+      const seed = roundSeed(cfg.seed, round);
+      const before = { ops: acc?.ops ?? 0, violations: acc?.violationCount ?? 0, gps: acc?.rcu.gracePeriods ?? 0 };
+      let lastViolations = before.violations;
+      const r = await s.run(
+        { ...cfg, seed, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
+        {
+          round,
+          onStat: (st: LiveStat, rate: number) => {
+            rss.lastBytes = st.rssBytes;
+            rss.maxBytes = Math.max(rss.maxBytes, st.rssBytes);
+            if (rss.firstBytes === 0) rss.firstBytes = st.rssBytes;
+            statLines++;
+            const v = before.violations + st.violations;
+            const flag = v > lastViolations ? ' !!!' : '';
+            lastViolations = v;
+            s.say(
+              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${before.ops + st.ops} ops/s ${Math.round(rate)} violations ${v} gps ${before.gps + st.rcu.gracePeriods} cb-backlog ${st.rcu.backlog} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${flag}`,
+            );
+          },
+        },
+      );
+      if (round === 0) firstOpMs = r.firstOpAtMs;
+      nRounds++;
+      if (!r.invariants.ok && r.status !== 'crashed' && r.status !== 'stalled') invariantFailures++;
+      const rec: SoakRoundJson = { round, seed, status: r.status, elapsedMs: Math.round(r.elapsedMs), ops: r.ops, violations: r.violationCount, invariantsOk: r.invariants.ok, rssBytes: process.memoryUsage().rss };
+      rounds.push(rec);
+      if (rounds.length > MAX_ROUNDS_KEPT) rounds.shift();
+      s.events.write({ type: 'round', t: new Date().toISOString(), ...rec });
+      acc = mergeRound(acc, r, round);
+      {
+        s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${r.violationCount} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${rerunCommand('run', { ...cfg, seed, ops: 0, durationMs: Math.round(r.elapsedMs) }, { stopOnViolationDefault: true })}` : ''}`);
+      }
+      if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
+      if (r.status === 'violations' && cfg.stopOnViolation) break;
+    }
+    if (!acc) {
+      s.note('pmdtorture soak: interrupted before the first round');
+      return 130;
+    }
+    if (s.interrupted) acc.status = 'interrupted';
+    acc.config = { ...acc.config, seed: cfg.seed, durationMs: total };
+    const report = buildRunReport(acc, {
+      kind: 'soak',
+      command,
+      seedRandom: args.seedRandom,
+      statIntervalMs: args.statIntervalMs,
+      startedAt,
+      finishedAt: new Date(),
+      firstOpMs,
+      soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss, lastBytes: rss.lastBytes || process.memoryUsage().rss }, statLines, invariantFailures },
+    });
+    report.timing.elapsedMs = Math.round(performance.now() - t0);
+    report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
+    const code = exitCodeFor(acc.status);
+    s.events.write({ type: 'end', t: new Date().toISOString(), status: acc.status, exitCode: code, ops: acc.ops, violations: acc.violationCount, elapsedMs: report.timing.elapsedMs });
+    s.writeReport(report);
+    s.printJson(report);
+    if (args.quiet) s.note(formatSummary(report, s.errPaint));
+    else s.say(formatRunReport(report, s.humanPaint));
+    return code;
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * --events FILE: an NDJSON stream, one JSON object a line, written as things happen (so a
+ * killed run leaves every line so far): `start`, periodic `stat`, every recorded `violation`,
+ * soak `round`s, and `end` with the status. Lines are written synchronously and nothing is
+ * kept in memory.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { LiveStat } from './engine.js';
+import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+
+export type EventLine =
+  | { type: 'start'; t: string; command: string; seed: number; mode: string; scenario: string; cpus: number }
+  | { type: 'stat'; t: string; mode: string; elapsedMs: number; ops: number; opsPerSecond: number; violations: number; gracePeriods: number; rcuBacklog: number; pool: LiveStat['pool']; rssBytes: number; round?: number }
+  | { type: 'violation'; t: string; mode: string; seq: number; violation: ViolationRecord; round?: number }
+  | { type: 'round'; t: string; round: number; seed: number; status: string; ops: number; violations: number; invariantsOk: boolean; rssBytes: number }
+  | { type: 'end'; t: string; status: string; exitCode: number; ops: number; violations: number; elapsedMs: number };
+
+export class EventLog {
+  private fd: number | undefined;
+  /** Violations written per mode (the engine hands each one over once; this numbers them). */
+  private seq = 0;
+
+  constructor(readonly path: string | undefined) {
+    if (path !== undefined) this.fd = openSync(path, 'w');
+  }
+
+  get enabled(): boolean {
+    return this.fd !== undefined;
+  }
+
+  write(e: EventLine): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, JSON.stringify(e) + '\n');
+  }
+
+  stat(mode: string, s: LiveStat, opsPerSecond: number, round?: number): void {
+    if (this.fd === undefined) return;
+    this.write({
+      type: 'stat',
+      t: new Date().toISOString(),
+      mode,
+      elapsedMs: Math.round(s.elapsedMs),
+      ops: s.ops,
+      opsPerSecond: Math.round(opsPerSecond),
+      violations: s.violations,
+      gracePeriods: s.rcu.gracePeriods,
+      rcuBacklog: s.rcu.backlog,
+      pool: s.pool,
+      rssBytes: s.rssBytes,
+      ...(round !== undefined ? { round } : {}),
+    });
+  }
+
+  violations(mode: string, vs: readonly ViolationRecord[], round?: number): void {
+    if (this.fd === undefined) return;
+    for (const v of vs) this.write({ type: 'violation', t: new Date().toISOString(), mode, seq: this.seq++, violation: v, ...(round !== undefined ? { round } : {}) });
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The JSON report (schema/report.schema.json, versioned by SCHEMA_VERSION): one document per
+ * `run` or `soak`, and one per `compare` holding a run report per mode plus the side-by-side
+ * table. Built from the engine's RunResult; plain data, no functions, no undefined.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { RunResult, RunStatus, StallReport } from './engine.js';
+import { modeByName } from '../src/workers/hugetlb/modes.js';
+import { OUTCOMES, forbidden } from '../src/workers/hugetlb/outcomes.js';
+import { expected, scenarioByName, type Expected } from '../src/workers/hugetlb/scenarios.js';
+import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import type { LockStatRow } from '../src/locks/lockstat.js';
+import type { LockdepReport } from '../src/locks/lockdep.js';
+import type { RcuStats } from '../src/locks/rcu.js';
+import type { IpiStats } from '../src/locks/irq.js';
+import type { InvariantResult } from '../src/workers/hugetlb/invariants.js';
+
+/** Bump on any incompatible change of the report's shape (and update the schema's const). */
+export const SCHEMA_VERSION = 1;
+
+export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 3, stall: 4, interrupted: 130 } as const;
+
+export function exitCodeFor(status: RunStatus): number {
+  switch (status) {
+    case 'ok':
+      return EXIT.ok;
+    case 'violations':
+      return EXIT.violations;
+    case 'crashed':
+      return EXIT.internal;
+    case 'stalled':
+      return EXIT.stall;
+    case 'interrupted':
+      return EXIT.interrupted;
+  }
+}
+
+/** Worst of several statuses: interrupted > stalled > crashed > violations > ok. */
+export function worstStatus(statuses: readonly RunStatus[]): RunStatus {
+  const rank: RunStatus[] = ['ok', 'violations', 'crashed', 'stalled', 'interrupted'];
+  return statuses.reduce<RunStatus>((w, s) => (rank.indexOf(s) > rank.indexOf(w) ? s : w), 'ok');
+}
+
+let version: string | undefined;
+export function toolVersion(): string {
+  if (version === undefined) {
+    try {
+      // dist/stress/report-json.js → package root (two levels up from dist/stress, or one from stress/).
+      const here = dirname(fileURLToPath(import.meta.url));
+      const candidates = [join(here, '..', '..', 'package.json'), join(here, '..', 'package.json')];
+      for (const p of candidates) {
+        try {
+          const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+          if (pkg.name === 'pmdtorture' && pkg.version) {
+            version = pkg.version;
+            break;
+          }
+        } catch {
+          /* next */
+        }
+      }
+    } catch {
+      /* fall through */
+    }
+    version ??= '0.0.0';
+  }
+  return version;
+}
+
+export interface ToolInfo {
+  name: 'pmdtorture';
+  version: string;
+  node: string;
+}
+
+export function toolInfo(): ToolInfo {
+  return { name: 'pmdtorture', version: toolVersion(), node: process.version };
+}
+
+export interface ConfigJson {
+  scenario: string;
+  mode: string;
+  cpus: number;
+  cores: number;
+  oversubscribed: boolean;
+  /** Total operations requested (0 = time-bounded). */
+  ops: number;
+  /** Run length in ms (0 = op-bounded; null = until interrupted). */
+  durationMs: number | null;
+  widen: { prob: number; us: number; points: string[] } | null;
+  lockstat: boolean;
+  stopOnViolation: boolean;
+  stallTimeoutMs: number;
+  statIntervalMs: number;
+  plant: string | null;
+  arena: Record<string, number>;
+}
+
+export interface ViolationsJson {
+  count: number;
+  /** Forbidden outcomes by kind (from every site's outcome counts). */
+  byKind: Record<string, number>;
+  bySite: Record<string, number>;
+  /** The first violations, recorded in full (KASAN-like: held locks, last trace events of every CPU). */
+  recorded: ViolationRecord[];
+}
+
+export interface OpsJson {
+  total: number;
+  perSecond: number;
+  perOp: Record<string, number>;
+  perOpPerSecond: Record<string, number>;
+  failed: Record<string, number>;
+  perCpu: number[];
+}
+
+export interface RunReport {
+  schemaVersion: number;
+  kind: 'run' | 'soak';
+  tool: ToolInfo;
+  command: string;
+  seed: number;
+  seedRandom: boolean;
+  status: RunStatus;
+  exitCode: number;
+  /** The truth table's expectation for this scenario × mode. */
+  expected: Expected;
+  config: ConfigJson;
+  timing: { startedAt: string; finishedAt: string; elapsedMs: number; firstOpMs: number | null };
+  ops: OpsJson;
+  outcomes: Record<string, Record<string, number>>;
+  violations: ViolationsJson;
+  model: RunResult['model'];
+  lockstat: LockStatRow[];
+  lockdep: LockdepReport[];
+  rcu: RcuStats;
+  ipi: IpiStats;
+  invariants: InvariantResult;
+  errors: string[];
+  stalls: StallReport[];
+  soak: SoakJson | null;
+}
+
+export interface SoakRoundJson {
+  round: number;
+  seed: number;
+  status: RunStatus;
+  elapsedMs: number;
+  ops: number;
+  violations: number;
+  invariantsOk: boolean;
+  rssBytes: number;
+}
+
+export interface SoakJson {
+  roundMs: number;
+  rounds: number;
+  /** The last rounds (bounded ring). */
+  lastRounds: SoakRoundJson[];
+  rss: { firstBytes: number; lastBytes: number; maxBytes: number };
+  statLines: number;
+  invariantFailures: number;
+}
+
+export interface RunMeta {
+  kind: 'run' | 'soak';
+  command: string;
+  seedRandom: boolean;
+  statIntervalMs: number;
+  startedAt: Date;
+  finishedAt: Date;
+  /** ms since process start of the first operation (engine firstOpAtMs), if known. */
+  firstOpMs?: number | undefined;
+  soak?: SoakJson | undefined;
+}
+
+export function violationsByKind(r: Pick<RunResult, 'outcomes' | 'violationCount' | 'violations'>, mode: string): { byKind: Record<string, number>; bySite: Record<string, number> } {
+  const m = modeByName(mode);
+  const byKind: Record<string, number> = {};
+  const bySite: Record<string, number> = {};
+  let sum = 0;
+  for (const [site, counts] of Object.entries(r.outcomes)) {
+    for (const [kind, n] of Object.entries(counts)) {
+      if (n === 0 || !m || !forbidden(m, OUTCOMES.indexOf(kind as (typeof OUTCOMES)[number]))) continue;
+      byKind[kind] = (byKind[kind] ?? 0) + n;
+      bySite[site] = (bySite[site] ?? 0) + n;
+      sum += n;
+    }
+  }
+  // Violations not attributed to a walk site's outcome (e.g. found by a destroyer).
+  if (r.violationCount > sum) {
+    for (const v of r.violations) if (!(v.site in r.outcomes)) bySite[v.site] = (bySite[v.site] ?? 0) + 1;
+    byKind['other'] = r.violationCount - sum;
+  }
+  return { byKind, bySite };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
+  const cfg = r.config;
+  const sec = r.elapsedMs / 1000;
+  const perOpPerSecond: Record<string, number> = {};
+  for (const [k, n] of Object.entries(r.perOp)) perOpPerSecond[k] = sec > 0 ? round2(n / sec) : 0;
+  const sc = scenarioByName(cfg.scenario);
+  const mode = modeByName(cfg.mode);
+  const { byKind, bySite } = violationsByKind(r, cfg.mode);
+  const untilStopped = cfg.ops === 0 && cfg.durationMs >= Number.MAX_SAFE_INTEGER;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    kind: meta.kind,
+    tool: toolInfo(),
+    command: meta.command,
+    seed: cfg.seed,
+    seedRandom: meta.seedRandom,
+    status: r.status,
+    exitCode: exitCodeFor(r.status),
+    expected: sc && mode ? expected(sc, mode) : 'race',
+    config: {
+      scenario: cfg.scenario,
+      mode: cfg.mode,
+      cpus: cfg.cpus,
+      cores: availableParallelism(),
+      oversubscribed: r.oversubscribed,
+      ops: cfg.ops,
+      durationMs: untilStopped ? null : cfg.durationMs,
+      widen: cfg.widen ? { prob: cfg.widen.prob, us: cfg.widen.us, points: [...(cfg.widen.points ?? [])] } : null,
+      lockstat: cfg.lockstat,
+      stopOnViolation: cfg.stopOnViolation,
+      stallTimeoutMs: cfg.stallTimeoutMs,
+      statIntervalMs: meta.statIntervalMs,
+      plant: cfg.plant ?? null,
+      arena: { ...cfg.arena } as unknown as Record<string, number>,
+    },
+    timing: {
+      startedAt: meta.startedAt.toISOString(),
+      finishedAt: meta.finishedAt.toISOString(),
+      elapsedMs: round2(r.elapsedMs),
+      firstOpMs: meta.firstOpMs !== undefined && meta.firstOpMs > 0 ? round2(meta.firstOpMs) : null,
+    },
+    ops: {
+      total: r.ops,
+      perSecond: sec > 0 ? round2(r.ops / sec) : 0,
+      perOp: r.perOp,
+      perOpPerSecond,
+      failed: r.failedOps,
+      perCpu: r.perCpu,
+    },
+    outcomes: r.outcomes,
+    violations: { count: r.violationCount, byKind, bySite, recorded: r.violations },
+    model: r.model,
+    lockstat: r.lockstat,
+    lockdep: r.lockdep,
+    rcu: r.rcu,
+    ipi: r.ipi,
+    invariants: r.invariants,
+    errors: r.errors,
+    stalls: r.stalls,
+    soak: meta.soak ?? null,
+  };
+}
+
+// ------------------------------------------------------------------ compare
+
+export interface CompareLockCell {
+  acquisitions: number;
+  contentions: number;
+  waitP50: number;
+  waitP99: number;
+  holdP99: number;
+}
+
+export interface CompareTable {
+  modes: string[];
+  /** Operations per second per op kind, per mode. */
+  opsPerSecond: Record<string, Record<string, number>>;
+  totalOpsPerSecond: Record<string, number>;
+  violations: Record<string, { count: number; expected: Expected; status: RunStatus; byKind: Record<string, number> }>;
+  /** Per lock class and side; a mode that never took the lock has no cell. Times in µs. */
+  locks: Array<{ name: string; side: 'read' | 'write'; perMode: Record<string, CompareLockCell> }>;
+}
+
+export interface CompareReport {
+  schemaVersion: number;
+  kind: 'compare';
+  tool: ToolInfo;
+  command: string;
+  seed: number;
+  seedRandom: boolean;
+  status: RunStatus;
+  exitCode: number;
+  timing: { startedAt: string; finishedAt: string; elapsedMs: number };
+  table: CompareTable;
+  runs: RunReport[];
+}
+
+export function compareTable(runs: readonly RunReport[]): CompareTable {
+  const modes = runs.map((r) => r.config.mode);
+  const ops = new Set<string>();
+  for (const r of runs) for (const k of Object.keys(r.ops.perOp)) ops.add(k);
+  const opsPerSecond: CompareTable['opsPerSecond'] = {};
+  for (const op of ops) opsPerSecond[op] = Object.fromEntries(runs.map((r) => [r.config.mode, r.ops.perOpPerSecond[op] ?? 0]));
+  const locks: CompareTable['locks'] = [];
+  const key = (n: string, s: string): string => `${n}\u0000${s}`;
+  const index = new Map<string, CompareTable['locks'][number]>();
+  for (const r of runs) {
+    for (const row of r.lockstat) {
+      let e = index.get(key(row.name, row.side));
+      if (!e) {
+        e = { name: row.name, side: row.side, perMode: {} };
+        index.set(key(row.name, row.side), e);
+        locks.push(e);
+      }
+      e.perMode[r.config.mode] = { acquisitions: row.acquisitions, contentions: row.contentions, waitP50: row.waitP50, waitP99: row.waitP99, holdP99: row.holdP99 };
+    }
+  }
+  return {
+    modes,
+    opsPerSecond,
+    totalOpsPerSecond: Object.fromEntries(runs.map((r) => [r.config.mode, r.ops.perSecond])),
+    violations: Object.fromEntries(runs.map((r) => [r.config.mode, { count: r.violations.count, expected: r.expected, status: r.status, byKind: r.violations.byKind }])),
+    locks,
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * Human-readable reports: the run summary, violations as kernel-style splats, the lock_stat
+ * table in /proc/lock_stat's column order, RCU/IPI stats, invariants, stall reports, the
+ * compare table, and the command that re-runs the run.
+ */
+import { formatLockStat } from '../src/locks/lockstat.js';
+import { lockClassName } from '../src/locks/classes.js';
+import { SITES, SITE_INFO, type Site } from '../src/workers/hugetlb/modes.js';
+import { OPS } from '../src/workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
+// Registers the model's trace event names in this thread.
+import '../src/workers/hugetlb/kernel.js';
+import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import type { StallReport } from './engine.js';
+import type { CompareReport, RunReport } from './report-json.js';
+import { fmtMs } from './args.js';
+import { plain, type Paint } from './color.js';
+
+/** Violations printed in full in the human report. */
+export const SPLATS_IN_FULL = 3;
+/** Trace events per CPU in a splat. */
+const TRACE_PER_CPU_SHOWN = 12;
+
+export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fix = (n: number, d = 2): string => n.toFixed(d);
+
+function table(head: string[], rows: string[][], alignLeft = 1): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => (i < alignLeft ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
+}
+
+/** One trace event as text: the model's ids resolved to names. */
+export function describeEvent(event: string, a: number, b: number): string {
+  switch (event) {
+    case 'op-start':
+      return `op-start ${OPS[a]?.name ?? a} arg=${b}`;
+    case 'op-end':
+      return `op-end ${OPS[a]?.name ?? a} ret=${b}`;
+    case 'lock':
+    case 'unlock':
+      return `${event} ${lockClassName(a)} @${b}`;
+    case 'block':
+      return `block on word ${a} (expects ${b})`;
+    case 'point':
+      return `point ${POINT_NAMES[a] ?? a}${b ? ' (widened)' : ''}`;
+    case 'violation':
+      return `violation ${OUTCOMES[a] ?? a} page ${b}`;
+    case 'hugetlb_walk':
+      return `hugetlb_walk ${siteName(a)} → page ${b}`;
+    case 'pud_clear':
+      return `pud_clear mm ${a} page ${b}`;
+    case 'free_table':
+      return `free_table page ${a} gen ${b}`;
+    case 'huge_pmd_share':
+      return `huge_pmd_share mm ${a} page ${b}`;
+    case 'pmd_alloc':
+      return `pmd_alloc mm ${a} page ${b}`;
+    case 'deref':
+      return `deref ${siteName(a)} → ${OUTCOMES[b] ?? b}`;
+    default:
+      return `${event} ${a} ${b}`;
+  }
+}
+
+function siteName(i: number): string {
+  return SITES[i] ?? String(i);
+}
+
+function interleave(trace: ViolationRecord['trace'], perCpu: number): ViolationRecord['trace'] {
+  const byCpu = new Map<number, ViolationRecord['trace']>();
+  for (const e of trace) {
+    const l = byCpu.get(e.cpu) ?? [];
+    l.push(e);
+    byCpu.set(e.cpu, l);
+  }
+  const keep = [...byCpu.values()].flatMap((l) => l.slice(-perCpu));
+  return keep.sort((x, y) => x.us - y.us || x.cpu - y.cpu);
+}
+
+const ACCESS_VERB: Record<string, string> = { read: 'Read of', lock: 'Lock of the ptl of', write: 'Write to', get_page: 'get_page on', walk: 'Walk through' };
+
+/** A violation as a KASAN-style splat. */
+export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
+  const bar = '='.repeat(78);
+  const kernel = (SITE_INFO as Record<string, { kernel: string } | undefined>)[v.site]?.kernel;
+  const out = [
+    bar,
+    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''}`)),
+    `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
+    `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
+    `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
+    '',
+    v.heldLocks.length ? `${v.heldLocks.length} lock${v.heldLocks.length > 1 ? 's' : ''} held by CPU ${v.cpu}/${v.op}:` : `no locks held by CPU ${v.cpu}/${v.op}`,
+    ...v.heldLocks.map((h, i) => ` #${i}: ${h.cls} (${h.mode}) @${h.at}`),
+    '',
+    'last trace events of every CPU, interleaved:',
+    ...interleave(v.trace, TRACE_PER_CPU_SHOWN).map((e) => `  [${String(e.us).padStart(9)} µs] cpu${e.cpu}: ${describeEvent(e.event, e.a, e.b)}`),
+    bar,
+  ];
+  return out.join('\n');
+}
+
+/** What each CPU was doing when the watchdog called a stall. */
+export function formatStalls(stalls: readonly StallReport[], timeoutMs: number, p: Paint = plain, errors: readonly string[] = []): string {
+  const who = errors.find((e) => /made no progress/.test(e));
+  const out = [p.red(p.bold(`INFO: stall: ${who ?? 'a CPU made no progress'} (--stall-timeout ${fmtMs(timeoutMs)}); state of every CPU:`))];
+  for (const s of stalls) {
+    const owners = stalls.filter((o) => o.cpu !== s.cpu && o.heldLocks.some((h) => (s.waitingFor === null || h.name === s.waitingFor) && s.waitingOn >= h.at && s.waitingOn - h.at < 8));
+    const wait =
+      s.state === 'blocked'
+        ? `blocked on word ${s.waitingOn}${s.waitingFor ? ` acquiring ${s.waitingFor}` : ''}${owners.length ? ` held by cpu ${owners.map((o) => o.cpu).join(', ')}` : ''}`
+        : s.state;
+    out.push(`cpu ${s.cpu}: ${wait}; op ${s.op}; irqs ${s.irqsOff ? 'off' : 'on'}; rcu ${s.rcuReader ? 'holding grace periods (read-side section, or quiescent state not yet reported)' : 'quiescent'}`);
+    if (s.heldLocks.length === 0) out.push('  holds no locks');
+    else out.push(`  holds ${s.heldLocks.length} lock${s.heldLocks.length > 1 ? 's' : ''}:`, ...s.heldLocks.map((h, i) => `   #${i}: ${h.name} (${h.mode}) @${h.at}`));
+    out.push('  last events:', ...s.lastEvents.slice(-10).map((e) => `   [${String(e.us).padStart(9)} µs] ${describeEvent(e.event.replace(/ \(.*\)$/, ''), e.a, e.b)}`));
+  }
+  return out.join('\n');
+}
+
+function statusWord(r: { status: string; violations: { count: number } }, p: Paint): string {
+  switch (r.status) {
+    case 'ok':
+      return p.green('OK');
+    case 'violations':
+      return p.red(`VIOLATIONS (${int(r.violations.count)})`);
+    case 'crashed':
+      return p.red('CRASHED (internal error)');
+    case 'stalled':
+      return p.red('STALLED');
+    case 'interrupted':
+      return p.yellow(`INTERRUPTED${r.violations.count > 0 ? ` with ${int(r.violations.count)} violations` : ''}`);
+    default:
+      return r.status;
+  }
+}
+
+function lengthText(r: RunReport): string {
+  if (r.config.ops > 0) return `--ops ${r.config.ops}`;
+  if (r.config.durationMs === null) return 'until interrupted';
+  return `--duration ${fmtMs(r.config.durationMs)}`;
+}
+
+/** The few lines --quiet prints. */
+export function formatSummary(r: RunReport, p: Paint = plain): string {
+  const c = r.config;
+  const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
+  return [
+    `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${c.cpus} CPUs, seed ${r.seed}`,
+    `  ${int(r.ops.total)} ops in ${fix(r.timing.elapsedMs / 1000)} s = ${int(r.ops.perSecond)} ops/s; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
+    `  re-run: ${r.command}`,
+  ].join('\n');
+}
+
+/** The full human report of a run or soak. */
+export function formatRunReport(r: RunReport, p: Paint = plain): string {
+  const c = r.config;
+  const out: string[] = [];
+  out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${c.cpus} CPUs on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
+  out.push(`seed ${r.seed}${r.seedRandom ? ' (random)' : ''}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
+  out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
+  out.push(`ops: ${int(r.ops.total)} in ${fix(r.timing.elapsedMs / 1000)} s = ${int(r.ops.perSecond)} ops/s; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
+  out.push('');
+
+  const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0)]);
+  if (opRows.length) out.push('operations:', ...table(['op', 'count', 'ops/s', 'failed'], opRows).map((l) => `  ${l}`), '');
+
+  const sites = Object.keys(r.outcomes);
+  if (sites.length) {
+    const kinds = OUTCOMES.filter((k) => sites.some((s) => (r.outcomes[s]![k] ?? 0) > 0) || k === 'ok');
+    const rows = sites.map((s) => [s, ...kinds.map((k) => int(r.outcomes[s]![k] ?? 0))]);
+    out.push('outcomes per site:', ...table(['site', ...kinds], rows).map((l) => `  ${l}`), '');
+  }
+
+  const v = r.violations;
+  if (v.count > 0) {
+    const kinds = Object.entries(v.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
+    const sitesTxt = Object.entries(v.bySite).map(([k, n]) => `${k} ${int(n)}`).join(', ');
+    out.push(p.red(`violations: ${int(v.count)}${kinds ? ` — by kind: ${kinds}` : ''}`));
+    if (sitesTxt) out.push(`  by site: ${sitesTxt}`);
+    const shown = v.recorded.slice(0, SPLATS_IN_FULL);
+    out.push(`  first ${shown.length} in full (${v.recorded.length} recorded${v.count > v.recorded.length ? `, the rest counted` : ''}):`, '');
+    for (const s of shown) out.push(formatSplat(s, p), '');
+  } else {
+    out.push(`violations: 0${r.expected === 'race' && c.mode !== 'final' ? ' (the truth table expects a race here: try --widen or a longer run)' : ''}`, '');
+  }
+
+  if (c.lockstat && r.lockstat.length) out.push(formatLockStat(r.lockstat), '');
+  else if (!c.lockstat) out.push('lock_stat: off (--no-lockstat)', '');
+
+  const rc = r.rcu;
+  out.push(`rcu: grace periods ${int(rc.gracePeriods)} (async ${int(rc.asyncGracePeriods)}), gp latency p50 ${rc.gpP50Us} µs p99 ${rc.gpP99Us} µs; callbacks queued ${int(rc.callbacksQueued)} invoked ${int(rc.callbacksInvoked)} backlog ${int(rc.backlog)} (max ${int(rc.maxBacklog)}); stalls ${rc.stalls}`);
+  const ip = r.ipi;
+  out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
+  const m = r.model;
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}`);
+  const pool = r.invariants.pool;
+  out.push(
+    `invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (pool free ${pool.free} live ${pool.live} pending ${pool.pending}; allocs ${int(pool.allocs)} frees ${int(pool.frees)} failures ${pool.allocFailures})`,
+  );
+  for (const e of r.invariants.errors.slice(0, 10)) out.push(`  ${e}`);
+  if (r.lockdep.length) {
+    out.push(p.red(`lockdep: ${r.lockdep.length} report${r.lockdep.length > 1 ? 's' : ''}`));
+    for (const l of r.lockdep.slice(0, 5)) out.push(`  ${l.message.split('\n').join('\n  ')}`);
+  }
+  if (r.soak) {
+    const s = r.soak;
+    out.push(`soak: ${s.rounds} rounds of ${fmtMs(s.roundMs)}; invariant failures ${s.invariantFailures}; RSS first ${mb(s.rss.firstBytes)} last ${mb(s.rss.lastBytes)} max ${mb(s.rss.maxBytes)}`);
+  }
+  if (r.errors.length) {
+    out.push(p.red('errors:'));
+    for (const e of r.errors.slice(0, 10)) out.push(`  ${e.split('\n')[0]}`);
+  }
+  if (r.stalls.length) out.push('', formatStalls(r.stalls, c.stallTimeoutMs, p, r.errors));
+  out.push('', `re-run: ${r.command}`);
+  return out.join('\n');
+}
+
+export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+
+/** The side-by-side table of `compare`. */
+export function formatCompare(rep: CompareReport, p: Paint = plain): string {
+  const t = rep.table;
+  const modes = t.modes;
+  const first = rep.runs[0];
+  const out: string[] = [];
+  if (first) {
+    const c = first.config;
+    out.push(p.bold(`pmdtorture compare: scenario ${c.scenario}, ${c.cpus} CPUs, seed ${rep.seed}, ${c.ops > 0 ? `${int(c.ops)} ops` : c.durationMs === null ? 'until interrupted' : fmtMs(c.durationMs)} per mode${c.widen ? `, widen p=${c.widen.prob} ${c.widen.us} µs` : ''}`));
+  }
+  out.push('');
+  const opRows = Object.keys(t.opsPerSecond).map((op) => [op, ...modes.map((m) => int(t.opsPerSecond[op]![m] ?? 0))]);
+  opRows.push(['total', ...modes.map((m) => int(t.totalOpsPerSecond[m] ?? 0))]);
+  out.push('ops/s per op kind:', ...table(['op', ...modes], opRows).map((l) => `  ${l}`), '');
+  const vRows = [
+    ['violations', ...modes.map((m) => int(t.violations[m]!.count))],
+    ['expected', ...modes.map((m) => t.violations[m]!.expected)],
+    ['verdict', ...modes.map((m) => verdict(t.violations[m]!.count, t.violations[m]!.expected, t.violations[m]!.status))],
+  ];
+  out.push('violations vs the truth table:', ...table(['', ...modes], vRows).map((l) => `  ${l}`), '');
+  const metrics: Array<[string, (c: { acquisitions: number; contentions: number; waitP50: number; waitP99: number; holdP99: number }) => string]> = [
+    ['acquisitions', (c) => int(c.acquisitions)],
+    ['contentions', (c) => int(c.contentions)],
+    ['wait p50 µs', (c) => fix(c.waitP50)],
+    ['wait p99 µs', (c) => fix(c.waitP99)],
+    ['hold p99 µs', (c) => fix(c.holdP99)],
+  ];
+  if (t.locks.length) {
+    const rows: string[][] = [];
+    const rw = new Set(t.locks.filter((l) => l.side === 'read').map((l) => l.name));
+    for (const l of t.locks) {
+      const label = rw.has(l.name) ? `${l.name}-${l.side === 'read' ? 'R' : 'W'}` : l.name;
+      metrics.forEach(([name, f], i) => rows.push([i === 0 ? label : '', name, ...modes.map((m) => (l.perMode[m] ? f(l.perMode[m]) : '-'))]));
+    }
+    out.push('lock classes (lock_stat):', ...table(['class', 'metric', ...modes], rows, 2).map((l) => `  ${l}`));
+  } else out.push('lock classes: lock_stat off');
+  out.push('', `re-run: ${rep.command}`);
+  return out.join('\n');
+}
+
+function verdict(count: number, expected: string, status: string): string {
+  if (status === 'crashed' || status === 'stalled' || status === 'interrupted') return status;
+  if (expected === 'race') return count > 0 ? 'race found' : 'not found';
+  return count > 0 ? 'UNEXPECTED' : 'safe';
+}
+
+export function siteKernel(site: string): string | undefined {
+  return (SITE_INFO as Record<string, { kernel: string }>)[site as Site]?.kernel;
+}

@@ -1,0 +1,133 @@
+/**
+ * What every stress command shares at run time: where human text and JSON go, SIGINT/SIGTERM
+ * handling (first signal: finish and report; second: leave at once with 130), the report and
+ * events files (checked writable before anything runs), the progress line, and one engine run
+ * with its live stats fanned out to progress, events and status lines.
+ */
+import { accessSync, closeSync, constants, openSync, writeFileSync } from 'node:fs';
+import { runStress, type LiveStat, type RunConfig, type RunResult } from './engine.js';
+import { UsageError, type StressArgs } from './args.js';
+import { EventLog } from './events.js';
+import { Progress } from './progress.js';
+import { paintFor, type Paint } from './color.js';
+import { EXIT } from './report-json.js';
+
+/** Fail early, as bad usage, when a file we must write later cannot be written. */
+export function checkWritable(flag: string, path: string): void {
+  try {
+    let existed = true;
+    try {
+      accessSync(path, constants.F_OK);
+    } catch {
+      existed = false;
+    }
+    if (existed) accessSync(path, constants.W_OK);
+    else closeSync(openSync(path, 'w'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(flag, `cannot write '${path}' (${code}) (accepted: a writable file path)`);
+  }
+}
+
+export class Session {
+  /** Where the human report goes: stdout, or stderr when stdout carries JSON. */
+  readonly human: NodeJS.WriteStream;
+  readonly humanPaint: Paint;
+  readonly errPaint: Paint;
+  readonly events: EventLog;
+  readonly progress: Progress;
+  readonly abort = new AbortController();
+  private signals = 0;
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.signals++;
+    if (this.signals === 1) {
+      this.progress.clear();
+      process.stderr.write(`pmdtorture: ${sig}: stopping, finishing the report (send again to quit at once)\n`);
+      this.abort.abort();
+    } else {
+      process.stderr.write(`pmdtorture: ${sig} again: quitting without a report\n`);
+      process.exit(EXIT.interrupted);
+    }
+  };
+
+  constructor(readonly args: StressArgs) {
+    if (args.reportFile !== undefined) checkWritable('--report', args.reportFile);
+    if (args.eventsFile !== undefined) checkWritable('--events', args.eventsFile);
+    this.human = args.json ? process.stderr : process.stdout;
+    this.humanPaint = paintFor(this.human);
+    this.errPaint = paintFor(process.stderr);
+    this.events = new EventLog(args.eventsFile);
+    const b = args.base;
+    this.progress = Progress.for(process.stderr, args.quiet, this.errPaint, b.ops, b.durationMs);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  get interrupted(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** Human output (full report, status lines): suppressed by --quiet. */
+  say(text: string): void {
+    if (this.args.quiet) return;
+    this.progress.clear();
+    this.human.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** Always printed, on stderr (the --quiet summary, notes, warnings). */
+  note(text: string): void {
+    this.progress.clear();
+    process.stderr.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /**
+   * One engine run. `onStat` sees every live stat (status lines); progress and events are fed
+   * here. Violations go to the event stream as the engine records them, the rest at the end.
+   */
+  async run(cfg: Omit<RunConfig, 'signal' | 'onStat' | 'statIntervalMs'>, opts: { onStat?: (s: LiveStat, opsPerSecond: number) => void; round?: number } = {}): Promise<RunResult> {
+    const statMs = this.args.statIntervalMs;
+    // The engine calls back at the progress rate; events and status lines at --stat-interval.
+    const tick = this.progress.enabled ? Math.min(250, statMs) : statMs;
+    let lastStatMs = 0;
+    let lastStatOps = 0;
+    let delivered = 0;
+    const result = await runStress({
+      ...cfg,
+      signal: this.abort.signal,
+      statIntervalMs: tick,
+      onStat: (s) => {
+        this.progress.update(s);
+        if (s.newViolations.length) {
+          this.events.violations(cfg.mode, s.newViolations, opts.round);
+          delivered += s.newViolations.length;
+        }
+        if (s.elapsedMs - lastStatMs >= statMs - tick / 2) {
+          const rate = ((s.ops - lastStatOps) * 1000) / Math.max(1, s.elapsedMs - lastStatMs);
+          lastStatMs = s.elapsedMs;
+          lastStatOps = s.ops;
+          this.events.stat(cfg.mode, s, rate, opts.round);
+          opts.onStat?.(s, rate);
+        }
+      },
+    });
+    this.progress.clear();
+    if (result.violations.length > delivered) this.events.violations(cfg.mode, result.violations.slice(delivered), opts.round);
+    return result;
+  }
+
+  writeReport(doc: unknown): void {
+    if (this.args.reportFile !== undefined) writeFileSync(this.args.reportFile, JSON.stringify(doc, null, 2) + '\n');
+  }
+
+  /** Machine output: the JSON report on stdout with --json. */
+  printJson(doc: unknown): void {
+    if (this.args.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+
+  close(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    this.progress.clear();
+    this.events.close();
+  }
+}
