@@ -42,7 +42,7 @@ export function traceEventName(id: number): string {
 
 export interface TraceEvent {
   cpu: number;
-  /** Microseconds since the run started (wraps after 35 minutes; used only for ordering nearby events). */
+  /** Microseconds since the run started, read every 4th event (wraps after 35 minutes; orders nearby events). */
   us: number;
   ev: number;
   name: string;
@@ -56,6 +56,8 @@ export class TraceRing {
   private readonly ring: number;
   private readonly mask: number;
   private readonly t0: number;
+  /** Timestamp of the last clock read: performance.now() costs ~53 ns, so it is read every 4th event. */
+  private us = 0;
 
   constructor(
     arena: Arena,
@@ -74,7 +76,8 @@ export class TraceRing {
   emit(ev: number, a: number, b: number): void {
     const n = Atomics.load(this.mem, this.head);
     const at = this.ring + (n & this.mask) * TRACE_EVENT_WORDS;
-    Atomics.store(this.mem, at, ((performance.now() - this.t0) * 1000) & 0x7fffffff);
+    if ((n & 3) === 0) this.us = ((performance.now() - this.t0) * 1000) & 0x7fffffff;
+    Atomics.store(this.mem, at, this.us);
     Atomics.store(this.mem, at + 1, ev);
     Atomics.store(this.mem, at + 2, a);
     Atomics.store(this.mem, at + 3, b);
