@@ -36,6 +36,11 @@ describe('locktorture: correct primitives', () => {
     expect(r.reads!.total).toBeGreaterThan(0);
     expect(r.writes.total).toBeGreaterThan(0);
   });
+  it('rwsem under the default parallel waiter (timed sleeps): 4 CPUs, 3·10^5 acquisitions, no failure', async () => {
+    const r = await runLockTorture({ type: 'rwsem', cpus: 4, budget: 300_000, boundMs: 30_000, seed: 15, strict: false, delayProb: 0.001, delayUs: 50 });
+    console.log('rwsem parallel waiter', r.lines.join(' | '), `contended ${r.contended}`, `${r.elapsedMs.toFixed(0)} ms`);
+    clean(r, 300_000);
+  });
   it('rwsem: 8 CPUs (3 writers), 3·10^5 tracked acquisitions, neither side starves', async () => {
     const r = await runLockTorture({ type: 'rwsem', cpus: 8, writers: 3, budget: 300_000, boundMs: 40_000, seed: 14, tracked: true });
     console.log('rwsem 8 cpus', r.lines.join(' | '), `contended ${r.contended}`, `${r.elapsedMs.toFixed(0)} ms`);
@@ -64,8 +69,8 @@ describe('locktorture: busted twins are caught', () => {
   });
   it('mutex_busted (unlock drops the wake-up): lost wake-up found by the bound, run torn down', async () => {
     const r = await runLockTorture({ type: 'mutex_busted', cpus: 4, budget: 1_000_000, boundMs: 3_000, seed: 23 });
-    console.log('mutex_busted', r.lines.join('\n'));
-    expect(r.errors).toEqual([]);
+    console.log('mutex_busted', r.lines.join('\n'), r.errors.join('\n'));
+    expect(r.errors, r.errors.join('\n')).toEqual([]);
     expect(r.hung).toBe(true);
     expect(r.hungCpus.length).toBeGreaterThan(0);
     expect(r.lines.join('\n')).toContain('lost wake-up');

@@ -97,7 +97,12 @@ export interface LockTortureCpuResult {
 
 // ================================================================ worker side
 
-/** Futex-like waiter: wakes only on a notify (or an abort), never on a timeout. */
+/**
+ * Futex-like waiter: sleeps without a timeout and wakes only on a notify, exactly like a kernel
+ * futex waiter — so a lost wake-up strands it (any timed re-check would hide the bug, and a
+ * timeout-then-re-arm would open a window in which a real notify is lost). To tear a run down,
+ * the runner sets STOP = 2 and then keeps notifying every word a CPU is blocked on.
+ */
 export const strictWaiter: Waiter = {
   block(cpu: Cpu, at: number, expected: number): void {
     const m = cpu.mem;
@@ -108,16 +113,10 @@ export const strictWaiter: Waiter = {
     const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
     try {
       cpu.poll();
-      let v = expected;
-      for (;;) {
-        if (cpu.aborted()) throw new RunAborted();
-        Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-        const r = Atomics.wait(m, at, v, 50);
-        if (r !== 'timed-out') return; // notified, or the word changed before we slept
-        // Timed out: a futex sleeper stays queued until notified, even if the word changed
-        // meanwhile (that is exactly how a lost wake-up strands it). Re-arm on the current value.
-        v = Atomics.load(m, at);
-      }
+      if (cpu.aborted()) throw new RunAborted();
+      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
+      Atomics.wait(m, at, expected);
+      if (cpu.aborted()) throw new RunAborted();
     } finally {
       Atomics.store(m, b + CpuField.STATE, prev);
       Atomics.store(m, b + CpuField.WAIT_ON, -1);
@@ -447,7 +446,19 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
       });
     }
     requestStop(arena, StopState.abort);
-    await Promise.race([all, new Promise((r) => setTimeout(r, 1000))]);
+    // Strict waiters sleep without a timeout: keep kicking the words CPUs block on until every
+    // worker has unwound (a CPU may check STOP just before we kick, then sleep).
+    let exited = false;
+    void all.then(() => {
+      exited = true;
+    });
+    for (let i = 0; i < 200 && !exited; i++) {
+      for (let c = 0; c < cpus; c++) {
+        const on = Atomics.load(mem, arena.base('cpu') + c * CPU_WORDS + CpuField.WAIT_ON);
+        if (on >= 0) Atomics.notify(mem, on);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await Promise.all(workers.map((w) => w.terminate()));
   }
   const elapsedMs = performance.now() - t0;
