@@ -75,6 +75,13 @@ describe('ipi torture (real workers)', () => {
     expect(r.success).toBe(true);
   });
 
+  it('a target asleep in a wait round is woken to acknowledge, not waited out', async () => {
+    const r = await torture({ flavor: 'irq', cpus: 2, scenario: 'sleeping-target', durationMs: 15_000 });
+    expect(r.updates).toBe(200);
+    expect(r.errors).toEqual([]);
+    expect(r.ipi.p50Us).toBeLessThanOrEqual(8192);
+  });
+
   it('busted shootdown that does not wait is caught within seconds', async () => {
     const r = await torture({ flavor: 'irq', cpus: 2, durationMs: 10_000, busted: 'shootdown-no-wait', stopOnViolation: true });
     expect(r.violations).toBeGreaterThan(0);

@@ -193,6 +193,14 @@ describe('rcutorture (real workers)', () => {
     });
   }
 
+  it('a CPU asleep with a deferred quiescent state is woken by the grace period, not waited out', async () => {
+    const r = await torture({ flavor: 'rcu', cpus: 2, scenario: 'sleeping-target', durationMs: 15_000 });
+    expect(r.updates).toBe(200);
+    expect(r.errors).toEqual([]);
+    // Waiting out the sleeper's 20 ms wait round instead would put the median at 16-32 ms.
+    expect(r.rcu.gpP50Us).toBeLessThanOrEqual(8192);
+  });
+
   it('a reader stuck in one section is reported as an RCU stall naming its CPU', async () => {
     const r = await torture({
       flavor: 'rcu',

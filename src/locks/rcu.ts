@@ -246,6 +246,12 @@ export class Rcu {
           if (Atomics.compareExchange(m, at, v, v | WAIT) !== v) continue;
           v |= WAIT;
         }
+        // Force the quiescent state (the kernel's resched IPI): a CPU asleep in a wait round
+        // polls — and reports a deferred quiescent state — as soon as it is woken.
+        if (s === CpuState.blocked) {
+          const w = Atomics.load(m, cpuBase + r * CPU_WORDS + CpuField.WAIT_ON);
+          if (w >= 0) this.ctx.wake(w, this.ncpu);
+        }
         this.ctx.block(at, v);
       }
     }

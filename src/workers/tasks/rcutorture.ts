@@ -46,7 +46,7 @@ export const TORTURE_CB_KIND = 7;
 
 export type TortureFlavor = 'rcu' | 'irq';
 export type Retire = 'sync' | 'call' | 'mixed';
-export type Scenario = 'torture' | 'stall' | 'ipi-deadlock-chain' | 'ipi-deadlock-timeout';
+export type Scenario = 'torture' | 'stall' | 'ipi-deadlock-chain' | 'ipi-deadlock-timeout' | 'sleeping-target';
 
 export interface TortureOptions {
   flavor: TortureFlavor;
@@ -321,6 +321,36 @@ class TortureCpu {
     }
   }
 
+  /**
+   * 'sleeping-target': CPU 1 leaves one read-side section (its quiescent state deferred) and
+   * then sleeps in ctx.block with interrupts enabled; CPU 0 runs grace periods or shootdowns,
+   * each of which must wake it rather than wait out its sleep.
+   */
+  sleeper(): void {
+    const at = this.napAt - 1;
+    while (!this.cpu.stopRequested()) {
+      // Every wake-up: one more section, so every grace period finds a deferred state here.
+      if (this.rcu !== null) {
+        this.rcu.readLock();
+        this.rcu.readUnlock();
+      }
+      this.cpu.block(at, 0);
+    }
+  }
+
+  waker(n: number): void {
+    // Let CPU 1 fall asleep first.
+    Atomics.wait(this.m, this.napAt, 0, 30);
+    for (let i = 0; i < n && !this.cpu.stopRequested(); i++) {
+      if (this.rcu !== null) this.rcu.synchronize();
+      else this.irq!.tlbShootdown();
+      Atomics.store(this.m, this.st + ST_UPDATES, i + 1);
+      // Give the sleeper time to go back to sleep (and possibly to defer a state again).
+      Atomics.wait(this.m, this.napAt, 0, 1);
+    }
+    requestStop(this.cpu.arena, StopState.stop);
+  }
+
   /** Target side: interrupts off, then wait for L — which the sender will never release. */
   deadlockTarget(lockAt: number): void {
     while (Atomics.load(this.m, lockAt) === 0) Atomics.wait(this.m, this.napAt, 0, 1);
@@ -357,6 +387,10 @@ function workerMain(d: WorkerIn): void {
         if (d.cpu === 1) t.staller();
         else if (d.cpu === 0) t.updater(0, 1);
         else t.reader();
+        break;
+      case 'sleeping-target':
+        if (d.cpu === 0) t.waker(200);
+        else t.sleeper();
         break;
       case 'ipi-deadlock-chain':
       case 'ipi-deadlock-timeout':
