@@ -53,8 +53,11 @@ export interface LockdepReport {
   cpu: number;
   op: number;
   cls: number;
+  clsName: string;
   at: number;
+  /** The lock held while taking `cls` (inversion, recursion), else -1. */
   heldCls: number;
+  heldName: string;
   heldAt: number;
   /** CPU and op that first recorded the opposite order (inversion), else -1. */
   otherCpu: number;
@@ -65,6 +68,9 @@ export interface LockdepReport {
 }
 
 export function lockdepBase(arena: Arena): number {
+  if (arena.layout.lockdep.words < REPORTS + REPORT_SLOTS * REPORT_WORDS) {
+    throw new Error('lockdep: the lockdep region is smaller than locks/lockdep.ts lays out');
+  }
   return arena.base('lockdep');
 }
 
@@ -130,7 +136,7 @@ export function writeReport(mem: Int32Array, base: number, r: ReportInput): void
   Atomics.store(mem, at, r.kind);
 }
 
-function describe(r: Omit<LockdepReport, 'message' | 'kindName'>): string {
+function describe(r: Omit<LockdepReport, 'message' | 'kindName' | 'clsName' | 'heldName'>): string {
   const n = lockClassName;
   const who = (cpu: number, op: number): string => `CPU ${cpu}${op > 0 ? ` (op ${op - 1})` : ''}`;
   switch (r.kind) {
@@ -183,7 +189,13 @@ export function readLockdepReports(arena: Arena): LockdepReport[] {
     const path: number[] = [];
     for (let k = 0; k < w(9); k++) path.push(w(10 + k));
     const r = { kind, cpu: w(1), op: w(2), cls: w(3), at: w(4), heldCls: w(5), heldAt: w(6), otherCpu: w(7), otherOp: w(8), path };
-    out.push({ ...r, kindName: KIND_NAMES[kind] ?? `kind ${kind}`, message: describe(r) });
+    out.push({
+      ...r,
+      clsName: lockClassName(r.cls),
+      heldName: r.heldCls >= 0 ? lockClassName(r.heldCls) : '',
+      kindName: KIND_NAMES[kind] ?? `kind ${kind}`,
+      message: describe(r),
+    });
   }
   return out;
 }

@@ -46,7 +46,11 @@ export function lockstatRecord(arena: Arena, cpu: number, cls: number, side: num
 }
 
 export function bounceTableBase(arena: Arena): number {
-  return arena.base('lockstat') + arena.config.cpus * MAX_LOCK_CLASSES * 2 * LOCKSTAT_WORDS;
+  const records = arena.config.cpus * MAX_LOCK_CLASSES * 2 * LOCKSTAT_WORDS;
+  if (arena.layout.lockstat.words < records + BOUNCE_SLOTS * LINE_WORDS) {
+    throw new Error('lock_stat: the lockstat region is smaller than locks/lockstat.ts lays out');
+  }
+  return arena.base('lockstat') + records;
 }
 
 export function log2Bucket(ns: number): number {

@@ -86,7 +86,7 @@ export class LockTracker {
     this.ld = opts.lockdep ?? true;
     this.tr = opts.trace ?? true;
     this.ldBase = lockdepBase(ctx.arena);
-    const shift = opts.holdSampleShift ?? 4;
+    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 4));
     this.stat = opts.lockstat ? new LockStatAcc(ctx.arena, ctx.cpuId, shift) : undefined;
     this.sampleMask = (1 << shift) - 1;
     this.publishEvery = opts.publishEvery ?? 4096;
