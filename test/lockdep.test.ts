@@ -107,3 +107,63 @@ describe('lockdep in one thread', () => {
     expect(readLockdepCounts(arena).recursive).toBe(0);
   });
 });
+
+describe('lock_stat in one thread', () => {
+  it('publishes every N acquisitions (live), counts bounces between CPUs, formats kernel columns', async () => {
+    const { formatLockStat, readLockStat } = await import('../src/locks/lockstat.js');
+    const arena = Arena.create(defaultArenaConfig(2, { pages: 4, entriesPerPage: 4, folios: 4 }));
+    const cpus = [0, 1].map((i) => new Cpu(arena, i, { seed: 1 }));
+    const t = cpus.map((c) => new LockTracker(c, { lockstat: true, publishEvery: 10, holdSampleShift: 0 }));
+    const at = arena.base('scratch');
+    const cls = LockClass.pool_lock;
+    for (let i = 0; i < 25; i++) {
+      t[0]!.spinLock(cls, at);
+      t[0]!.spinUnlock(cls, at);
+    }
+    expect(readLockStat(arena).find((r) => r.cls === cls)!.acquisitions).toBe(20); // two publishes so far
+    t[0]!.flush();
+    let row = readLockStat(arena).find((r) => r.cls === cls)!;
+    expect(row.acquisitions).toBe(25);
+    expect(row.acqBounces).toBe(0);
+    expect(row.contentions).toBe(0);
+    expect(row.holdSamples).toBe(25);
+    expect(row.holdSampled).toBe(false);
+    // Alternate CPUs: every acquisition after the first moves the lock to another CPU.
+    for (let i = 0; i < 10; i++) {
+      const x = t[i & 1]!;
+      x.spinLock(cls, at);
+      x.spinUnlock(cls, at);
+    }
+    t.forEach((x) => x.flush());
+    row = readLockStat(arena).find((r) => r.cls === cls)!;
+    expect(row.acquisitions).toBe(35);
+    expect(row.acqBounces).toBe(9);
+    const text = formatLockStat(readLockStat(arena));
+    console.log(text);
+    expect(text).toMatch(/con-bounces +contentions +waittime-min +waittime-max +waittime-total +waittime-avg +acq-bounces +acquisitions +holdtime-min +holdtime-max +holdtime-total +holdtime-avg/);
+    expect(text).toContain('pool_lock:');
+  });
+
+  it('lockstat off: no clock reads, nothing published', () => {
+    const arena = Arena.create(defaultArenaConfig(1, { pages: 4, entriesPerPage: 4, folios: 4 }));
+    const cpu = new Cpu(arena, 0, { seed: 1 });
+    const t = new LockTracker(cpu, { lockstat: false, trace: false }); // the trace ring reads its own clock
+    const now = performance.now;
+    let reads = 0;
+    performance.now = () => {
+      reads++;
+      return now.call(performance);
+    };
+    try {
+      for (let i = 0; i < 100; i++) {
+        t.mutexLock(LockClass.torture_mutex, arena.base('scratch'));
+        t.mutexUnlock(LockClass.torture_mutex, arena.base('scratch'));
+      }
+    } finally {
+      performance.now = now;
+    }
+    t.flush();
+    expect(reads).toBe(0);
+    expect(readLockdepCounts(arena).reports).toBe(0);
+  });
+});
