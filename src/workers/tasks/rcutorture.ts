@@ -19,20 +19,21 @@ import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu } from '../cpu.js';
 import { distPath } from '../paths.js';
 import { RunAborted } from '../../locks/ctx.js';
-import { type RcuBusted, type RcuStall, type RcuStats, Rcu, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
-import { type IpiStats, type IrqBusted, Irq, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
+import { type RcuBusted, type RcuStall, type RcuStats, Rcu, RcuG, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
+import { type IpiStats, type IrqBusted, Irq, IpiG, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
 
 /** rcutorture's RCU_TORTURE_PIPE_LEN: an object is freed when its pipe count reaches it. */
 export const PIPE_LEN = 10;
 export const TORTURE_MAX_CPUS = 16;
-const OBJ_WORDS = 4;
+const OBJ_WORDS = 2;
 const OBJ_PIPE = 0;
 const OBJ_MB = 1;
-/** Scratch words: line 0 control, 16 lines of per-CPU stats, 16 of per-CPU circulation, objects. */
+/** Scratch words: line 0 control, then 16 lines each of per-CPU stats, circulation and batch, then objects. */
 const S_CUR = 0;
 const S_STATS = LINE_WORDS;
 const S_CIRC = 17 * LINE_WORDS;
-const S_OBJ = 33 * LINE_WORDS;
+const S_BATCH = 33 * LINE_WORDS;
+const S_OBJ = 49 * LINE_WORDS;
 export const TORTURE_OBJECTS = 96;
 /** Per-CPU stats words. */
 const ST_READS = 0;
@@ -86,6 +87,8 @@ export interface TortureResult {
   mbErrors: number;
   allocFails: number;
   pipe: number[];
+  /** Grace periods completed during a read-side section (informational, as in rcutorture). */
+  batch: number[];
   circulation: number[];
   elapsedMs: number;
   /** ms from start to the first observed violation (-1 = none). */
@@ -121,6 +124,10 @@ class TortureCpu {
   private readonly st: number;
   private readonly circ: number;
   private readonly hist = new Float64Array(PIPE_LEN + 1);
+  /** Reader Batch: grace periods (or shootdowns) completed during one read-side section. */
+  private readonly batch = new Float64Array(PIPE_LEN + 1);
+  private readonly batchAt: number;
+  private readonly gpCountAt: number;
   private reads = 0;
   private viol = 0;
   private mbe = 0;
@@ -138,6 +145,8 @@ class TortureCpu {
     this.circ = this.s + S_CIRC + id * LINE_WORDS;
     // A private word for naps (the Cpu's own nap word is in the same scratch tail; use ours).
     this.napAt = this.circ + LINE_WORDS - 1;
+    this.batchAt = this.s + S_BATCH + id * LINE_WORDS;
+    this.gpCountAt = o.flavor === 'rcu' ? arena.base('rcu') + RcuG.GPS : arena.base('ipi') + IpiG.SHOOTDOWNS;
     if (o.flavor === 'rcu') {
       this.rcu = new Rcu(this.cpu, { busted: o.busted as RcuBusted | undefined });
       this.rcu.onCallback(TORTURE_CB_KIND, (obj) => this.pipeCallback(obj));
@@ -172,7 +181,10 @@ class TortureCpu {
     Atomics.store(m, this.st + ST_READS, this.reads);
     Atomics.store(m, this.st + ST_VIOL, this.viol);
     Atomics.store(m, this.st + ST_MBE, this.mbe);
-    for (let i = 0; i <= PIPE_LEN; i++) Atomics.store(m, this.st + ST_HIST + i, this.hist[i]!);
+    for (let i = 0; i <= PIPE_LEN; i++) {
+      Atomics.store(m, this.st + ST_HIST + i, this.hist[i]!);
+      Atomics.store(m, this.batchAt + i, this.batch[i]!);
+    }
   }
 
   private dawdle(spins: number): void {
@@ -202,6 +214,7 @@ class TortureCpu {
       const nest = (r >>> 8) % 8 === 0;
       if (rcu !== null) rcu.readLock();
       else irq!.localIrqDisable();
+      const g0 = Atomics.load(m, this.gpCountAt);
       const p = Atomics.load(m, curAt);
       if (nest) {
         if (rcu !== null) rcu.readLock();
@@ -219,10 +232,12 @@ class TortureCpu {
       const at = objBase + p * OBJ_WORDS;
       const pipe = Atomics.load(m, at + OBJ_PIPE);
       const mb = Atomics.load(m, at + OBJ_MB);
+      const b = Atomics.load(m, this.gpCountAt) - g0;
       if (rcu !== null) rcu.readUnlock();
       else irq!.localIrqEnable();
       this.reads++;
       this.hist[pipe < PIPE_LEN ? pipe : PIPE_LEN]!++;
+      this.batch[b < PIPE_LEN ? b : PIPE_LEN]!++;
       if (mb === 0) this.mbe++;
       if (pipe >= 2) {
         if (this.viol++ === 0) Atomics.store(m, this.st + ST_VIOL, 1);
@@ -504,6 +519,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const st = sc + S_STATS;
   const pipe: number[] = [];
   const circulation: number[] = [];
+  const batch: number[] = [];
   for (let i = 0; i <= PIPE_LEN; i++) {
     let p = 0;
     let c = 0;
@@ -511,8 +527,11 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       p += Atomics.load(m, st + cpu * LINE_WORDS + ST_HIST + i);
       c += Atomics.load(m, sc + S_CIRC + cpu * LINE_WORDS + i);
     }
+    let bt = 0;
+    for (let cpu = 0; cpu < o.cpus; cpu++) bt += Atomics.load(m, sc + S_BATCH + cpu * LINE_WORDS + i);
     pipe.push(p);
     circulation.push(c);
+    batch.push(bt);
   }
   const reads = readPerCpu(arena, o.cpus, ST_READS);
   const updates = readPerCpu(arena, o.cpus, ST_UPDATES);
@@ -530,6 +549,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
         ? ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`
         : ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`),
     `${tag}: Reader Pipe:  ${pipe.join(' ')}`,
+    `${tag}: Reader Batch:  ${batch.join(' ')}`,
     `${tag}: Free-Block Circulation:  ${circulation.join(' ')}`,
     ...stalls.map(formatRcuStall),
     ...errors.map((e) => `${tag}: ERROR ${e}`),
@@ -545,6 +565,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     mbErrors,
     allocFails,
     pipe,
+    batch,
     circulation,
     elapsedMs,
     firstViolationMs,
