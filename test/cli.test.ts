@@ -1,0 +1,277 @@
+/**
+ * The CLI as a user runs it: the built binary (dist/stress/cli.js, built by `pretest`) in a
+ * child process. Every command, every exit code (crash and stall through planted faults),
+ * reports validated against the shipped schema, seeds reproducing op streams, and `list`
+ * agreeing with the truth table. Short runs only: the whole file stays well under 90 s.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AjvModule from 'ajv';
+import { truthTable } from '../src/workers/hugetlb/scenarios.js';
+import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
+import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'dist', 'stress', 'cli.js');
+const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-cli-'));
+
+interface Out {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { timeoutMs?: number; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Out> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      opts.onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pmdtorture ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const Ajv = (AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule;
+const schema = JSON.parse(readFileSync(join(root, 'schema', 'report.schema.json'), 'utf8')) as object;
+const ajv = new (Ajv as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } })({ allErrors: true, strict: false, validateFormats: false });
+const validate = ajv.compile(schema);
+
+function expectValid(doc: unknown): void {
+  const ok = validate(doc);
+  expect(ok, JSON.stringify(validate.errors, null, 1)).toBe(true);
+}
+
+interface Report {
+  schemaVersion: number;
+  kind: string;
+  command: string;
+  seed: number;
+  status: string;
+  exitCode: number;
+  config: { cpus: number; mode: string; scenario: string };
+  ops: { total: number; perOp: Record<string, number> };
+  violations: { count: number; recorded: Array<{ kind: string; heldLocks: unknown[]; trace: unknown[] }> };
+  stalls: unknown[];
+  soak: { rounds: number } | null;
+  errors: string[];
+}
+
+beforeAll(() => {
+  expect(existsSync(bin), `${bin} missing: run \`npm test\` (pretest builds)`).toBe(true);
+});
+
+describe('pmdtorture list', () => {
+  it('prints scenarios, modes, points and the truth table', async () => {
+    const r = await cli(['list']);
+    expect(r.code).toBe(0);
+    for (const m of MODE_NAMES) expect(r.stdout).toContain(m);
+    for (const p of POINT_NAMES) expect(r.stdout).toContain(p);
+    expect(r.stdout).toContain('truth table');
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+  });
+
+  it('--json agrees with truthTable() and has exactly the documented shape', async () => {
+    const r = await cli(['list', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { scenarios: Array<Record<string, unknown>>; modes: Array<{ name: string }>; points: Array<{ name: string }> };
+    expect(Object.keys(j)).toEqual(['scenarios', 'modes', 'points']);
+    expect(j.scenarios).toEqual(truthTable().map((t) => ({ name: t.scenario, description: t.description, expected: t.expected })));
+    for (const s of j.scenarios) expect(Object.keys(s)).toEqual(['name', 'description', 'expected']);
+    expect(j.modes.map((m) => m.name)).toEqual(MODE_NAMES);
+    expect(j.points.map((p) => p.name)).toEqual([...POINT_NAMES]);
+  });
+});
+
+describe('pmdtorture run', () => {
+  it('exit 0: a safe mode, JSON on stdout valid against the schema, human text on stderr, report file written', async () => {
+    const report = join(tmp, 'ok.json');
+    const events = join(tmp, 'ok.ndjson');
+    const r = await cli(['run', '--scenario', 'fault-unshare', '--mode', 'final', '--cpus', '2', '--ops', '5000', '--seed', '11', '--json', '--report', report, '--events', events]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as Report;
+    expectValid(j);
+    expect(j.status).toBe('ok');
+    expect(j.exitCode).toBe(0);
+    expect(j.seed).toBe(11);
+    expect(j.ops.total).toBe(5000);
+    expect(j.command).toBe('pmdtorture run --scenario fault-unshare --mode final --cpus 2 --ops 5000 --seed 11');
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual(j);
+    expect(r.stderr).toContain('lock_stat version');
+    expect(r.stderr).toContain('re-run: pmdtorture run');
+    expect(r.stderr).toContain('seed 11');
+    expect(r.stderr).not.toContain('\r'); // no progress animation on a pipe
+    const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(lines[0]!.type).toBe('start');
+    expect(lines.at(-1)!.type).toBe('end');
+  });
+
+  it('exit 1: --mode none --widen finds the race; splat in the text, full records in JSON and events', async () => {
+    const events = join(tmp, 'race.ndjson');
+    const r = await cli(['run', '--scenario', 'mixed', '--mode', 'none', '--widen', '--cpus', '2', '--ops', '20000', '--seed', '7', '--json', '--events', events]);
+    expect(r.code, r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout) as Report;
+    expectValid(j);
+    expect(j.status).toBe('violations');
+    expect(j.violations.count).toBeGreaterThan(0);
+    const v = j.violations.recorded[0]!;
+    expect(v.heldLocks.length + v.trace.length).toBeGreaterThan(0);
+    expect(r.stderr).toContain('BUG: pmdtorture:');
+    expect(r.stderr).toContain('last trace events of every CPU');
+    expect(j.command).toContain('--seed 7');
+    const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(lines.filter((l) => l.type === 'violation').length).toBe(j.violations.recorded.length);
+  });
+
+  it('the same --seed and --ops give identical per-op counts', async () => {
+    const args = ['run', '--scenario', 'mixed', '--mode', 'final', '--cpus', '2', '--ops', '5000', '--seed', '424242', '--json', '--quiet'];
+    const [a, b] = await Promise.all([cli(args), cli(args)]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const ja = JSON.parse(a.stdout) as Report;
+    const jb = JSON.parse(b.stdout) as Report;
+    expect(ja.ops.perOp).toEqual(jb.ops.perOp);
+    expect(Object.values(ja.ops.perOp).reduce((x, y) => x + y, 0)).toBe(5000);
+  });
+
+  it('--quiet prints only the summary, on stderr', async () => {
+    const r = await cli(['run', '--mode', 'final', '--cpus', '1', '--ops', '2000', '--seed', '3', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(4);
+    expect(r.stderr).toContain('--seed 3');
+  });
+
+  const bad: Array<[string[], string, RegExp]> = [
+    [['run', '--mode', 'bogus'], '--mode', /accepted: none, vma-lock, walker-rcu, walker-irq, final/],
+    [['run', '--scenario', 'nope'], '--scenario', /accepted: fault-unshare, .*mixed/],
+    [['run', '--cpus', '65'], '--cpus', /1 to 64/],
+    [['run', '--cpus', '0'], '--cpus', /1 to 64/],
+    [['run', '--duration', '10parsecs'], '--duration', /ms, s, m or h/],
+    [['run', '--widen-point', 'nowhere'], '--widen-point', /walk-pud/],
+    [['run', '--report', join(tmp, 'no', 'such', 'dir', 'r.json')], '--report', /writable/],
+    [['run', '--frobnicate'], '--frobnicate', /accepted: .*--scenario/],
+    [['run', '--cpus'], '--cpus', /needs a value/],
+    [['compare', '--modes', 'none,bogus'], '--modes', /accepted: all or none/],
+    [['frobnicate'], 'frobnicate', /accepted: run, soak, compare, list/],
+    [[], 'command', /accepted: run, soak, compare, list/],
+  ];
+  it.each(bad)('exit 2 with one line: %j', async (args, flag, accepted) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toContain(flag);
+    expect(lines[0]).toMatch(accepted);
+  });
+
+  it('exit 3: a worker crash stops the run and still writes the partial report', async () => {
+    const report = join(tmp, 'crash.json');
+    const r = await cli(['run', '--plant', 'crash', '--cpus', '2', '--duration', '10s', '--seed', '5', '--report', report]);
+    expect(r.code, r.stderr).toBe(3);
+    const j = JSON.parse(readFileSync(report, 'utf8')) as Report;
+    expectValid(j);
+    expect(j.status).toBe('crashed');
+    expect(j.errors.join('\n')).toContain('planted crash');
+    expect(r.stdout).toContain('CRASHED');
+  });
+
+  it('exit 4: a stall is reported with every CPU’s held locks, state and last events', async () => {
+    const t0 = Date.now();
+    const r = await cli(['run', '--plant', 'stall', '--cpus', '2', '--duration', '30s', '--stall-timeout', '1s', '--seed', '5', '--json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const j = JSON.parse(r.stdout) as Report;
+    expectValid(j);
+    expect(j.status).toBe('stalled');
+    expect(j.stalls).toHaveLength(2);
+    expect(r.stderr).toContain('INFO: stall');
+    expect(r.stderr).toMatch(/cpu 0: .*irqs (on|off); rcu/);
+    expect(r.stderr).toContain('last events:');
+  });
+
+  it('--help documents the flags and exits 0', async () => {
+    const r = await cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    for (const f of ['--scenario', '--mode', '--cpus', '--duration', '--ops', '--seed', '--widen', '--widen-prob', '--widen-us', '--widen-point', '--lockstat', '--json', '--quiet', '--report', '--events', '--stop-on-violation', '--stall-timeout']) expect(r.stdout).toContain(f);
+    expect(r.stdout).not.toContain('--plant');
+  });
+});
+
+describe('pmdtorture soak', () => {
+  it('prints periodic status lines, checks invariants every round, exits 0', async () => {
+    const r = await cli(['soak', '--mode', 'final', '--cpus', '2', '--duration', '2s', '--round', '1s', '--stat-interval', '500ms', '--seed', '9', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as Report;
+    expectValid(j);
+    expect(j.kind).toBe('soak');
+    expect(j.soak!.rounds).toBe(2);
+    expect(r.stderr).toMatch(/pmdtorture-soak: \d\d:\d\d:\d\d round 0 ops \d+ ops\/s \d+ violations 0 gps \d+ cb-backlog \d+ pool live \d+ pending \d+ free \d+ rss [\d.]+ MB/);
+    expect(r.stderr).toContain('round 1 done');
+  });
+
+  it('SIGINT: finishes, prints the summary, writes the report, exits 130', async () => {
+    const report = join(tmp, 'soak-int.json');
+    const events = join(tmp, 'soak-int.ndjson');
+    let sent = false;
+    const r = await cli(['soak', '--mode', 'none', '--widen', '--cpus', '2', '--duration', '1m', '--round', '1s', '--stat-interval', '500ms', '--seed', '1', '--report', report, '--events', events], {
+      timeoutMs: 20_000,
+      onStdout: (all, child) => {
+        if (!sent && /pmdtorture-soak: .* round 1 /.test(all)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toContain('INTERRUPTED');
+    const j = JSON.parse(readFileSync(report, 'utf8')) as Report;
+    expectValid(j);
+    expect(j.status).toBe('interrupted');
+    expect(j.violations.count).toBeGreaterThan(0); // soak continues past violations
+    expect(j.soak!.rounds).toBeGreaterThanOrEqual(2);
+    const types = readFileSync(events, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types[0]).toBe('start');
+    expect(types).toContain('stat');
+    expect(types).toContain('violation');
+    expect(types).toContain('round');
+    expect(types.at(-1)).toBe('end');
+  });
+});
+
+describe('pmdtorture compare', () => {
+  it('runs the same workload under several modes and prints one side-by-side table', async () => {
+    const r = await cli(['compare', '--modes', 'none,final', '--cpus', '2', '--ops', '5000', '--seed', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0); // races in `none` are expected by the truth table
+    const j = JSON.parse(r.stdout) as { kind: string; table: { modes: string[]; locks: Array<{ name: string; perMode: Record<string, unknown> }>; opsPerSecond: Record<string, Record<string, number>> }; runs: Report[] };
+    expectValid(j);
+    expect(j.kind).toBe('compare');
+    expect(j.table.modes).toEqual(['none', 'final']);
+    expect(j.runs.map((x) => x.ops.perOp)).toSatisfy((p: Array<Record<string, number>>) => JSON.stringify(p[0]) === JSON.stringify(p[1]));
+    expect(j.table.locks.some((l) => l.name.includes('vma_lock') && 'final' in l.perMode && !('none' in l.perMode))).toBe(true);
+    expect(r.stderr).toContain('ops/s per op kind');
+    expect(r.stderr).toContain('wait p99');
+    expect(r.stderr).toContain('hold p99');
+  });
+});
