@@ -16,9 +16,11 @@ import { runCommand } from './commands/run.js';
 import { soakCommand } from './commands/soak.js';
 import { compareCommand } from './commands/compare.js';
 import { listCommand } from './commands/list.js';
+import { huntCommand } from './cmd-hunt.js';
+import { replayCommand } from './cmd-replay.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: Array<CommandModule<any, any>> = [runCommand, soakCommand, compareCommand, listCommand];
+export const COMMANDS: Array<CommandModule<any, any>> = [runCommand, soakCommand, compareCommand, listCommand, huntCommand, replayCommand];
 
 function commandNames(): string[] {
   return COMMANDS.map((c) => String(Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]!);

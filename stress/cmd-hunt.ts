@@ -1,0 +1,87 @@
+/**
+ * `pmdtorture hunt`: many short controlled executions with derived seeds (shuttle's check_pct
+ * workflow); stops at the first violation, writes its replay file into --out and prints the path.
+ * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
+import { EXIT } from './report-json.js';
+import { controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, type HuntResult } from './controlled.js';
+import { resolveSched, schedOptions } from './sched-options.js';
+
+type Raw = Record<string, unknown>;
+
+export const huntCommand: CommandModule<object, Raw> = {
+  command: 'hunt',
+  describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
+  builder: (y: Argv<object>) =>
+    schedOptions(y, 'pct')
+      .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
+      .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}` })
+      .option('cpus', { type: 'string', requiresArg: true, default: '2', describe: 'CPUs (worker threads) per execution' })
+      .option('ops', { type: 'string', requiresArg: true, default: '200', describe: 'operations per iteration, split evenly over the CPUs' })
+      .option('iterations', { type: 'string', requiresArg: true, default: '1000', describe: 'executions to try' })
+      .option('seed', { type: 'string', requiresArg: true, describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' })
+      .option('out', { type: 'string', requiresArg: true, default: '.', describe: 'directory for the replay file' })
+      .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout (human text goes to stderr)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
+      .example('$0 hunt --scenario follow-page --mode none --iterations 500 --seed 1', 'find the follow_page race and write a replay file')
+      .example('$0 replay ./pmdtorture-follow-page-none-pct-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await huntMain(argv);
+  },
+};
+
+export async function huntMain(a: Raw): Promise<number> {
+  const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
+  const mode = parseChoice('--mode', a['mode'] ?? 'none', MODE_NAMES);
+  const cpus = parseInteger('--cpus', a['cpus'] ?? '2', 1, 64, 'a CPU count');
+  const ops = parseInteger('--ops', a['ops'] ?? '200', 1, 10_000_000, 'an operation count');
+  const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 100_000_000, 'an iteration count');
+  const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
+  const sa = resolveSched({ ...a, sched: a['sched'] ?? 'pct' });
+  if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
+  const out = String(a['out'] ?? '.');
+  if (out.trim() === '') throw new UsageError('--out', 'needs a directory');
+  const json = a['json'] === true;
+  const quiet = a['quiet'] === true;
+  const say = (s: string): void => {
+    if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
+  };
+  say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
+  const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields });
+  const h: HuntResult = await hunt({ ...cfg, iterations, outDir: out });
+  const f = h.failure;
+  let code: number = EXIT.ok;
+  let summary: string;
+  if (h.found && f?.violation) {
+    code = EXIT.violations;
+    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${h.iterations} (seed ${f.config.seed}) at step ${f.violation.step}; replay file: ${h.replayPath ?? '-'}`;
+    if (!quiet) {
+      // The tail of the interleaving: the last moves before the violation.
+      const again = await replayFile(replayFileOf(f), { recordEvents: true });
+      const evs = again.result.interleaving ?? [];
+      const from = Math.max(0, f.violation.step - 60);
+      say(formatInterleaving(evs.filter((e) => e.step >= from && e.step <= f.violation!.step + 8), f.violation.step));
+    }
+  } else if (f && f.status === 'deadlock') {
+    code = EXIT.stall;
+    summary = `DEADLOCK in iteration ${h.iterations} (seed ${f.config.seed})\n${f.deadlock?.text ?? ''}`;
+  } else if (f && f.status === 'crashed') {
+    code = EXIT.internal;
+    summary = `CRASH in iteration ${h.iterations} (seed ${f.config.seed}): ${f.errors.join('; ')}`;
+  } else {
+    summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      command: 'hunt', scenario, mode, cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
+      found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
+      failingSeed: f?.config.seed ?? null, status: f?.status ?? 'ok', deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
+      elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,
+    }, null, 1) + '\n');
+  }
+  process.stderr.write(`pmdtorture hunt: ${summary}\n`);
+  if (h.replayPath && !json) process.stdout.write(`${h.replayPath}\n`);
+  return code;
+}

@@ -1,0 +1,100 @@
+/**
+ * `pmdtorture replay FILE`: re-run a recorded controlled schedule; it must hit the identical
+ * violation at the identical step. Exit 1 when it recurs, 0 when it does not, 2 for a file that
+ * is corrupt, of another version or for an unknown scenario. `--shrink` makes the schedule
+ * smaller (fewer operations, preemptions, CPUs) while it still fails, writes the smallest one
+ * and prints it as a readable interleaving.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { UsageError, parseInteger } from './args.js';
+import { EXIT } from './report-json.js';
+import { REPLAY_KNOWN, formatInterleaving, replayFile, shrinkReplay, writeReplayFile } from './controlled.js';
+import { ReplayFileError, loadReplay, type ReplayFile } from '../src/sched/replay.js';
+import { dirname, basename } from 'node:path';
+
+type Raw = Record<string, unknown>;
+
+export const replayCommand: CommandModule<object, Raw> = {
+  command: 'replay <file>',
+  describe: 'replay a controlled schedule from a replay file (exit 1 when the violation recurs); --shrink to minimise it',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('file', { type: 'string', describe: 'replay file written by hunt (or by run --sched random|pct)' })
+      .option('shrink', { type: 'boolean', default: false, describe: 'shorten the failing schedule (fewer ops, preemptions, CPUs) and write the smallest one' })
+      .option('out', { type: 'string', requiresArg: true, describe: 'where --shrink writes (default: FILE with .shrunk.json)' })
+      .option('shrink-runs', { type: 'string', requiresArg: true, default: '300', describe: 'most replays --shrink may try' })
+      .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout (human text goes to stderr)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
+      .example('$0 replay hunt.replay.json --shrink', 'replay, shrink and print the interleaving') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await replayMain(argv);
+  },
+};
+
+export function loadReplayOrUsage(path: string): ReplayFile {
+  try {
+    return loadReplay(path, REPLAY_KNOWN);
+  } catch (e) {
+    if (e instanceof ReplayFileError) throw new UsageError('', e.message);
+    throw e;
+  }
+}
+
+export async function replayMain(a: Raw): Promise<number> {
+  const path = String(a['file'] ?? '');
+  if (path.trim() === '') throw new UsageError('FILE', 'needs a replay file');
+  const f = loadReplayOrUsage(path);
+  const json = a['json'] === true;
+  const quiet = a['quiet'] === true;
+  const maxRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? '300', 1, 1_000_000, 'a run count');
+  const say = (s: string): void => {
+    if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
+  };
+  const c = f.config;
+  say(`pmdtorture replay: ${path}: scenario ${c.scenario}, mode ${c.mode}, ${c.cpus} CPUs, seed ${f.seed}, ${f.steps.length} schedule runs; expecting ${f.violation.kind} (${f.violation.site}) at step ${f.violation.step}`);
+  const r = await replayFile(f, { recordEvents: true });
+  const got = r.result.violation;
+  let code: number;
+  let summary: string;
+  if (r.recurred) {
+    code = EXIT.violations;
+    summary = `RECURRED: ${got!.kind} (${got!.site}, op ${got!.op}, cpu ${got!.cpu}, page ${got!.page}) at step ${got!.step}, trace hash ${r.result.traceHash}${r.sameHash ? ' (identical)' : ' (DIFFERS from the file)'}`;
+  } else if (got) {
+    code = EXIT.violations;
+    summary = `a DIFFERENT violation: ${got.kind} (${got.site}) at step ${got.step}, expected ${f.violation.kind} (${f.violation.site}) at step ${f.violation.step}`;
+  } else if (r.result.status === 'deadlock') {
+    code = EXIT.stall;
+    summary = `deadlock instead of the violation\n${r.result.deadlock?.text ?? ''}`;
+  } else if (r.result.status === 'crashed') {
+    code = EXIT.internal;
+    summary = `crash: ${r.result.errors.join('; ')}`;
+  } else {
+    code = EXIT.ok;
+    summary = `did not recur (status ${r.result.status}, ${r.result.steps} steps)`;
+  }
+  if (got && !a['shrink']) {
+    const evs = r.result.interleaving ?? [];
+    say(formatInterleaving(evs.filter((e) => e.step >= got.step - 60 && e.step <= got.step + 8), got.step));
+  }
+  let shrunk: { path: string; file: ReplayFile; runs: number; steps: number; preemptions: number } | undefined;
+  if (a['shrink'] === true && got) {
+    const s = await shrinkReplay(f, { maxRuns, maxMs: 120_000 });
+    const out = a['out'] !== undefined ? String(a['out']) : `${dirname(path)}/${basename(path).replace(/(\.replay)?\.json$/, '')}.shrunk.replay.json`;
+    const written = writeReplayFile(dirname(out), s.file, basename(out));
+    shrunk = { path: written, file: s.file, runs: s.stats.runs, steps: s.result.steps, preemptions: s.result.preemptions };
+    const oc = s.file.config.opsPerCpu ?? [];
+    say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, ops per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit ? ' (budget reached)' : ''}`);
+    say(formatInterleaving(s.result.interleaving ?? [], s.file.violation.step));
+    say(`written: ${written}`);
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      command: 'replay', file: path, recurred: r.recurred, sameHash: r.sameHash, expected: f.violation, got: got ?? null,
+      status: r.result.status, steps: r.result.steps, traceHash: r.result.traceHash, deadlock: r.result.deadlock ?? null,
+      shrunk: shrunk ? { file: shrunk.path, cpus: shrunk.file.config.cpus, opsPerCpu: shrunk.file.config.opsPerCpu, preemptions: shrunk.preemptions, steps: shrunk.steps, replays: shrunk.runs, violation: shrunk.file.violation } : null,
+      exitCode: code,
+    }, null, 1) + '\n');
+  }
+  process.stderr.write(`pmdtorture replay: ${summary}\n`);
+  return code;
+}
