@@ -78,6 +78,50 @@ function loop(kind: BenchKind, cpu: Cpu, t: LockTracker | undefined, at: number,
   }
 }
 
+export interface TrackerAbInput {
+  task: 'bench-locks-ab';
+  buffer: SharedArrayBuffer;
+  config: ArenaConfig;
+  rounds: number;
+  pairs: number;
+}
+
+/** ns per tracked spinlock pair for each tracker variant, measured alternately in one thread. */
+export type TrackerAbOutput = Record<TrackerVariant, number>;
+export const TRACKER_VARIANTS = ['off', 'on', 'exact', 'offNoTrace', 'onNoTrace'] as const;
+export type TrackerVariant = (typeof TRACKER_VARIANTS)[number];
+
+/**
+ * lock_stat on vs off, measured A/B in one thread: short blocks of each variant alternate, so
+ * load drifting on a shared machine hits every variant alike; the best block of each counts.
+ * Each variant runs on its own CPU of the arena (own block, own held stack) and own lock word.
+ */
+export function trackerAbWorker(input: TrackerAbInput): TrackerAbOutput {
+  const arena = Arena.attach(input.buffer, input.config);
+  const opts: Record<TrackerVariant, { lockstat: boolean; trace: boolean; holdSampleShift?: number }> = {
+    off: { lockstat: false, trace: true },
+    on: { lockstat: true, trace: true },
+    exact: { lockstat: true, trace: true, holdSampleShift: 0 },
+    offNoTrace: { lockstat: false, trace: false },
+    onNoTrace: { lockstat: true, trace: false },
+  };
+  const runs = TRACKER_VARIANTS.map((v, i) => {
+    const cpu = new Cpu(arena, i, { seed: 1 });
+    return { v, cpu, t: new LockTracker(cpu, opts[v]), at: arena.base('scratch') + i * 4 * 16, best: Infinity };
+  });
+  for (const r of runs) loop('tracked-spin', r.cpu, r.t, r.at, 50_000); // warm-up
+  for (let round = 0; round < input.rounds; round++) {
+    for (const r of runs) {
+      const t0 = performance.now();
+      loop('tracked-spin', r.cpu, r.t, r.at, input.pairs);
+      r.best = Math.min(r.best, ((performance.now() - t0) * 1e6) / input.pairs);
+    }
+  }
+  const out = {} as TrackerAbOutput;
+  for (const r of runs) out[r.v] = r.best;
+  return out;
+}
+
 export function benchWorker(input: BenchInput): BenchOutput {
   const arena = Arena.attach(input.buffer, input.config);
   const cpu = new Cpu(arena, input.cpu, { seed: 1 });
@@ -104,6 +148,6 @@ export function benchWorker(input: BenchInput): BenchOutput {
   return { pairs, ms };
 }
 
-if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.task === 'bench-locks') {
-  parentPort.postMessage(benchWorker(workerData as BenchInput));
-}
+const task = (workerData as { task?: string } | null)?.task;
+if (!isMainThread && parentPort && task === 'bench-locks') parentPort.postMessage(benchWorker(workerData as BenchInput));
+if (!isMainThread && parentPort && task === 'bench-locks-ab') parentPort.postMessage(trackerAbWorker(workerData as TrackerAbInput));

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { Arena, LINE_WORDS, defaultArenaConfig } from '../src/shared-mem/layout.js';
 import { distPath } from '../src/workers/paths.js';
-import type { BenchInput, BenchKind, BenchOutput } from './locks-worker.js';
+import { type BenchInput, type BenchKind, type BenchOutput, TRACKER_VARIANTS, type TrackerAbInput, type TrackerAbOutput } from './locks-worker.js';
 
 interface Measure {
   /** Total pairs/s over all workers. */
@@ -39,6 +39,17 @@ async function measure(kind: BenchKind, workers: number, contended: boolean, max
   const rate = outs.reduce((s, o) => s + o.pairs / (o.ms / 1000), 0);
   const ns = outs.reduce((s, o) => s + (o.ms * 1e6) / o.pairs, 0) / outs.length;
   return { rate, ns };
+}
+
+async function trackerAb(): Promise<TrackerAbOutput> {
+  const config = defaultArenaConfig(TRACKER_VARIANTS.length, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4 });
+  const arena = Arena.create(config);
+  const input: TrackerAbInput = { task: 'bench-locks-ab', buffer: arena.buffer, config, rounds: 40, pairs: 20_000 };
+  return new Promise<TrackerAbOutput>((resolve, reject) => {
+    const w = new Worker(distPath('bench/locks-worker.js'), { workerData: input });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
 }
 
 /** Best of `reps` (the machine is shared and noisy: the fastest run is the least disturbed). */
@@ -74,17 +85,12 @@ export async function benchLocks(): Promise<void> {
       rows.push({ primitive: name, workers, contended, rate: m.rate, nsPerPair: m.ns, ratio: m.ns / base.ns });
     }
   }
-  // Interleaved rounds, best of each: on a shared machine, load drifts between measurements.
-  const tk: BenchKind[] = ['tracked-spin', 'tracked-spin-lockstat', 'tracked-spin-lockstat-exact', 'tracked-spin-notrace', 'tracked-spin-lockstat-notrace'];
-  const tb = new Map<BenchKind, Measure>();
-  for (let round = 0; round < 5; round++) {
-    for (const k of tk) {
-      const m = await measure(k, 1, false, 150);
-      const prev = tb.get(k);
-      if (!prev || m.ns < prev.ns) tb.set(k, m);
-    }
-  }
-  const [off, on, exact, offNt, onNt] = tk.map((k) => tb.get(k)!) as [Measure, Measure, Measure, Measure, Measure];
+  const ab = await trackerAb();
+  const off: Measure = { rate: 0, ns: ab.off };
+  const on: Measure = { rate: 0, ns: ab.on };
+  const exact: Measure = { rate: 0, ns: ab.exact };
+  const offNt: Measure = { rate: 0, ns: ab.offNoTrace };
+  const onNt: Measure = { rate: 0, ns: ab.onNoTrace };
 
   const out: string[] = [];
   out.push('pmdtorture lock benchmark (ratios: ns per pair per worker / bare compareExchange+store pair, same workers, same run)');
@@ -96,9 +102,9 @@ export async function benchLocks(): Promise<void> {
   }
   out.push('');
   const pct = (m: Measure, base: Measure = off): number => (m.ns / base.ns - 1) * 100;
-  out.push('LockTracker spinlock pair, 1 worker, uncontended (lockdep + held-lock stack [+ trace events]):');
+  out.push('LockTracker spinlock pair, 1 worker, uncontended (lockdep + held-lock stack [+ trace events]), variants measured A/B in one thread:');
   out.push(`  trace on,  lock_stat off                          ${off.ns.toFixed(1).padStart(7)} ns/pair`);
-  out.push(`  trace on,  lock_stat on (default: 1 in 16 holds)  ${on.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(on).toFixed(1)}%`);
+  out.push(`  trace on,  lock_stat on (default: 1 in 32 holds)  ${on.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(on).toFixed(1)}%`);
   out.push(`  trace on,  lock_stat on (every hold timed)        ${exact.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(exact).toFixed(1)}%`);
   out.push(`  trace off, lock_stat off                          ${offNt.ns.toFixed(1).padStart(7)} ns/pair`);
   out.push(`  trace off, lock_stat on (default)                 ${onNt.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(onNt, offNt).toFixed(1)}%`);

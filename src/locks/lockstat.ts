@@ -81,33 +81,40 @@ export class LockStatAcc {
   }
 
   /** Record an acquisition; `waitNs` < 0 when uncontended. Returns nothing; marks dirty. */
+  /** Record an acquisition; `waitNs` < 0 when uncontended. */
   acquired(cls: number, side: number, at: number, waitNs: number): void {
     const rec = cls * 2 + side;
     const o = rec * LOCKSTAT_WORDS;
     const a = this.acc;
     this.dirty[rec] = 1;
     a[o + LS.ACQ]++;
-    // Bounce: the previous acquirer of this instance was another CPU (one load on its slot).
-    if (at !== this.lastAt) {
-      this.lastAt = at;
-      this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
-      this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
+    // Bounce: the previous acquirer of this instance was another CPU. Load first: a CPU
+    // re-taking its own lock neither writes nor dirties the shared slot.
+    if (at !== this.lastAt) this.memo(at);
+    const prev = Atomics.load(this.mem, this.lastSlot);
+    let bounced = false;
+    if (prev !== this.lastTag) {
+      Atomics.store(this.mem, this.lastSlot, this.lastTag);
+      bounced = prev !== 0 && ((prev ^ this.lastTag) & ~63) === 0;
+      if (bounced) a[o + LS.ACQ_BOUNCE]++;
     }
-    const tag = this.lastTag;
-    const slot = this.lastSlot;
-    // Load first: a CPU re-taking its own lock neither writes nor dirties the shared slot.
-    const prev = Atomics.load(this.mem, slot);
-    if (prev !== tag) Atomics.store(this.mem, slot, tag);
-    const bounced = prev !== 0 && ((prev ^ tag) & ~63) === 0 && (prev & 63) !== this.cpu;
-    if (bounced) a[o + LS.ACQ_BOUNCE]++;
-    if (waitNs >= 0) {
-      a[o + LS.CON]++;
-      if (bounced) a[o + LS.CON_BOUNCE]++;
-      a[o + LS.WAIT_TOTAL] += waitNs;
-      if (a[o + LS.WAIT_MIN] === 0 || waitNs < a[o + LS.WAIT_MIN]!) a[o + LS.WAIT_MIN] = Math.max(1, waitNs);
-      if (waitNs > a[o + LS.WAIT_MAX]!) a[o + LS.WAIT_MAX] = waitNs;
-      a[o + LS.WAIT_HIST + log2Bucket(waitNs)]++;
-    }
+    if (waitNs >= 0) this.contended(o, waitNs, bounced);
+  }
+
+  private memo(at: number): void {
+    this.lastAt = at;
+    this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
+    this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
+  }
+
+  private contended(o: number, waitNs: number, bounced: boolean): void {
+    const a = this.acc;
+    a[o + LS.CON]++;
+    if (bounced) a[o + LS.CON_BOUNCE]++;
+    a[o + LS.WAIT_TOTAL] += waitNs;
+    if (a[o + LS.WAIT_MIN] === 0 || waitNs < a[o + LS.WAIT_MIN]!) a[o + LS.WAIT_MIN] = Math.max(1, waitNs);
+    if (waitNs > a[o + LS.WAIT_MAX]!) a[o + LS.WAIT_MAX] = waitNs;
+    a[o + LS.WAIT_HIST + log2Bucket(waitNs)]++;
   }
 
   held(cls: number, side: number, holdNs: number): void {

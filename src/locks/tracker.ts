@@ -7,7 +7,7 @@
  * Cost control: the uncontended path is trylock + a few private-array writes + 3 Atomics
  * stores for the held stack (+ 1 exchange for bounce accounting with lock_stat on). The clock
  * is read only for contended acquisitions (wait time) and for timed holds: one uncontended
- * acquisition in 2^holdSampleShift (default 16; 0 = every one, exact like the kernel).
+ * acquisition in 2^holdSampleShift (default 1 in 32; 0 = every one, exact like the kernel).
  */
 import { CpuField, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
 import { MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
@@ -34,8 +34,8 @@ export interface LockTrackerOptions {
   prims?: LockPrims;
   /**
    * Time the hold of one uncontended acquisition in 2^shift (0 = every one, the kernel's way).
-   * Default 4: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
-   * so by default one hold in 16 is timed (plus every contended one, whose clock read is paid
+   * Default 5: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
+   * so by default one hold in 32 is timed (plus every contended one, whose clock read is paid
    * anyway); holdtime-total is then estimated. Wait times are always exact.
    */
   holdSampleShift?: number;
@@ -86,7 +86,7 @@ export class LockTracker {
     this.ld = opts.lockdep ?? true;
     this.tr = opts.trace ?? true;
     this.ldBase = lockdepBase(ctx.arena);
-    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 4));
+    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 5));
     this.stat = opts.lockstat ? new LockStatAcc(ctx.arena, ctx.cpuId, shift) : undefined;
     this.sampleMask = (1 << shift) - 1;
     this.publishEvery = opts.publishEvery ?? 4096;
