@@ -21,9 +21,13 @@ export function packageRoot(): string {
   }
 }
 
-/** Absolute path of a compiled file, `rel` relative to dist/ (e.g. 'src/workers/tasks/locktorture.js'). */
+/**
+ * Absolute path of a compiled file, `rel` relative to dist/ (e.g. 'src/workers/tasks/locktorture.js';
+ * a leading 'dist/' is accepted too).
+ */
 export function distPath(rel: string): string {
-  const p = join(packageRoot(), 'dist', rel);
+  const r = rel.replace(/^\.?\/?dist\//, '');
+  const p = join(packageRoot(), 'dist', r);
   if (!existsSync(p)) throw new Error(`pmdtorture: ${p} is missing; build first (npx tsc -p .)`);
   return p;
 }
