@@ -26,7 +26,7 @@ import {
 } from '../src/sched/controlled-waiter.js';
 import type { ControlledCpuResult, ControlledTask } from '../src/sched/task.js';
 import type { Schedule, SchedSpec } from '../src/sched/scheduler.js';
-import { REPLAY_VERSION, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
+import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
 import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
 import { arenaConfigFor } from './engine.js';
 
@@ -353,6 +353,11 @@ export async function replayFile(f: ReplayFile, opts: { pool?: ControlledPool; r
   const result = await runControlled(cfg, { pool: opts.pool, replay: f.steps, recordEvents: opts.recordEvents });
   const recurred = sameViolation(result.violation, f.violation);
   return { result, recurred, sameStep: recurred, sameHash: f.traceHash === undefined || f.traceHash === result.traceHash };
+}
+
+/** Load (validating) and replay a file. */
+export async function loadAndReplay(path: string, opts: { pool?: ControlledPool; recordEvents?: boolean } = {}): Promise<ReplayOutcome> {
+  return replayFile(loadReplay(path, REPLAY_KNOWN), opts);
 }
 
 // ------------------------------------------------------------------ hunt
