@@ -154,7 +154,15 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stopOnViolation: cfg.stopOnViolation,
     plant: cfg.plant,
   }));
-  const pool = new Piscina({ filename: distPath('src/workers/tasks/stress.js'), minThreads: n, maxThreads: n, idleTimeout: 60_000 });
+  // Without require(esm), piscina's require() of our ES module fails cleanly and it falls back to
+  // import(); with it, a failed require leaves Node 20 unable to import the module again.
+  const pool = new Piscina({
+    filename: distPath('src/workers/tasks/stress.js'),
+    minThreads: n,
+    maxThreads: n,
+    idleTimeout: 60_000,
+    execArgv: ['--no-experimental-require-module'],
+  });
   const t0 = performance.now();
   const errors: string[] = [];
   const stalls: StallReport[] = [];

@@ -1,0 +1,124 @@
+/**
+ * Model benchmarks (issue 4): walk cost per mode against bare Atomics loads, time to first
+ * violation per race scenario in `none` with and without widening, 1 → 2 CPU scaling per mode,
+ * and the memory of a default run. Printed as ratios to baselines measured in the same run.
+ */
+import { Arena } from '../src/shared-mem/layout.js';
+import { Cpu } from '../src/workers/cpu.js';
+import { Kernel } from '../src/workers/hugetlb/kernel.js';
+import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
+import { SCENARIOS, expected } from '../src/workers/hugetlb/scenarios.js';
+import { setupModel } from '../src/workers/hugetlb/setup.js';
+import { opFault } from '../src/workers/hugetlb/fault.js';
+import { Access } from '../src/workers/hugetlb/violations.js';
+import { arenaConfigFor, runStress } from '../stress/engine.js';
+import { deriveSeed } from '../src/shared-mem/prng.js';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+};
+const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+
+/** ops/s of `fn` run `n` times, best of 3. */
+function rate(n: number, fn: () => void): number {
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    best = Math.max(best, n / ((performance.now() - t) / 1000));
+  }
+  return best;
+}
+
+function walkBench(): void {
+  console.log('\n## Walk cost (1 CPU, hugetlb_walk + dereference of the entry), ratio to 3 bare Atomics loads');
+  const N = 2_000_000;
+  const cfg = arenaConfigFor({ cpus: 1 });
+  const arena = Arena.create(cfg);
+  setupModel(arena);
+  const mem = arena.mem;
+  let sink = 0;
+  const base = arena.base('pageEnt');
+  const loads = rate(N, () => {
+    sink += Atomics.load(mem, base) + Atomics.load(mem, base + 1) + Atomics.load(mem, base + 2);
+  });
+  console.log(`baseline: 3 Atomics.load          ${fmt(loads / 1e6)} M/s`);
+  console.log('mode         guard of follow-page      walks/s   ratio   target');
+  for (const mode of MODES) {
+    const cpu = new Cpu(arena, 0, { seed: 1 });
+    const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0: performance.now() });
+    opFault(k, 0, 0); // populate the PMD page of VMA 0
+    const g = mode.guards['uffd-must-wait'];
+    const walks = rate(N / 4, () => {
+      k.guardEnter('uffd-must-wait', 0, 0);
+      if (k.hugetlbWalk('uffd-must-wait', 0)) sink += Atomics.load(mem, k.pool.entry(k.wPage, 0));
+      k.guardExit('uffd-must-wait', 0, 0);
+    });
+    const checked = rate(N / 4, () => {
+      k.guardEnter('uffd-must-wait', 0, 0);
+      if (k.hugetlbWalk('uffd-must-wait', 0)) k.check('uffd-must-wait', Access.read, 0, Atomics.load(mem, k.pool.entry(k.wPage, 0)));
+      k.guardExit('uffd-must-wait', 0, 0);
+    });
+    const ratio = walks / loads;
+    const guard = [g.walker ? `walker(${mode.walkerLock})` : '', g.vma !== 'none' ? `vma ${g.vma}` : '', g.iMmap !== 'none' ? `i_mmap ${g.iMmap}` : ''].filter(Boolean).join('+') || 'none';
+    const target = mode.name === 'walker-rcu' ? `>= 0.50 ${verdict(ratio >= 0.5)}` : '';
+    console.log(`${mode.name.padEnd(12)} ${guard.padEnd(24)} ${fmt(walks / 1e6).padStart(6)} M/s ${ratio.toFixed(2).padStart(6)}   ${target}  (with KASAN check: ${fmt(checked / 1e6)} M/s)`);
+  }
+  if (sink === 0.5) console.log(sink);
+}
+
+async function firstViolation(): Promise<void> {
+  console.log('\n## Time to first violation in `none`, 2 CPUs, median over 10 seeds (bound 20 s per run)');
+  console.log('scenario            widened (ms)   target <1000   unwidened (ms)');
+  for (const sc of SCENARIOS) {
+    if (expected(sc, modeByName('none')!) !== 'race') continue;
+    const times = async (widen: boolean): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const r = await runStress({
+          scenario: sc.name, mode: 'none', cpus: 2, seed: deriveSeed(42, i), ops: 0, durationMs: 20_000,
+          lockstat: false, stopOnViolation: true, stallTimeoutMs: 30_000, widen: widen ? { prob: 0.05, us: 300 } : undefined,
+        });
+        out.push(r.violationCount > 0 ? r.elapsedMs : Infinity);
+      }
+      return out;
+    };
+    const w = median(await times(true));
+    const u = median(await times(false));
+    console.log(`${sc.name.padEnd(18)} ${fmt(w).padStart(12)}   ${verdict(w < 1000).padEnd(12)}   ${Number.isFinite(u) ? fmt(u).padStart(12) : '   not found'}`);
+  }
+}
+
+async function scaling(): Promise<void> {
+  console.log('\n## 1 → 2 CPU scaling, scenario mixed, 400k ops, no widening');
+  console.log('mode         1 CPU ops/s   2 CPU ops/s   scaling');
+  for (const mode of MODES) {
+    const run = async (cpus: number): Promise<number> => {
+      const r = await runStress({ scenario: 'mixed', mode: mode.name, cpus, seed: 9, ops: 400_000, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
+      if (r.status !== 'ok') console.log(`  (${mode.name}, ${cpus} CPU: status ${r.status}: ${r.errors.join('; ')})`);
+      return r.ops / (r.elapsedMs / 1000);
+    };
+    const one = await run(1);
+    const two = await run(2);
+    console.log(`${mode.name.padEnd(12)} ${fmt(one / 1e3).padStart(9)} k   ${fmt(two / 1e3).padStart(9)} k   ${(two / one).toFixed(2)}×`);
+  }
+}
+
+async function memory(): Promise<void> {
+  console.log('\n## Memory of a default run (mixed, final, 2 CPUs, 10 s)');
+  const before = process.memoryUsage().rss;
+  const r = await runStress({ scenario: 'mixed', mode: 'final', cpus: 2, seed: 5, ops: 0, durationMs: 10_000, lockstat: true, stopOnViolation: false, stallTimeoutMs: 30_000 });
+  const after = process.memoryUsage().rss;
+  const arenaMiB = Arena.create(arenaConfigFor({ cpus: 2 })).bytes / 2 ** 20;
+  console.log(`ops ${r.ops}, arena ${arenaMiB.toFixed(2)} MiB, RSS before ${(before / 2 ** 20).toFixed(0)} MiB after ${(after / 2 ** 20).toFixed(0)} MiB — target < 256 MiB ${verdict(after < 256 * 2 ** 20)}`);
+}
+
+export async function benchModel(): Promise<void> {
+  console.log('# pmdtorture model bench');
+  walkBench();
+  await firstViolation();
+  await scaling();
+  await memory();
+}
