@@ -20,8 +20,9 @@
  * - Quiescent states are reported lazily, as non-preemptible Tree RCU does (rcu_read_unlock is
  *   free there; the CPU reports at the next context switch or tick): rcu_read_unlock leaves CTR
  *   as it is, and rcu_read_lock stores only when GP moved since the CPU's last snapshot. The CPU
- *   reports the quiescent state (CTR = 0, waking a GP waiter) at its next poll (named point,
- *   wait round — every ctx.block polls before sleeping) or rcu_read_lock, or by being done.
+ *   reports the quiescent state (CTR = 0, waking a GP waiter) at its next poll once a GP has
+ *   started, at once when it is about to sleep (every ctx.block polls before sleeping: a
+ *   context switch is a quiescent state), at its next rcu_read_lock, or by being done.
  *   Safety is unchanged — grace periods wait for a superset of the real readers — and the
  *   steady-state read side is one load of a read-mostly line: no store, no bounce. A CPU that
  *   sleeps or computes for long outside ctx.block and named points should call quiesce() first,
@@ -454,8 +455,17 @@ export class Rcu {
   /** Poller: run due callbacks (or push their grace period along) when it is safe. */
   poll(): void {
     const m = this.mem;
-    // A tick outside any section: report the deferred quiescent state if a GP waits for one.
-    if (this.snap !== 0 && this.readDepth === 0 && (Atomics.load(m, this.gpAt) | ACTIVE) !== this.snap) this.quiesce();
+    // Outside any section: report the deferred quiescent state if a GP waits for one, and always
+    // when about to sleep (a wait round: STATE is blocked) — a context switch is a quiescent
+    // state, and a sleeper must not need a kick from every later grace period.
+    if (
+      this.snap !== 0 &&
+      this.readDepth === 0 &&
+      ((Atomics.load(m, this.gpAt) | ACTIVE) !== this.snap ||
+        Atomics.load(m, this.ctx.block0 + CpuField.STATE) === CpuState.blocked)
+    ) {
+      this.quiesce();
+    }
     const h = Atomics.load(m, this.base + RcuG.HEAD);
     if (h === Atomics.load(m, this.base + RcuG.TAIL)) return;
     if (this.safeToRun()) {
