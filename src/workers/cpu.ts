@@ -54,6 +54,7 @@ export class Cpu implements CpuCtx {
   waiter: Waiter;
   private readonly eventYields: boolean;
   private readonly pollers: Array<() => void> = [];
+  private beats = 0;
   private readonly widenProb: Float64Array;
   private readonly widenMs: number;
   private readonly stopAt: number;
@@ -112,7 +113,8 @@ export class Cpu implements CpuCtx {
   point(id: number): void {
     const m = this.mem;
     Atomics.store(m, this.block0 + CpuField.LAST_POINT, id);
-    Atomics.add(m, this.block0 + CpuField.HEARTBEAT, 1);
+    // Only this CPU writes its heartbeat: a store of a private count, no read-modify-write.
+    Atomics.store(m, this.block0 + CpuField.HEARTBEAT, ++this.beats);
     this.poll();
     const p = this.widenProb[id];
     if (p !== undefined && p > 0 && this.widenRng.next() < p) {

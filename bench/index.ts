@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: every benchmark, each printing ratios to baselines measured in the same run
+ * (absolute numbers drift on a shared 2-core machine). `npm run bench -- locks model` runs a subset.
+ */
+import { benchLocks } from './locks.js';
+import { benchRcu } from './rcu.js';
+import { benchModel } from './model.js';
+import { benchCli } from './cli.js';
+import { benchSched } from './sched.js';
+
+const SUITES: Record<string, () => Promise<void>> = {
+  locks: benchLocks,
+  rcu: () => benchRcu(),
+  model: benchModel,
+  cli: benchCli,
+  sched: benchSched,
+};
+
+const want = process.argv.slice(2);
+const unknown = want.filter((w) => !(w in SUITES));
+if (unknown.length > 0) {
+  process.stderr.write(`pmdtorture bench: unknown suite '${unknown[0]}' (known: ${Object.keys(SUITES).join(', ')})\n`);
+  process.exit(2);
+}
+for (const name of want.length > 0 ? want : Object.keys(SUITES)) {
+  const t = performance.now();
+  await SUITES[name]!();
+  process.stdout.write(`\n(${name}: ${((performance.now() - t) / 1000).toFixed(1)} s)\n\n`);
+}
