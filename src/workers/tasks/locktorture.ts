@@ -366,6 +366,8 @@ function count(rs: LockTortureCpuResult[]): TortureCount {
   };
 }
 
+const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
+
 function line(what: string, c: TortureCount): string {
   const flag = c.fails > 0 ? ' !!!' : c.unfair ? ' ???' : '';
   return `${what}: Total: ${c.total} Max/Min: ${c.max}/${c.min}${flag} Fail: ${c.fails}`;
@@ -399,6 +401,12 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   const errors: string[] = [];
   const workers: Worker[] = [];
   const done: Array<Promise<void>> = [];
+  // A worker that dies (failed to load, threw outside the loop) would leave the others waiting
+  // at the start barrier until the bound: end the run at once instead.
+  let crash: () => void = () => {};
+  const crashed = new Promise<'crashed'>((resolve) => {
+    crash = () => resolve('crashed');
+  });
   for (let i = 0; i < cpus; i++) {
     const input: WorkerInput = { task: 'locktorture', buffer: arena.buffer, config, cpu: i, reader: rwType && i >= writers, opts };
     const w = new Worker(file, { workerData: input });
@@ -410,8 +418,12 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
       });
       w.on('error', (e) => {
         errors.push(`cpu ${i}: ${e.message}`);
+        crash();
       });
-      w.on('exit', () => resolve());
+      w.on('exit', () => {
+        if (results[i] === undefined) crash();
+        resolve();
+      });
     }));
   }
   const all = Promise.all(done);
@@ -419,12 +431,14 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   if (o.durationMs !== undefined) stopTimer = setTimeout(() => requestStop(arena, StopState.stop), o.durationMs);
   let boundTimer: NodeJS.Timeout | undefined;
   const bound = o.boundMs ?? 30_000;
-  const timedOut = await Promise.race([
-    all.then(() => false),
-    new Promise<boolean>((resolve) => {
-      boundTimer = setTimeout(() => resolve(true), bound);
+  const outcome = await Promise.race([
+    all.then(() => 'done' as const),
+    crashed,
+    new Promise<'hung'>((resolve) => {
+      boundTimer = setTimeout(() => resolve('hung'), bound);
     }),
   ]);
+  const timedOut = outcome === 'hung';
   clearTimeout(stopTimer);
   clearTimeout(boundTimer);
   const mem = arena.mem;
@@ -434,7 +448,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
     for (let i = 0; i < cpus; i++) {
       const b = arena.base('cpu') + i * CPU_WORDS;
       const state = Atomics.load(mem, b + CpuField.STATE);
-      if (state === CpuState.done) continue;
+      if (state === CpuState.done || state === CpuState.idle) continue; // idle: never started
       const wc = Atomics.load(mem, b + CpuField.WAIT_CLASS);
       hungCpus.push({
         cpu: i,
@@ -445,6 +459,8 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
         acquisitions: Atomics.load(mem, arena.base('scratch') + S_CPU + i * LINE_WORDS),
       });
     }
+  }
+  if (outcome !== 'done') {
     requestStop(arena, StopState.abort);
     // Strict waiters sleep without a timeout: keep kicking the words CPUs block on until every
     // worker has unwound (a CPU may check STOP just before we kick, then sleep).
@@ -480,7 +496,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
     const lw = [0, 1, 2].map((k) => Atomics.load(mem, arena.base('scratch') + S_LOCK + k));
     lines.push(`!!! no progress within ${bound} ms (lost wake-up or deadlock); lock words [${lw.map((x) => `0x${(x >>> 0).toString(16)}`).join(' ')}]:`);
     for (const h of hungCpus) {
-      lines.push(`  CPU ${h.cpu} state ${h.state} waits on word ${h.waitOn} for ${h.waitClass}, holds [${h.held.map((x) => `${x.name}@${x.at}`).join(', ')}], ${h.acquisitions} acquisitions`);
+      lines.push(`  CPU ${h.cpu} ${STATE_NAMES[h.state] ?? `state ${h.state}`}, waits on word ${h.waitOn} for ${h.waitClass}, holds [${h.held.map((x) => `${x.name}@${x.at}`).join(', ')}], ${h.acquisitions} acquisitions`);
     }
   }
   return {
