@@ -53,7 +53,7 @@ describe('lockdep in one thread', () => {
     t0.downRead(LockClass.mmap_lock, mm);
     t0.downWrite(LockClass.hugetlb_vma_lock, vma);
     t0.spinLock(LockClass.ptl, ptl1);
-    t0.spinLock(LockClass.ptl, ptl2); // same class, other instance: allowed (not tracked)
+    t0.spinLockNested(LockClass.ptl, ptl2, 1); // same class, other instance: allowed (not tracked)
     expect(t0.depth).toBe(4);
     expect(readHeldLocks(arena, 0).map((h) => [h.cls, h.mode])).toEqual([
       [LockClass.mmap_lock, 'read'], [LockClass.hugetlb_vma_lock, 'write'], [LockClass.ptl, 'write'], [LockClass.ptl, 'write'],
@@ -63,6 +63,10 @@ describe('lockdep in one thread', () => {
     expect(t0.holdsClass(LockClass.ptl, 'any')).toBe(true);
     expect(t0.assertHeld(LockClass.hugetlb_vma_lock, vma, 'write')).toBe(true);
     expect(t0.assertHeld(LockClass.i_mmap_rwsem, s + 64, 'any')).toBe(false);
+    t0.downgradeWrite(LockClass.hugetlb_vma_lock, vma);
+    expect(t0.isHeld(LockClass.hugetlb_vma_lock, vma, 'read')).toBe(true);
+    expect(readHeldLocks(arena, 0)[1]!.mode).toBe('read');
+    expect(rwsemState(arena.mem, vma)).toMatchObject({ writer: false, readers: 1 });
     t0.spinUnlock(LockClass.ptl, ptl1); // out of order
     expect(t0.held().map((h) => h.at)).toEqual([mm, vma, ptl2]);
     expect(readHeldLocks(arena, 0).map((h) => h.at)).toEqual([mm, vma, ptl2]);

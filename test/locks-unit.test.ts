@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { LockCtx } from '../src/locks/ctx.js';
 import { spinLock, spinTrylock, spinUnlock } from '../src/locks/spinlock.js';
 import { mutexLock, mutexTrylock, mutexUnlock } from '../src/locks/mutex.js';
-import { downRead, downReadTrylock, downWrite, downWriteTrylock, rwsemState, upRead, upWrite } from '../src/locks/rwsem.js';
+import { downgradeWrite, downRead, downReadTrylock, downWrite, downWriteTrylock, rwsemState, upRead, upWrite } from '../src/locks/rwsem.js';
 import { complete, completeAll, completionDone, tryWaitForCompletion, waitForCompletion } from '../src/locks/completion.js';
 import { barrierWait } from '../src/locks/barrier.js';
 
@@ -118,6 +118,23 @@ describe('rwsem', () => {
     expect(rwsemState(r.mem, at)).toEqual({ writer: false, readers: 1, waitingWriters: 0, waitingReaders: 0 });
     upRead(r, at);
     expect(rwsemState(r.mem, at).readers).toBe(0);
+  });
+});
+
+describe('rwsem downgrade_write', () => {
+  it('keeps the lock as a reader, admits queued readers, keeps a queued writer out', () => {
+    const [w, r, w2] = ctxs(3) as [TestCtx, TestCtx, TestCtx];
+    const at = 64;
+    expect(downWrite(w, at)).toBe(false);
+    r.onBlock.push(() => {
+      downgradeWrite(w, at); // r is queued: it is handed the lock with the downgrade
+      expect(rwsemState(w.mem, at)).toEqual({ writer: false, readers: 2, waitingWriters: 0, waitingReaders: 0 });
+    });
+    expect(downRead(r, at)).toBe(true);
+    expect(downWriteTrylock(w2, at)).toBe(false);
+    upRead(r, at);
+    upRead(w, at);
+    expect(downWriteTrylock(w2, at)).toBe(true);
   });
 });
 

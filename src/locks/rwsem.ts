@@ -170,6 +170,23 @@ export function upWrite(ctx: LockCtx, at: number): void {
   }
 }
 
+/**
+ * downgrade_write: the writer becomes a reader without letting a writer in between. Readers
+ * queued behind it are handed the lock too (as at up_write); queued writers keep waiting.
+ */
+export function downgradeWrite(ctx: LockCtx, at: number): void {
+  const m = ctx.mem;
+  for (;;) {
+    const s = Atomics.load(m, at);
+    const wr = (s & WR_MASK) >>> WR_SHIFT;
+    const mine = (s & ~W_LOCKED) + R_UNIT;
+    const ns = wr !== 0 ? handOff(mine) : mine;
+    if (Atomics.compareExchange(m, at, s, ns) !== s) continue;
+    if (wr !== 0) wakeQueue(ctx, at + RQ, Infinity);
+    return;
+  }
+}
+
 // ---------------------------------------------------------------- inspection
 
 export interface RwsemState {

@@ -14,6 +14,7 @@ import { MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
 import { TraceEv } from '../shared-mem/trace.js';
 import type { CpuCtx } from './ctx.js';
 import { correctPrims, type LockPrims } from './prims.js';
+import { downgradeWrite } from './rwsem.js';
 import { LockStatAcc } from './lockstat.js';
 import {
   addEdge, decodeHeld, edgeAt, findPath, type HeldLock, LockdepKind, LockMode, lockdepBase, writeReport,
@@ -100,6 +101,14 @@ export class LockTracker {
   spinTrylock(cls: LockClassId, at: number): boolean {
     return this.tryAcquire(cls, at, W, KIND_SPIN, this.p.spinTrylock);
   }
+  /**
+   * spin_lock_nested: same-class nesting (two ptl, in a documented order). Same-class edges are
+   * never recorded (see lockdep.ts), so the subclass only documents intent at the call site.
+   */
+  spinLockNested(cls: LockClassId, at: number, subclass: number): boolean {
+    void subclass;
+    return this.spinLock(cls, at);
+  }
   spinUnlock(cls: LockClassId, at: number): void {
     this.release(cls, at, W, this.p.spinUnlock);
   }
@@ -127,6 +136,18 @@ export class LockTracker {
   }
   upWrite(cls: LockClassId, at: number): void {
     this.release(cls, at, W, this.p.upWrite);
+  }
+  /** downgrade_write: the held write lock becomes a read lock in place (no unlock, no new edge). */
+  downgradeWrite(cls: LockClassId, at: number): void {
+    let i = this.n - 1;
+    while (i >= 0 && !(this.hAt[i] === at && (this.hKey[i]! & 0xfff) === (cls | W << 8))) i--;
+    if (i < 0) {
+      if (this.ld) this.report(LockdepKind.badUnlock, cls, at, -1, -1, -1, -1, []);
+    } else {
+      this.hKey[i] = (this.hKey[i]! & ~(3 << 8)) | R << 8;
+      if (i < MAX_HELD) Atomics.store(this.mem, this.b0 + CpuField.HELD + i * HELD_WORDS + 1, this.hKey[i]! & 0xfff);
+    }
+    downgradeWrite(this.ctx, at);
   }
   downReadTrylock(cls: LockClassId, at: number): boolean {
     return this.tryAcquire(cls, at, R, KIND_RWSEM, this.p.downReadTrylock);
