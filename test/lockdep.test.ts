@@ -70,7 +70,10 @@ describe('lockdep in one thread', () => {
     t0.spinUnlock(LockClass.ptl, ptl1); // out of order
     expect(t0.held().map((h) => h.at)).toEqual([mm, vma, ptl2]);
     expect(readHeldLocks(arena, 0).map((h) => h.at)).toEqual([mm, vma, ptl2]);
+    expect(t0.assertNoneHeld()).toBe(false);
+    expect(readLockdepCounts(arena).heldAtExit).toBe(3);
     expect(t0.releaseAll()).toBe(3);
+    expect(t0.assertNoneHeld()).toBe(true);
     expect(t0.depth).toBe(0);
     expect(Atomics.load(arena.mem, arena.base('cpu') + CpuField.HELD_DEPTH)).toBe(0);
     expect(rwsemState(arena.mem, mm)).toMatchObject({ readers: 0, writer: false });

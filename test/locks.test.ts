@@ -53,11 +53,12 @@ describe('locktorture: correct primitives', () => {
 
 describe('locktorture: busted twins are caught', () => {
   it('spin_busted (test, then set non-atomically): exclusion failure', async () => {
-    const r = await runLockTorture({ type: 'spin_busted', cpus: 4, budget: 400_000, boundMs: 20_000, seed: 21, delayProb: 0.001, delayUs: 50 });
+    const r = await runLockTorture({ type: 'spin_busted', cpus: 4, budget: 400_000, boundMs: 20_000, seed: 21, delayProb: 0.001, delayUs: 50, stopOnFail: true });
     console.log('spin_busted', r.lines.join(' | '));
     expect(r.errors).toEqual([]);
     expect(r.fails).toBeGreaterThan(0);
     expect(r.lines[0]).toContain('!!!');
+    expect(r.writes.total).toBeLessThan(400_000); // stopped at the first failure, within a chunk
   });
   it('rwsem_busted (writer beside readers): exclusion failure', async () => {
     // The busted writer also breaks the hand-off invariant, so stranded readers may then hang:

@@ -36,9 +36,11 @@ export const LockdepKind = {
   assertHeld: 3,
   /** Releasing a lock this CPU does not hold. */
   badUnlock: 4,
+  /** A lock still held where none may be (end of an operation: "held when returning to user space"). */
+  heldAtExit: 5,
 } as const;
 
-const KIND_NAMES = ['', 'possible circular locking dependency', 'possible recursive locking', 'lockdep_assert_held failed', 'unlock of a lock not held'];
+const KIND_NAMES = ['', 'possible circular locking dependency', 'possible recursive locking', 'lockdep_assert_held failed', 'unlock of a lock not held', 'lock held at exit'];
 
 export interface HeldLock {
   cls: number;
@@ -150,6 +152,8 @@ function describe(r: Omit<LockdepReport, 'message' | 'kindName' | 'clsName' | 'h
       return `lockdep_assert_held failed: ${who(r.cpu, r.op)} does not hold ${n(r.cls)} @${r.at}`;
     case LockdepKind.badUnlock:
       return `bad unlock: ${who(r.cpu, r.op)} releases ${n(r.cls)} @${r.at} which it does not hold`;
+    case LockdepKind.heldAtExit:
+      return `lock held at exit: ${who(r.cpu, r.op)} still holds ${n(r.cls)} @${r.at}`;
     default:
       return `lockdep report kind ${r.kind}`;
   }
@@ -161,6 +165,7 @@ export interface LockdepCounts {
   recursive: number;
   assertHeld: number;
   badUnlock: number;
+  heldAtExit: number;
 }
 
 export function readLockdepCounts(arena: Arena): LockdepCounts {
@@ -172,6 +177,7 @@ export function readLockdepCounts(arena: Arena): LockdepCounts {
     recursive: Atomics.load(m, h + LockdepKind.recursive),
     assertHeld: Atomics.load(m, h + LockdepKind.assertHeld),
     badUnlock: Atomics.load(m, h + LockdepKind.badUnlock),
+    heldAtExit: Atomics.load(m, h + LockdepKind.heldAtExit),
   };
 }
 

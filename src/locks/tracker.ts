@@ -191,6 +191,12 @@ export class LockTracker {
     return false;
   }
 
+  /** Where no lock may be held (end of an operation): false, and a report per held lock, if any is. */
+  assertNoneHeld(): boolean {
+    for (let i = 0; i < this.n; i++) this.report(LockdepKind.heldAtExit, this.hKey[i]! & 0xff, this.hAt[i]!, -1, -1, -1, -1, []);
+    return this.n === 0;
+  }
+
   /** Publish lock_stat to the arena now. */
   flush(): void {
     this.stat?.publish();

@@ -71,6 +71,8 @@ export interface LockTortureOptions {
   strict?: boolean;
   /** Busy-loop iterations inside each critical section. Default 8. */
   csSpin?: number;
+  /** Stop every CPU at the first exclusion failure (users' "stop at the first error"). Default false. */
+  stopOnFail?: boolean;
   /** Probability that a critical section sleeps delayUs (race widening, locktorture's long_hold). */
   delayProb?: number;
   delayUs?: number;
@@ -263,6 +265,7 @@ function hammer(
     Atomics.store(m, mine, acq);
     Atomics.store(m, mine + 1, fails);
     cpu.opDone();
+    if (fails > 0 && opts.stopOnFail) requestStop(cpu.arena, StopState.stop);
   }
   res.acquisitions = acq;
   res.contended = contended;
@@ -394,6 +397,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
     csSpin: o.csSpin ?? 8,
     delayProb: o.delayProb ?? 0,
     delayUs: o.delayUs ?? 100,
+    stopOnFail: o.stopOnFail ?? false,
   };
   const file = distPath('src/workers/tasks/locktorture.js');
   const t0 = performance.now();
