@@ -240,6 +240,15 @@ export function formatCompare(rep: CompareReport, p: Paint = plain): string {
     ['verdict', ...modes.map((m) => verdict(t.violations[m]!.count, t.violations[m]!.expected, t.violations[m]!.status))],
   ];
   out.push('violations vs the truth table:', ...table(['', ...modes], vRows).map((l) => `  ${l}`), '');
+  const run = (m: string): RunReport | undefined => rep.runs.find((r) => r.config.mode === m);
+  const dRows = [
+    ['rcu grace periods', ...modes.map((m) => int(run(m)?.rcu.gracePeriods ?? 0))],
+    ['rcu gp p99 µs', ...modes.map((m) => String(run(m)?.rcu.gpP99Us ?? 0))],
+    ['ipi shootdowns', ...modes.map((m) => int(run(m)?.ipi.shootdowns ?? 0))],
+    ['ipi p99 µs', ...modes.map((m) => String(run(m)?.ipi.p99Us ?? 0))],
+    ['table frees', ...modes.map((m) => int(run(m)?.model.tableFrees ?? 0))],
+  ];
+  out.push('page-table freeing (RCU grace periods, TLB-shootdown IPIs):', ...table(['', ...modes], dRows).map((l) => `  ${l}`), '');
   const metrics: Array<[string, (c: { acquisitions: number; contentions: number; waitP50: number; waitP99: number; holdP99: number }) => string]> = [
     ['acquisitions', (c) => int(c.acquisitions)],
     ['contentions', (c) => int(c.contentions)],
