@@ -28,6 +28,8 @@ import { lockClassName } from '../src/locks/classes.js';
 import { rcuHoldsGp } from '../src/locks/rcu.js';
 import { irqOffShown } from '../src/locks/irq.js';
 import { Ctl } from '../src/shared-mem/ctl.js';
+import { readRefHold, type RefHoldStats } from '../src/workers/hugetlb/refhold.js';
+import { Timeline } from './timeline.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
 import '../src/workers/hugetlb/kernel.js';
@@ -60,6 +62,8 @@ export interface RunConfig {
   onStat?: ((s: LiveStat) => void) | undefined;
   /** Stops the run like SIGINT: finish, report, status 'interrupted'. */
   signal?: AbortSignal | undefined;
+  /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
+  timeline?: Timeline | undefined;
 }
 
 export interface LiveStat {
@@ -113,6 +117,10 @@ export interface RunResult {
   oversubscribed: boolean;
   /** performance.now() of this thread (≈ ms since process start) when every CPU passed the start barrier; 0 if never. */
   firstOpAtMs: number;
+  /** ops/s per CPU, violations, RCU backlog over time (bounded). */
+  timeline?: Timeline | undefined;
+  /** Age of walkers' page-table references at dereference (refhold.ts). */
+  refHold?: RefHoldStats | undefined;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -208,6 +216,12 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   let lastStat = performance.now();
   let abortAt = 0;
   let delivered = 0;
+  const timeline = cfg.timeline ?? new Timeline();
+  timeline.beginRun(n);
+  const sampleTimeline = (now: number, force = false): void => {
+    const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
+    timeline.sample({ elapsedMs: now - t0, opsPerCpu, violations: violationCount(arena), rcuBacklog: readRcuStats(arena).backlog }, force);
+  };
   while (!settled) {
     await new Promise((r) => setTimeout(r, 50));
     const now = performance.now();
@@ -223,6 +237,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
         status = 'stalled';
         for (let d = 0; d < n; d++) stalls.push(stallReport(arena, d));
         errors.push(`cpu ${c} made no progress for ${cfg.stallTimeoutMs} ms`);
+        timeline.mark({ tMs: timeline.endMs, kind: 'stall', n: 1, label: `stall: cpu ${c}` });
         requestStop(arena, StopState.abort);
       }
     }
@@ -232,6 +247,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       errors.push('workers did not unwind after abort: terminated');
       break;
     }
+    sampleTimeline(now);
     if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
       lastStat = now;
       const st = liveStat(arena, now - t0, delivered);
@@ -240,6 +256,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     }
   }
   cfg.signal?.removeEventListener('abort', onAbort);
+  sampleTimeline(performance.now(), true);
+  if (status === 'crashed') timeline.mark({ tMs: timeline.endMs, kind: 'crash', n: 1, label: 'crash' });
+  if (status === 'interrupted') timeline.mark({ tMs: timeline.endMs, kind: 'interrupt', n: 1, label: 'interrupted' });
   if (!settled) await pool.destroy();
   else await pool.close();
   const elapsedMs = performance.now() - t0;
@@ -258,7 +277,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
-  const { onStat: _o, signal: _s, ...plain } = cfg;
+  const { onStat: _o, signal: _s, timeline: _t, ...plain } = cfg;
   return {
     config: { ...plain, arena: arenaCfg },
     status,
@@ -286,6 +305,8 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stalls,
     oversubscribed: n > availableParallelism(),
     firstOpAtMs,
+    timeline,
+    refHold: readRefHold(arena),
   };
 }
 

@@ -17,6 +17,9 @@ import type { LockdepReport } from '../src/locks/lockdep.js';
 import type { RcuStats } from '../src/locks/rcu.js';
 import type { IpiStats } from '../src/locks/irq.js';
 import type { InvariantResult } from '../src/workers/hugetlb/invariants.js';
+import type { RefHoldStats } from '../src/workers/hugetlb/refhold.js';
+import type { TimelineJson } from './timeline.js';
+import type { ShardJson } from './shard.js';
 
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
 export const SCHEMA_VERSION = 1;
@@ -142,6 +145,21 @@ export interface RunReport {
   errors: string[];
   stalls: StallReport[];
   soak: SoakJson | null;
+  /** ops/s per CPU, violations and RCU backlog over time (bounded; optional, schema v1 additions). */
+  timeline?: TimelineJson;
+  /** Age of walkers' page-table references at dereference: log2 ns histogram. */
+  refHold?: RefHoldStats;
+  /** The shard this report covers (--shard / JOB_COMPLETION_INDEX). */
+  shard?: ShardJson;
+  /** `run --seeds`: the seeds run, in order. */
+  seeds?: number[];
+  /** Set by `pmdtorture merge`: the reports this one was merged from. */
+  merged?: MergedFromJson;
+}
+
+export interface MergedFromJson {
+  reports: number;
+  shards: Array<{ file: string; shard: ShardJson | null; status: RunStatus; ops: number; violations: number }>;
 }
 
 export interface SoakRoundJson {
@@ -260,6 +278,8 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     errors: r.errors,
     stalls: r.stalls,
     soak: meta.soak ?? null,
+    ...(r.timeline ? { timeline: r.timeline.toJSON() } : {}),
+    ...(r.refHold ? { refHold: r.refHold } : {}),
   };
 }
 

@@ -176,6 +176,9 @@ export interface LockStatRow {
   /** Holds actually timed (acquisitions when not sampled). */
   holdSamples: number;
   holdSampled: boolean;
+  /** The merged log2 histograms behind the percentiles: bucket i = [2^i, 2^(i+1)) ns (LS_BUCKETS). */
+  waitHist?: number[];
+  holdHist?: number[];
 }
 
 interface RawRecord {
@@ -270,6 +273,8 @@ export function readLockStat(arena: Arena): LockStatRow[] {
         holdP99: histQuantile(holdH, 0.99, hMin, sum[LS.HOLD_MAX]!),
         holdSamples: holdN,
         holdSampled: shift > 0,
+        waitHist: waitH,
+        holdHist: holdH,
       });
     }
   }

@@ -15,6 +15,9 @@ import { buildRunReport, exitCodeFor, worstStatus, type SoakRoundJson } from '..
 import { formatRunReport, formatSummary, int, mb } from '../report-text.js';
 import type { LiveStat, RunResult } from '../engine.js';
 import type { LockStatRow } from '../../src/locks/lockstat.js';
+import { Timeline } from '../timeline.js';
+import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
+import { addHist, histQuantileUs } from '../hist.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 60_000;
@@ -29,9 +32,10 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS)
+    shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS), 'round')
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
-      .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak') as unknown as Argv<Raw>,
+      .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
+      .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await soakMain(argv);
   },
@@ -56,7 +60,7 @@ function mergeLockStat(acc: LockStatRow[], rows: readonly LockStatRow[]): LockSt
   for (const r of rows) {
     const a = acc.find((x) => x.cls === r.cls && x.side === r.side);
     if (!a) {
-      acc.push({ ...r });
+      acc.push({ ...r, ...(r.waitHist ? { waitHist: [...r.waitHist] } : {}), ...(r.holdHist ? { holdHist: [...r.holdHist] } : {}) });
       continue;
     }
     const w = a.acquisitions + r.acquisitions;
@@ -79,6 +83,17 @@ function mergeLockStat(acc: LockStatRow[], rows: readonly LockStatRow[]): LockSt
     a.holdSamples += r.holdSamples;
     a.holdAvg = a.acquisitions > 0 ? a.holdTotal / a.acquisitions : 0;
     a.holdSampled ||= r.holdSampled;
+    // With the raw histograms, the percentiles of the sum are exact (bucket midpoints), not estimates.
+    if (a.waitHist && r.waitHist) {
+      addHist(a.waitHist, r.waitHist);
+      a.waitP50 = histQuantileUs(a.waitHist, 0.5, a.waitMin, a.waitMax);
+      a.waitP99 = histQuantileUs(a.waitHist, 0.99, a.waitMin, a.waitMax);
+    }
+    if (a.holdHist && r.holdHist) {
+      addHist(a.holdHist, r.holdHist);
+      a.holdP50 = histQuantileUs(a.holdHist, 0.5, a.holdMin, a.holdMax);
+      a.holdP99 = histQuantileUs(a.holdHist, 0.99, a.holdMin, a.holdMax);
+    }
   }
   return acc;
 }
@@ -99,6 +114,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       ipi: { ...r.ipi, latencyHist: [...r.ipi.latencyHist] },
       invariants: { ...r.invariants, errors: r.invariants.errors.map((e) => `round ${round}: ${e}`) },
       errors: r.errors.map((e) => `round ${round}: ${e}`),
+      ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
@@ -141,6 +157,12 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   };
   acc.errors = [...acc.errors, ...r.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT);
   if (r.stalls.length) acc.stalls = r.stalls;
+  if (r.refHold) {
+    if (acc.refHold) {
+      addHist(acc.refHold.hist, r.refHold.hist);
+      acc.refHold.samples += r.refHold.samples;
+    } else acc.refHold = { ...r.refHold, hist: [...r.refHold.hist] };
+  }
   return acc;
 }
 
@@ -149,8 +171,9 @@ export async function soakMain(a: Raw): Promise<number> {
   if (a['ops'] !== undefined) throw new UsageError('--ops', 'soak runs for a time, not an op count (accepted: --duration, e.g. 8h, or none: until SIGINT/SIGTERM)');
   const roundMs = parseDuration('--round', a['round']);
   const args = resolveStress(a, SOAK_DEFAULTS);
+  const shard: Shard | undefined = parseShard(a['shard']);
   const cfg = { ...args.base, mode };
-  const command = rerunCommand('soak', cfg, { stopOnViolationDefault: SOAK_DEFAULTS.stopOnViolation, roundMs: roundMs === DEFAULT_ROUND_MS ? undefined : roundMs });
+  const command = rerunCommand('soak', cfg, { stopOnViolationDefault: SOAK_DEFAULTS.stopOnViolation, roundMs: roundMs === DEFAULT_ROUND_MS ? undefined : roundMs }) + (shard ? ` --shard ${shard.index}/${shard.count}` : '');
   const total = cfg.durationMs;
   const forever = total >= Number.MAX_SAFE_INTEGER;
   const s = new Session(args);
@@ -163,6 +186,8 @@ export async function soakMain(a: Raw): Promise<number> {
   let invariantFailures = 0;
   const rss = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
   let firstOpMs = 0;
+  const timeline = new Timeline();
+  const roundsRun: number[] = [];
   try {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
@@ -171,11 +196,13 @@ export async function soakMain(a: Raw): Promise<number> {
       const done = performance.now() - t0;
       // A last round shorter than 100 ms would cost more in worker start-up than it runs.
       if (!forever && round > 0 && done >= total - 100) break;
-      const seed = roundSeed(cfg.seed, round);
+      // Sharded: this shard's k-th round is round shardItem(k) of the unsharded soak.
+      const seed = roundSeed(cfg.seed, shardItem(shard, round));
+      roundsRun.push(shardItem(shard, round));
       const before = { ops: acc?.ops ?? 0, violations: acc?.violationCount ?? 0, gps: acc?.rcu.gracePeriods ?? 0 };
       let lastViolations = before.violations;
       const r = await s.run(
-        { ...cfg, seed, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
+        { ...cfg, seed, timeline, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
         {
           round,
           onStat: (st: LiveStat, rate: number) => {
@@ -222,6 +249,7 @@ export async function soakMain(a: Raw): Promise<number> {
       firstOpMs,
       soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss, lastBytes: rss.lastBytes || process.memoryUsage().rss }, statLines, invariantFailures },
     });
+    if (shard) report.shard = { ...shard, items: roundsRun.slice(0, 10_000) };
     report.timing.elapsedMs = Math.round(performance.now() - t0);
     report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
     const code = exitCodeFor(acc.status);

@@ -18,6 +18,7 @@ import { Structs, Mm, Vma, VmaFlag, File, ptrPage, ptrTag } from './structs.js';
 import { C, counterAt, outcomeField } from './stats.js';
 import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
+import { RefHoldClock } from './refhold.js';
 
 /** Trace events of the model. */
 export const KEv = {
@@ -67,6 +68,8 @@ export class Kernel {
   wTag = 0;
   wMm = -1;
   wPudIndex = -1;
+  /** Age of the walked reference at each dereference (refhold.ts). */
+  readonly refHold = new RefHoldClock();
   /** Operation in progress (for violation records). */
   op = 0;
   /** Dereferences a violation made an operation abandon. */
@@ -194,6 +197,7 @@ export class Kernel {
     if (e === 0) return false;
     this.wPage = ptrPage(e);
     this.wTag = ptrTag(e);
+    this.refHold.start();
     this.cpu.emit(KEv.walk, SITE_ID[site], this.wPage);
     return true;
   }
@@ -224,6 +228,8 @@ export class Kernel {
     } else oc = Oc.ok;
     const sid = SITE_ID[site];
     this.count(outcomeField(sid, oc));
+    const rh = this.refHold.field();
+    if (rh >= 0) this.count(rh);
     if (oc !== Oc.ok) this.cpu.emit(KEv.deref, sid, oc);
     if (forbidden(this.mode, oc)) {
       this.violation(oc, site, page, gen, access, this.wMm, this.wPudIndex, slot, value);
