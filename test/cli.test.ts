@@ -173,7 +173,7 @@ describe('pmdtorture run', () => {
     [['run', '--cpus'], '--cpus', /needs a value/],
     [['compare', '--modes', 'none,bogus'], '--modes', /accepted: all or none/],
     [['frobnicate'], 'frobnicate', /accepted: run, soak, compare, list/],
-    [[], 'command', /accepted: run, soak, compare, list/],
+    [['--frobnicate'], '--frobnicate', /accepted: .*--mode/],
   ];
   it.each(bad)('exit 2 with one line: %j', async (args, flag, accepted) => {
     const r = await cli(args);

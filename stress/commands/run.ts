@@ -10,8 +10,9 @@ export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs:
 type Raw = Record<string, unknown>;
 
 export const runCommand: CommandModule<object, Raw> = {
-  command: 'run',
-  describe: 'one stress run of a scenario under a protection mode, then the report',
+  // The default command: `pmdtorture` alone (and `npm start`) is a run with the defaults.
+  command: ['run', '$0'],
+  describe: 'one stress run of a scenario under a protection mode, then the report (the default command)',
   builder: (y: Argv<object>) =>
     stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), RUN_DEFAULTS)
       .example('$0 run --scenario follow-page --mode vma-lock --widen --ops 50000', 'find the follow_page race 6.1 left open')
