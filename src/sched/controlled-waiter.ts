@@ -214,8 +214,14 @@ export function abortSched(buf: SharedArrayBuffer, cpus: number, why: number): v
 
 // ---------------------------------------------------------------- the waiter
 
-/** Spin rounds on the GO word before sleeping: a hand-off seen while spinning costs well under a µs. */
-const SPIN = 4_000;
+/**
+ * Spin rounds on the GO word before sleeping, adapted per worker: a hand-off seen while spinning
+ * costs well under a µs, a futex sleep and wake ~74 µs; but with more runnable threads than
+ * cores a spinner steals the core of the CPU it waits for. So the budget doubles after a hand-off
+ * caught by spinning and halves after one that needed a sleep.
+ */
+const SPIN_MIN = 256;
+const SPIN_MAX = 16_384;
 
 export class ControlledWaiter implements Waiter {
   readonly s: Int32Array;
@@ -233,6 +239,7 @@ export class ControlledWaiter implements Waiter {
   private readonly traceMask: number;
   private readonly violAt: number;
   private readonly cpuBase: number;
+  private spin = 4096;
   /** Filled when this worker found the deadlock. */
   deadlock: DeadlockReport | undefined;
   /** Every trace event (lock, unlock, RCU, IPI, model event) is a yield point too. */
@@ -279,12 +286,14 @@ export class ControlledWaiter implements Waiter {
     const s = this.s;
     const go = this.goAt;
     let got = false;
-    for (let i = 0; i < SPIN; i++) {
+    const spin = this.spin;
+    for (let i = 0; i < spin; i++) {
       if (Atomics.load(s, go) !== 0) {
         got = true;
         break;
       }
     }
+    this.spin = got ? Math.min(SPIN_MAX, spin * 2) : Math.max(SPIN_MIN, spin >> 1);
     while (!got) {
       Atomics.store(s, this.sleepAt, 1);
       if (Atomics.load(s, go) === 0) Atomics.wait(s, go, 0, 1000);
