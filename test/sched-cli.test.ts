@@ -1,0 +1,72 @@
+/**
+ * `pmdtorture hunt` and `pmdtorture replay` as a user runs them (the built binary): hunt writes a
+ * replay file and exits 1, replay reproduces it and exits 1, --shrink writes a smaller file and
+ * prints the interleaving, bad files exit 2 with one line, a protected mode exits 0.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'dist', 'stress', 'cli.js');
+const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-sched-cli-'));
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hunt and replay CLI', () => {
+  let file = '';
+  it('hunt --sched pct finds the race, writes the replay file into --out, prints its path, exit 1', () => {
+    const r = cli(['hunt', '--scenario', 'follow-page', '--mode', 'none', '--seed', '1', '--iterations', '300', '--out', join(tmp, 'out')]);
+    expect(r.code, r.stderr).toBe(1);
+    file = r.stdout.trim().split('\n').pop()!;
+    expect(file.startsWith(join(tmp, 'out'))).toBe(true);
+    expect(existsSync(file)).toBe(true);
+    expect(r.stderr).toMatch(/FOUND .* in iteration \d+/);
+  });
+
+  it('replay FILE --json: the identical violation at the identical step, exit 1', () => {
+    const r = cli(['replay', file, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout) as { recurred: boolean; sameHash: boolean; got: { step: number }; expected: { step: number } };
+    expect(j.recurred).toBe(true);
+    expect(j.sameHash).toBe(true);
+    expect(j.got.step).toBe(j.expected.step);
+  });
+
+  it('replay FILE --shrink writes a smaller failing file and prints the interleaving', () => {
+    const r = cli(['replay', file, '--shrink', '--shrink-runs', '60', '--out', join(tmp, 'small.json')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('shrunk in');
+    expect(r.stdout).toMatch(/step +cpu +operation/);
+    const small = JSON.parse(readFileSync(join(tmp, 'small.json'), 'utf8')) as { shrunk: boolean; config: { opsPerCpu: number[] } };
+    expect(small.shrunk).toBe(true);
+    expect(small.config.opsPerCpu.reduce((a, b) => a + b, 0)).toBeLessThan(200);
+    expect(cli(['replay', join(tmp, 'small.json'), '--quiet']).code).toBe(1);
+  });
+
+  it.each([
+    ['corrupt', '{"version":', /corrupt/],
+    ['other version', JSON.stringify({ version: 99 }), /version 99 is not supported/],
+    ['missing scenario', 'SCENARIO', /unknown scenario 'gone'/],
+  ])('a %s replay file: one line, exit 2', (_what, text, msg) => {
+    const p = join(tmp, `bad-${_what.replace(' ', '-')}.json`);
+    writeFileSync(p, text === 'SCENARIO' ? readFileSync(file, 'utf8').replace('"follow-page"', '"gone"') : text);
+    const r = cli(['replay', p]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('hunt in a protected mode: nothing found, exit 0; --sched parallel is refused (exit 2)', () => {
+    const r = cli(['hunt', '--scenario', 'follow-page', '--mode', 'final', '--seed', '1', '--iterations', '30', '--quiet', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { found: boolean }).found).toBe(false);
+    expect(cli(['hunt', '--sched', 'parallel']).code).toBe(2);
+  });
+});
