@@ -108,7 +108,14 @@ export interface ViolationsJson {
   byKind: Record<string, number>;
   bySite: Record<string, number>;
   /** The first violations, recorded in full (KASAN-like: held locks, last trace events of every CPU). */
-  recorded: ViolationRecord[];
+  recorded: Array<ViolationRecord & MergeTags>;
+}
+
+/** Set on a violation by `pmdtorture merge`: where it was found and how to re-run it. */
+export interface MergeTags {
+  shard?: ShardJson | null;
+  source?: string;
+  rerun?: string;
 }
 
 export interface OpsJson {

@@ -14,6 +14,7 @@ import { Session } from '../session.js';
 import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
 import { formatCompare, int } from '../report-text.js';
 import type { RunStatus } from '../engine.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
 export const COMPARE_DEFAULT_OPS = 100_000;
@@ -24,7 +25,7 @@ export const compareCommand: CommandModule<object, Raw> = {
   command: 'compare',
   describe: 'the same workload and seed under several modes, then a side-by-side table of throughput, violations and lock contention',
   builder: (y: Argv<object>) =>
-    stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}` }), COMPARE_DEFAULTS)
+    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}` }), COMPARE_DEFAULTS))
       .option('ops', { type: 'string', requiresArg: true, describe: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)` })
       .example('$0 compare --scenario mixed --modes vma-lock,final', 'what does the vma lock cost versus 6.2') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
@@ -37,6 +38,7 @@ export async function compareMain(a: Raw): Promise<number> {
   const raw = { ...a };
   if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(COMPARE_DEFAULT_OPS);
   const args = resolveStress(raw, COMPARE_DEFAULTS);
+  const outputs = resolveOutputs(a);
   const allModes = modes.length === MODE_NAMES.length && modes.every((m, i) => m === MODE_NAMES[i]);
   const command = rerunCommand('compare', { ...args.base, mode: '' }, { modes: allModes ? ['all'] : modes, stopOnViolationDefault: COMPARE_DEFAULTS.stopOnViolation });
   const s = new Session(args);
@@ -84,6 +86,7 @@ export async function compareMain(a: Raw): Promise<number> {
     s.events.write({ type: 'end', t: new Date().toISOString(), status, exitCode: doc.exitCode, ops: runs.reduce((x, r) => x + r.ops.total, 0), violations: runs.reduce((x, r) => x + r.violations.count, 0), elapsedMs: doc.timing.elapsedMs });
     s.writeReport(doc);
     s.printJson(doc);
+    writeOutputs(outputs, [doc]);
     const text = formatCompare(doc, args.quiet ? s.errPaint : s.humanPaint);
     if (args.quiet) s.note(text);
     else s.say(text);

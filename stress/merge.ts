@@ -1,0 +1,309 @@
+/**
+ * `pmdtorture merge`: one report from many (shards of a soak, a hunt or `run --seeds`, run on
+ * different machines). Counts are summed, log2 histograms merged bucket by bucket and the
+ * percentiles recomputed from the merged counts (never averaged), violations kept with the shard
+ * and file they came from and the command that re-runs them. Reports of different versions,
+ * kinds or configurations, or two reports covering the same work items, are refused (MergeError,
+ * exit 2).
+ */
+import { basename } from 'node:path';
+import type { CompareReport, RunReport, SoakRoundJson } from './report-json.js';
+import { compareTable, exitCodeFor, worstStatus } from './report-json.js';
+import type { HuntReport } from './hunt-report.js';
+import type { AnyReport } from './html/render.js';
+import type { LockStatRow } from '../src/locks/lockstat.js';
+import { addHist, histQuantileUs } from './hist.js';
+import type { ShardJson } from './shard.js';
+
+export class MergeError extends Error {}
+
+export const MAX_MERGED_VIOLATIONS = 64;
+const MAX_LIST = 100;
+
+export interface MergeInput {
+  file: string;
+  doc: AnyReport;
+}
+
+const stripShard = (cmd: string): string => cmd.replace(/\s+--shard\s+\d+\/\d+/g, '');
+
+function sumInto(acc: Record<string, number>, x: Record<string, number>): void {
+  for (const [k, n] of Object.entries(x)) acc[k] = (acc[k] ?? 0) + n;
+}
+
+/** What must be equal for two run/soak reports to be merged. */
+function runKey(r: RunReport): Record<string, unknown> {
+  const c = r.config;
+  return {
+    schemaVersion: r.schemaVersion,
+    version: r.tool.version,
+    kind: r.kind,
+    scenario: c.scenario,
+    mode: c.mode,
+    cpus: c.cpus,
+    ops: c.ops,
+    durationMs: r.kind === 'soak' ? c.durationMs : undefined,
+    roundMs: r.soak?.roundMs,
+    widen: c.widen,
+    lockstat: c.lockstat,
+    stopOnViolation: c.stopOnViolation,
+    plant: c.plant,
+    arena: c.arena,
+    seed: r.seed,
+    shards: r.shard?.count ?? null,
+  };
+}
+
+function explainMismatch(a: Record<string, unknown>, b: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(a)) {
+    const x = JSON.stringify(a[k]);
+    const y = JSON.stringify(b[k]);
+    if (x !== y) return `${k} ${x ?? 'unset'} vs ${y ?? 'unset'}`;
+  }
+  return undefined;
+}
+
+function checkSame(inputs: readonly MergeInput[], key: (d: AnyReport) => Record<string, unknown>): void {
+  const k0 = key(inputs[0]!.doc);
+  for (const it of inputs.slice(1)) {
+    const why = explainMismatch(k0, key(it.doc));
+    if (why) throw new MergeError(`${it.file} does not match ${inputs[0]!.file}: ${why} (merge takes reports of one version and one configuration)`);
+  }
+}
+
+/** No two shards may cover the same work item (the same shard twice, or a sharded and an unsharded report). */
+function checkDisjoint(inputs: readonly MergeInput[], shardOf: (d: AnyReport) => ShardJson | undefined): void {
+  const seen = new Map<number, string>();
+  for (const it of inputs) {
+    const s = shardOf(it.doc);
+    if (!s) {
+      if (inputs.length > 1) throw new MergeError(`${it.file} is not a shard (no --shard): merging it with other reports would count its work twice`);
+      continue;
+    }
+    const prev = seen.get(s.index);
+    if (prev !== undefined) throw new MergeError(`${it.file} and ${prev} are both shard ${s.index}/${s.count}: their work overlaps`);
+    seen.set(s.index, it.file);
+  }
+}
+
+function mergeLockRows(rows: LockStatRow[][]): LockStatRow[] {
+  const out: LockStatRow[] = [];
+  const idx = new Map<string, LockStatRow>();
+  for (const list of rows) {
+    for (const r of list) {
+      const key = `${r.cls}:${r.side}`;
+      const a = idx.get(key);
+      if (!a) {
+        const c = { ...r, waitHist: r.waitHist ? [...r.waitHist] : undefined, holdHist: r.holdHist ? [...r.holdHist] : undefined };
+        if (!c.waitHist) delete c.waitHist;
+        if (!c.holdHist) delete c.holdHist;
+        idx.set(key, c);
+        out.push(c);
+        continue;
+      }
+      const minOf = (x: number, y: number): number => (x === 0 ? y : y === 0 ? x : Math.min(x, y));
+      a.conBounces += r.conBounces;
+      a.contentions += r.contentions;
+      a.waitMin = minOf(a.waitMin, r.waitMin);
+      a.waitMax = Math.max(a.waitMax, r.waitMax);
+      a.waitTotal += r.waitTotal;
+      a.acqBounces += r.acqBounces;
+      a.acquisitions += r.acquisitions;
+      a.holdMin = minOf(a.holdMin, r.holdMin);
+      a.holdMax = Math.max(a.holdMax, r.holdMax);
+      a.holdTotal += r.holdTotal;
+      a.holdSamples += r.holdSamples;
+      a.holdSampled ||= r.holdSampled;
+      if (a.waitHist && r.waitHist) addHist(a.waitHist, r.waitHist);
+      else delete a.waitHist;
+      if (a.holdHist && r.holdHist) addHist(a.holdHist, r.holdHist);
+      else delete a.holdHist;
+    }
+  }
+  for (const a of out) {
+    a.waitAvg = a.contentions > 0 ? a.waitTotal / a.contentions : 0;
+    a.holdAvg = a.acquisitions > 0 ? a.holdTotal / a.acquisitions : 0;
+    if (a.waitHist) {
+      a.waitP50 = histQuantileUs(a.waitHist, 0.5, a.waitMin, a.waitMax);
+      a.waitP99 = histQuantileUs(a.waitHist, 0.99, a.waitMin, a.waitMax);
+    }
+    if (a.holdHist) {
+      a.holdP50 = histQuantileUs(a.holdHist, 0.5, a.holdMin, a.holdMax);
+      a.holdP99 = histQuantileUs(a.holdHist, 0.99, a.holdMin, a.holdMax);
+    }
+  }
+  return out;
+}
+
+/** Percentile in µs of a histogram whose buckets are in µs (RCU, IPI). */
+const quantileUsOfUsHist = (h: readonly number[], p: number): number => histQuantileUs(h, p) * 1000;
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Merge run or soak reports (shards of one configuration). */
+export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
+  const docs = inputs.map((i) => i.doc as RunReport);
+  const first = docs[0]!;
+  const out: RunReport = JSON.parse(JSON.stringify(first)) as RunReport;
+  delete out.timeline;
+  delete out.shard;
+  out.command = stripShard(first.command);
+  const tag = (d: RunReport, file: string): RunReport['violations']['recorded'] =>
+    d.violations.recorded.map((v) => ({ ...v, shard: d.shard ?? null, source: basename(file), rerun: v.rerun ?? d.command }));
+  out.violations.recorded = tag(first, inputs[0]!.file);
+  out.errors = first.errors.map((e) => `${basename(inputs[0]!.file)}: ${e}`);
+  out.invariants = { ...first.invariants, errors: first.invariants.errors.map((e) => `${basename(inputs[0]!.file)}: ${e}`) };
+  let startedAt = first.timing.startedAt;
+  let finishedAt = first.timing.finishedAt;
+  for (let i = 1; i < docs.length; i++) {
+    const d = docs[i]!;
+    const file = basename(inputs[i]!.file);
+    out.ops.total += d.ops.total;
+    sumInto(out.ops.perOp, d.ops.perOp);
+    sumInto(out.ops.failed, d.ops.failed);
+    d.ops.perCpu.forEach((n, c) => (out.ops.perCpu[c] = (out.ops.perCpu[c] ?? 0) + n));
+    for (const [site, counts] of Object.entries(d.outcomes)) sumInto((out.outcomes[site] ??= {}), counts);
+    out.violations.count += d.violations.count;
+    sumInto(out.violations.byKind, d.violations.byKind);
+    sumInto(out.violations.bySite, d.violations.bySite);
+    out.violations.recorded.push(...tag(d, inputs[i]!.file));
+    for (const k of Object.keys(out.model) as Array<keyof RunReport['model']>) out.model[k] += d.model[k];
+    out.lockdep.push(...d.lockdep);
+    const rc = out.rcu;
+    rc.gracePeriods += d.rcu.gracePeriods;
+    rc.asyncGracePeriods += d.rcu.asyncGracePeriods;
+    addHist(rc.gpLatencyHist, d.rcu.gpLatencyHist);
+    rc.callbacksQueued += d.rcu.callbacksQueued;
+    rc.callbacksInvoked += d.rcu.callbacksInvoked;
+    rc.backlog += d.rcu.backlog;
+    rc.maxBacklog = Math.max(rc.maxBacklog, d.rcu.maxBacklog);
+    rc.stalls += d.rcu.stalls;
+    rc.gpSeq = Math.max(rc.gpSeq, d.rcu.gpSeq);
+    const ip = out.ipi;
+    ip.sent += d.ipi.sent;
+    ip.acks += d.ipi.acks;
+    ip.shootdowns += d.ipi.shootdowns;
+    addHist(ip.latencyHist, d.ipi.latencyHist);
+    ip.deadlocks += d.ipi.deadlocks;
+    ip.lastDeadlock = d.ipi.lastDeadlock ?? ip.lastDeadlock;
+    out.invariants.ok &&= d.invariants.ok;
+    out.invariants.errors.push(...d.invariants.errors.map((e) => `${file}: ${e}`));
+    out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
+    if (out.stalls.length === 0) out.stalls = d.stalls;
+    if (d.refHold) {
+      if (out.refHold) {
+        addHist(out.refHold.hist, d.refHold.hist);
+        out.refHold.samples += d.refHold.samples;
+      } else out.refHold = JSON.parse(JSON.stringify(d.refHold)) as RunReport['refHold'];
+    }
+    if (out.soak && d.soak) {
+      out.soak.rounds += d.soak.rounds;
+      out.soak.lastRounds = [...out.soak.lastRounds, ...d.soak.lastRounds].slice(-MAX_LIST) as SoakRoundJson[];
+      out.soak.rss.maxBytes = Math.max(out.soak.rss.maxBytes, d.soak.rss.maxBytes);
+      out.soak.statLines += d.soak.statLines;
+      out.soak.invariantFailures += d.soak.invariantFailures;
+    }
+    out.timing.elapsedMs += d.timing.elapsedMs;
+    if (d.timing.startedAt < startedAt) startedAt = d.timing.startedAt;
+    if (d.timing.finishedAt > finishedAt) finishedAt = d.timing.finishedAt;
+  }
+  out.lockstat = mergeLockRows(docs.map((d) => d.lockstat));
+  out.lockdep = out.lockdep.slice(0, 32);
+  out.rcu.gpP50Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.5);
+  out.rcu.gpP99Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.99);
+  out.ipi.p50Us = quantileUsOfUsHist(out.ipi.latencyHist, 0.5);
+  out.ipi.p99Us = quantileUsOfUsHist(out.ipi.latencyHist, 0.99);
+  out.violations.recorded = out.violations.recorded.slice(0, MAX_MERGED_VIOLATIONS);
+  out.invariants.errors = out.invariants.errors.slice(0, MAX_LIST);
+  out.errors = out.errors.slice(0, MAX_LIST);
+  out.timing.startedAt = startedAt;
+  out.timing.finishedAt = finishedAt;
+  out.timing.elapsedMs = round2(out.timing.elapsedMs);
+  // Machine time: ops over the summed elapsed time of the shards (what one machine would do).
+  const sec = out.timing.elapsedMs / 1000;
+  out.ops.perSecond = sec > 0 ? round2(out.ops.total / sec) : 0;
+  out.ops.perOpPerSecond = Object.fromEntries(Object.entries(out.ops.perOp).map(([k, n]) => [k, sec > 0 ? round2(n / sec) : 0]));
+  const seeds = docs.flatMap((d) => d.seeds ?? []);
+  if (seeds.length) out.seeds = seeds;
+  else delete out.seeds;
+  out.status = worstStatus(docs.map((d) => d.status));
+  out.exitCode = exitCodeFor(out.status);
+  out.merged = { reports: docs.length, shards: docs.map((d, i) => ({ file: basename(inputs[i]!.file), shard: d.shard ?? null, status: d.status, ops: d.ops.total, violations: d.violations.count })) };
+  return out;
+}
+
+function mergeCompare(inputs: readonly MergeInput[]): CompareReport {
+  const docs = inputs.map((i) => i.doc as CompareReport);
+  const first = docs[0]!;
+  const modes = first.runs.map((r) => r.config.mode);
+  const runs = modes.map((_, m) => mergeRunReports(inputs.map((it) => ({ file: it.file, doc: (it.doc as CompareReport).runs[m]! }))));
+  const statuses = runs.map((r) => (r.status === 'violations' ? (r.expected === 'safe' ? 'violations' : 'ok') : r.status));
+  const status = worstStatus(statuses);
+  const out: CompareReport = {
+    ...first,
+    command: stripShard(first.command),
+    status,
+    exitCode: exitCodeFor(status),
+    timing: { startedAt: docs.map((d) => d.timing.startedAt).sort()[0]!, finishedAt: docs.map((d) => d.timing.finishedAt).sort().at(-1)!, elapsedMs: docs.reduce((n, d) => n + d.timing.elapsedMs, 0) },
+    table: compareTable(runs),
+    runs,
+  };
+  (out as CompareReport & { merged?: RunReport['merged'] }).merged = { reports: docs.length, shards: docs.map((d, i) => ({ file: basename(inputs[i]!.file), shard: null, status: d.status, ops: d.runs.reduce((n, r) => n + r.ops.total, 0), violations: d.runs.reduce((n, r) => n + r.violations.count, 0) })) };
+  return out;
+}
+
+function mergeHunts(inputs: readonly MergeInput[]): HuntReport {
+  const docs = inputs.map((i) => i.doc as HuntReport);
+  const first = docs[0]!;
+  const found = docs.find((d) => d.found);
+  const bad = docs.find((d) => d.status === 'deadlock' || d.status === 'crashed');
+  const lead = found ?? bad ?? first;
+  const out: HuntReport = {
+    ...JSON.parse(JSON.stringify(lead)) as HuntReport,
+    iterationsRun: docs.reduce((n, d) => n + d.iterationsRun, 0),
+    totalSteps: docs.reduce((n, d) => n + d.totalSteps, 0),
+    elapsedMs: docs.reduce((n, d) => n + d.elapsedMs, 0),
+    anomalies: docs.flatMap((d) => d.anomalies).slice(0, MAX_LIST),
+    found: found !== undefined,
+    exitCode: Math.max(...docs.map((d) => d.exitCode)) === 1 || found ? 1 : Math.max(...docs.map((d) => d.exitCode)),
+    violations: docs.flatMap((d) => (d.violations ?? []).map((v) => ({ ...v, shard: d.shard ?? null }))).slice(0, MAX_MERGED_VIOLATIONS),
+    merged: { reports: docs.length, shards: docs.map((d, i) => ({ file: basename(inputs[i]!.file), shard: d.shard ?? null, found: d.found, iterationsRun: d.iterationsRun, replayFile: d.replayFile })) },
+  };
+  if (out.rerun) out.rerun = stripShard(out.rerun);
+  delete out.shard;
+  return out;
+}
+
+/** Merge reports of one kind and configuration. Throws MergeError when they cannot be merged. */
+export function mergeReports(inputs: readonly MergeInput[]): AnyReport {
+  if (inputs.length === 0) throw new MergeError('no reports to merge');
+  const kinds = new Set(inputs.map((i) => i.doc.kind));
+  if (kinds.size > 1) throw new MergeError(`reports of different kinds (${[...kinds].join(', ')}): merge takes shards of one command`);
+  const versions = new Set(inputs.map((i) => `${i.doc.tool.version}/schema ${i.doc.schemaVersion}`));
+  if (versions.size > 1) throw new MergeError(`reports from different versions (${[...versions].join(', ')}): re-run the shards with one version`);
+  const kind = inputs[0]!.doc.kind;
+  if (kind === 'compare') {
+    checkSame(inputs, (d) => {
+      const c = d as CompareReport;
+      return { modes: c.runs.map((r) => r.config.mode), ...runKey(c.runs[0]!) };
+    });
+    if (inputs.length > 1) throw new MergeError('compare reports are not sharded; merge takes shards of soak, hunt or run --seeds');
+    return mergeCompare(inputs);
+  }
+  if (kind === 'hunt') {
+    checkSame(inputs, (d) => {
+      const h = d as HuntReport;
+      return { scenario: h.scenario, mode: h.mode, cpus: h.cpus, ops: h.ops, iterations: h.iterations, seed: h.seed, sched: h.sched, pctDepth: h.pctDepth, yields: h.yields, shards: h.shard?.count ?? null };
+    });
+    checkDisjoint(inputs, (d) => (d as HuntReport).shard);
+    return mergeHunts(inputs);
+  }
+  checkSame(inputs, (d) => runKey(d as RunReport));
+  checkDisjoint(inputs, (d) => (d as RunReport).shard);
+  return mergeRunReports(inputs);
+}
+
+/** Exit code of a merged report: 1 if any shard found a violation (compare: in a safe mode). */
+export function mergedExitCode(d: AnyReport): number {
+  return d.exitCode;
+}

@@ -1,0 +1,39 @@
+/**
+ * `--html FILE` and `--junit FILE` for every command that produces a report (run, soak, compare,
+ * hunt, merge, report): the option declarations, the early writability check, and the writing.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { UsageError } from './args.js';
+import { checkWritable } from './session.js';
+import { renderHtml, type AnyReport } from './html/render.js';
+import { renderJunit } from './junit.js';
+
+export interface OutputFiles {
+  html?: string | undefined;
+  junit?: string | undefined;
+}
+
+export function outputOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('html', { type: 'string', requiresArg: true, describe: 'write a self-contained HTML report with plots to FILE' })
+    .option('junit', { type: 'string', requiresArg: true, describe: 'write JUnit XML to FILE: one testcase per scenario × mode' });
+}
+
+/** Validate --html/--junit and check the files can be written (before anything runs). */
+export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
+  const one = (flag: 'html' | 'junit'): string | undefined => {
+    const v = a[flag];
+    if (v === undefined) return undefined;
+    if (v === true || String(v).trim() === '') throw new UsageError(`--${flag}`, 'needs a file name (accepted: a writable file path)');
+    const s = String(v);
+    checkWritable(`--${flag}`, s);
+    return s;
+  };
+  return { html: one('html'), junit: one('junit') };
+}
+
+export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): void {
+  if (o.html !== undefined) writeFileSync(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' }))));
+  if (o.junit !== undefined) writeFileSync(o.junit, renderJunit(docs));
+}

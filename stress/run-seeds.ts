@@ -1,0 +1,52 @@
+/**
+ * `pmdtorture run --seeds LIST [--shard I/N]`: one engine run per seed, one after another, folded
+ * into one report (counts summed, histograms merged, as soak folds its rounds). With --shard, the
+ * seeds at positions i with i mod N = I-1 only, so N shards together run exactly the list; with
+ * --ops, each seed's op streams (and per-op counts) depend on the seed alone, so the merged shards
+ * equal the unsharded run.
+ */
+import { rerunCommand, UsageError, type StressArgs } from './args.js';
+import type { Session } from './session.js';
+import type { RunResult } from './engine.js';
+import { buildRunReport, exitCodeFor, type RunReport } from './report-json.js';
+import { mergeRound } from './commands/soak.js';
+import { Timeline } from './timeline.js';
+import { parseSeedList, shardItems, type Shard } from './shard.js';
+import { int } from './report-text.js';
+
+export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
+  if (a['seeds'] === undefined) return undefined;
+  if (a['seed'] !== undefined) throw new UsageError('--seeds', 'give --seed or --seeds, not both');
+  return parseSeedList(a['seeds']);
+}
+
+export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds: readonly number[], shard: Shard | undefined): Promise<{ report: RunReport; code: number }> {
+  const cfg = { ...args.base, mode, seed: seeds[0]! };
+  const mine = shardItems(shard, seeds.length);
+  const seedArg = seeds.join(',');
+  const command = rerunCommand('run', cfg, { stopOnViolationDefault: true }).replace(/ --seed \S+/, ` --seeds ${seedArg.length > 2000 ? `${seeds[0]}-${seeds.at(-1)}` : seedArg}`) + (shard ? ` --shard ${shard.index}/${shard.count}` : '');
+  const startedAt = new Date();
+  const timeline = new Timeline();
+  let acc: RunResult | undefined;
+  let firstOpMs = 0;
+  const ran: number[] = [];
+  for (const i of mine) {
+    if (s.interrupted) break;
+    const seed = seeds[i]!;
+    const r = await s.run({ ...cfg, seed, timeline }, { round: i });
+    if (acc === undefined) firstOpMs = r.firstOpAtMs;
+    ran.push(seed);
+    if (!args.quiet) s.note(`  seed ${seed}: ${r.status}, ${int(r.ops)} ops, ${r.violationCount} violations`);
+    // Each violation keeps the command that re-runs its own seed.
+    acc = mergeRound(acc, r, i);
+    if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
+    if (r.status === 'violations' && cfg.stopOnViolation) break;
+  }
+  if (!acc) throw new UsageError('--shard', `shard ${shard?.index}/${shard?.count} has no seeds: the list has only ${seeds.length}`);
+  if (s.interrupted) acc.status = 'interrupted';
+  acc.config = { ...acc.config, seed: seeds[0]! };
+  const report = buildRunReport(acc, { kind: 'run', command, seedRandom: false, statIntervalMs: args.statIntervalMs, startedAt, finishedAt: new Date(), firstOpMs });
+  report.seeds = ran;
+  if (shard) report.shard = { ...shard, items: mine.slice(0, ran.length) };
+  return { report, code: exitCodeFor(acc.status) };
+}
