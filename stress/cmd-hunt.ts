@@ -8,6 +8,12 @@ import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, rand
 import { EXIT } from './report-json.js';
 import { controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, type HuntResult } from './controlled.js';
 import { resolveSched, schedOptions } from './sched-options.js';
+import { SCHEMA_VERSION, toolInfo } from './report-json.js';
+import { outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
+import { parseShard, shardOptions } from './shard.js';
+import { huntShard } from './hunt-shard.js';
+import type { HuntReport } from './hunt-report.js';
+import { shellWord } from './args.js';
 
 type Raw = Record<string, unknown>;
 
@@ -15,7 +21,7 @@ export const huntCommand: CommandModule<object, Raw> = {
   command: 'hunt',
   describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
   builder: (y: Argv<object>) =>
-    schedOptions(y, 'pct')
+    outputOptions(shardOptions(schedOptions(y, 'pct'), 'iteration'))
       .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
       .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}` })
       .option('cpus', { type: 'string', requiresArg: true, default: '2', describe: 'CPUs (worker threads) per execution' })
@@ -44,13 +50,16 @@ export async function huntMain(a: Raw): Promise<number> {
   const out = String(a['out'] ?? '.');
   if (out.trim() === '') throw new UsageError('--out', 'needs a directory');
   const json = a['json'] === true;
+  const shard = parseShard(a['shard']);
+  const outputs = resolveOutputs(a);
+  const startedAt = new Date().toISOString();
   const quiet = a['quiet'] === true;
   const say = (s: string): void => {
     if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
   };
   say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
   const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields });
-  const h: HuntResult = await hunt({ ...cfg, iterations, outDir: out });
+  const h: HuntResult & { items?: number[] } = shard ? await huntShard({ ...cfg, iterations, outDir: out }, shard) : await hunt({ ...cfg, iterations, outDir: out });
   const f = h.failure;
   let code: number = EXIT.ok;
   let summary: string;
@@ -73,14 +82,18 @@ export async function huntMain(a: Raw): Promise<number> {
   } else {
     summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
-  if (json) {
-    process.stdout.write(JSON.stringify({
+  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', mode, '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : [])].map(shellWord).join(' ');
+  const doc = {
+      schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
+      ...(shard ? { shard: { ...shard, items: (h.items ?? []).slice(0, 10_000) } } : {}),
+      violations: (f?.violations ?? []).slice(0, 4),
       command: 'hunt', scenario, mode, cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
       failingSeed: f?.config.seed ?? null, status: f?.status ?? 'ok', deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
       elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,
-    }, null, 1) + '\n');
-  }
+  };
+  writeOutputs(outputs, [doc as unknown as HuntReport]);
+  if (json) process.stdout.write(JSON.stringify(doc, null, 1) + '\n');
   process.stderr.write(`pmdtorture hunt: ${summary}\n`);
   if (h.replayPath && !json) process.stdout.write(`${h.replayPath}\n`);
   return code;
