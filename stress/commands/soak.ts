@@ -16,6 +16,7 @@ import { formatRunReport, formatSummary, int, mb } from '../report-text.js';
 import type { LiveStat, RunResult } from '../engine.js';
 import type { LockStatRow } from '../../src/locks/lockstat.js';
 import { Timeline } from '../timeline.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
 import { addHist, histQuantileUs } from '../hist.js';
 
@@ -32,7 +33,7 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS), 'round')
+    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS), 'round'))
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
       .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
       .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
@@ -172,6 +173,7 @@ export async function soakMain(a: Raw): Promise<number> {
   const roundMs = parseDuration('--round', a['round']);
   const args = resolveStress(a, SOAK_DEFAULTS);
   const shard: Shard | undefined = parseShard(a['shard']);
+  const outputs = resolveOutputs(a);
   const cfg = { ...args.base, mode };
   const command = rerunCommand('soak', cfg, { stopOnViolationDefault: SOAK_DEFAULTS.stopOnViolation, roundMs: roundMs === DEFAULT_ROUND_MS ? undefined : roundMs }) + (shard ? ` --shard ${shard.index}/${shard.count}` : '');
   const total = cfg.durationMs;
@@ -256,6 +258,7 @@ export async function soakMain(a: Raw): Promise<number> {
     s.events.write({ type: 'end', t: new Date().toISOString(), status: acc.status, exitCode: code, ops: acc.ops, violations: acc.violationCount, elapsedMs: report.timing.elapsedMs });
     s.writeReport(report);
     s.printJson(report);
+    writeOutputs(outputs, [report]);
     if (args.quiet) s.note(formatSummary(report, s.errPaint));
     else s.say(formatRunReport(report, s.humanPaint));
     return code;
