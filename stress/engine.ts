@@ -62,8 +62,26 @@ export interface RunConfig {
   onStat?: ((s: LiveStat) => void) | undefined;
   /** Stops the run like SIGINT: finish, report, status 'interrupted'. */
   signal?: AbortSignal | undefined;
+  /** Workers to run on (createStressPool; soak reuses one across rounds). Left open unless a crash or stall forced its destruction. */
+  pool?: Piscina | undefined;
   /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
   timeline?: Timeline | undefined;
+}
+
+/**
+ * A pool of n CPU workers. runStress makes one per run; a caller running many runs (soak rounds)
+ * may make one and pass it as RunConfig.pool, so threads are not created and torn down each time.
+ */
+export function createStressPool(n: number): Piscina {
+  // Without require(esm), piscina's require() of our ES module fails cleanly and it falls back to
+  // import(); with it, a failed require leaves Node 20 unable to import the module again.
+  return new Piscina({
+    filename: distPath('src/workers/tasks/stress.js'),
+    minThreads: n,
+    maxThreads: n,
+    idleTimeout: 60_000,
+    execArgv: ['--no-experimental-require-module'],
+  });
 }
 
 export interface LiveStat {
@@ -162,15 +180,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stopOnViolation: cfg.stopOnViolation,
     plant: cfg.plant,
   }));
-  // Without require(esm), piscina's require() of our ES module fails cleanly and it falls back to
-  // import(); with it, a failed require leaves Node 20 unable to import the module again.
-  const pool = new Piscina({
-    filename: distPath('src/workers/tasks/stress.js'),
-    minThreads: n,
-    maxThreads: n,
-    idleTimeout: 60_000,
-    execArgv: ['--no-experimental-require-module'],
-  });
+  const ownPool = cfg.pool === undefined;
+  if (cfg.pool && cfg.pool.options.maxThreads < n) throw new RangeError(`runStress: the pool given cannot run ${n} CPUs`);
+  const pool = cfg.pool ?? createStressPool(n);
   const t0 = performance.now();
   const errors: string[] = [];
   const stalls: StallReport[] = [];
@@ -259,8 +271,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   sampleTimeline(performance.now(), true);
   if (status === 'crashed') timeline.mark({ tMs: timeline.endMs, kind: 'crash', n: 1, label: 'crash' });
   if (status === 'interrupted') timeline.mark({ tMs: timeline.endMs, kind: 'interrupt', n: 1, label: 'interrupted' });
+  // A caller's pool stays open for its next run, unless workers had to be killed.
   if (!settled) await pool.destroy();
-  else await pool.close();
+  else if (ownPool) await pool.close();
   const elapsedMs = performance.now() - t0;
 
   const perOp: Record<string, number> = {};
@@ -277,7 +290,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
-  const { onStat: _o, signal: _s, timeline: _t, ...plain } = cfg;
+  const { onStat: _o, signal: _s, timeline: _t, pool: _p, ...plain } = cfg;
   return {
     config: { ...plain, arena: arenaCfg },
     status,

@@ -8,12 +8,14 @@
  * violations and the last rounds are kept. SIGINT/SIGTERM stop the round, print the summary
  * and write the report (exit 130).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakRoundJson } from '../report-json.js';
 import { formatRunReport, formatSummary, int, mb } from '../report-text.js';
-import type { LiveStat, RunResult } from '../engine.js';
+import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import type { LockStatRow } from '../../src/locks/lockstat.js';
 import { Timeline } from '../timeline.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
@@ -41,6 +43,21 @@ export const soakCommand: CommandModule<object, Raw> = {
     process.exitCode = await soakMain(argv);
   },
 };
+
+/**
+ * A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
+ * would otherwise keep the dropped arenas and pools of many rounds around and RSS would creep.
+ */
+function fullGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return () => {};
+  }
+}
 
 /** Seed of round r (round 0 runs the soak's own seed). */
 export function roundSeed(seed: number, r: number): number {
@@ -188,6 +205,9 @@ export async function soakMain(a: Raw): Promise<number> {
   let invariantFailures = 0;
   const rss = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
   let firstOpMs = 0;
+  const collect = fullGc();
+  // One pool of CPU workers for every round: no thread churn, so RSS stays flat over hours.
+  const pool = createStressPool(cfg.cpus);
   const timeline = new Timeline();
   const roundsRun: number[] = [];
   try {
@@ -204,7 +224,7 @@ export async function soakMain(a: Raw): Promise<number> {
       const before = { ops: acc?.ops ?? 0, violations: acc?.violationCount ?? 0, gps: acc?.rcu.gracePeriods ?? 0 };
       let lastViolations = before.violations;
       const r = await s.run(
-        { ...cfg, seed, timeline, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
+        { ...cfg, seed, timeline, pool, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
         {
           round,
           onStat: (st: LiveStat, rate: number) => {
@@ -223,6 +243,7 @@ export async function soakMain(a: Raw): Promise<number> {
       );
       if (round === 0) firstOpMs = r.firstOpAtMs;
       nRounds++;
+      collect();
       if (!r.invariants.ok && r.status !== 'crashed' && r.status !== 'stalled') invariantFailures++;
       const rec: SoakRoundJson = { round, seed, status: r.status, elapsedMs: Math.round(r.elapsedMs), ops: r.ops, violations: r.violationCount, invariantsOk: r.invariants.ok, rssBytes: process.memoryUsage().rss };
       rounds.push(rec);
@@ -263,6 +284,7 @@ export async function soakMain(a: Raw): Promise<number> {
     else s.say(formatRunReport(report, s.humanPaint));
     return code;
   } finally {
+    await pool.close().catch(() => {});
     s.close();
   }
 }
