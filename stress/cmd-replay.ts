@@ -82,8 +82,8 @@ export async function replayMain(a: Raw): Promise<number> {
     const out = a['out'] !== undefined ? String(a['out']) : `${dirname(path)}/${basename(path).replace(/(\.replay)?\.json$/, '')}.shrunk.replay.json`;
     const written = writeReplayFile(dirname(out), s.file, basename(out));
     shrunk = { path: written, file: s.file, runs: s.stats.runs, steps: s.result.steps, preemptions: s.result.preemptions };
-    const oc = s.file.config.opsPerCpu ?? [];
-    say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, ops per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit ? ' (budget reached)' : ''}`);
+    const oc = (s.file.config.opsPerCpu ?? []).map((n, i) => n - (s.file.config.skipOps?.[i]?.length ?? 0));
+    say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, operations run per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit ? ' (budget reached)' : ''}`);
     say(formatInterleaving(s.result.interleaving ?? [], s.file.violation.step));
     say(`written: ${written}`);
   }

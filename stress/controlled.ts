@@ -41,6 +41,8 @@ export interface ControlledConfig {
   ops: number;
   /** Per-CPU operation counts; overrides `ops` (shrinking). */
   opsPerCpu?: number[] | undefined;
+  /** Per CPU: indices of its operation stream drawn but not run (shrinking). */
+  skipOps?: number[][] | undefined;
   sched: SchedKind;
   /** PCT depth d (bugs of depth d get probability >= 1/(n k^(d-1))). */
   pctDepth: number;
@@ -105,6 +107,7 @@ export function controlledConfig(c: Partial<ControlledConfig> & Pick<ControlledC
     seed: c.seed ?? 1,
     ops,
     opsPerCpu: c.opsPerCpu,
+    skipOps: c.skipOps,
     sched: c.sched ?? 'pct',
     pctDepth: c.pctDepth ?? CONTROLLED_DEFAULTS.pctDepth,
     pctSteps: c.pctSteps ?? estimateSteps(ops),
@@ -154,6 +157,7 @@ export function validateControlled(cfg: ControlledConfig): void {
   if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODES.map((m) => m.name).join(', ')})`);
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) throw new RangeError(`cpus=${cfg.cpus} must be in [1, 64]`);
   if (cfg.opsPerCpu && cfg.opsPerCpu.length !== cfg.cpus) throw new RangeError('opsPerCpu must list one count per CPU');
+  if (cfg.skipOps && cfg.skipOps.length !== cfg.cpus) throw new RangeError('skipOps must list one array per CPU');
   if (!Number.isInteger(cfg.ops) || cfg.ops < 1) {
     if (!cfg.opsPerCpu) throw new RangeError(`controlled runs need a finite --ops (got ${cfg.ops})`);
   }
@@ -197,6 +201,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         ops,
         lockstat: false,
         stopOnViolation: cfg.stopOnViolation ?? true,
+        skip: cfg.skipOps?.[cpu],
         sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields },
       })
       .then(
@@ -319,7 +324,7 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');
   const c = r.config;
   const config: ReplayConfig = {
-    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: c.seed, ops: c.ops, opsPerCpu: c.opsPerCpu,
+    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: c.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, skipOps: c.skipOps,
     sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields,
     arena: c.arena as Record<string, number> | undefined,
   };
@@ -329,7 +334,7 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
 export function configOfReplay(f: ReplayFile): ControlledConfig {
   const c = f.config;
   return controlledConfig({
-    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: f.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, sched: c.sched,
+    scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: f.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, skipOps: c.skipOps, sched: c.sched,
     pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields ?? 'events', arena: c.arena as Partial<ArenaConfig> | undefined,
   });
 }
@@ -438,6 +443,17 @@ function truncateSteps(steps: ReadonlyArray<readonly [number, number]>, upTo: nu
   return out;
 }
 
+/** Per step: [deciding cpu, index of its operation among those that ran (-1 between operations)]. */
+function opOwners(evs: readonly StepEvent[]): Array<[number, number]> {
+  const started = new Map<number, number>();
+  return evs.map((e) => {
+    if (e.point === 'op-start') started.set(e.cpu, (started.get(e.cpu) ?? 0) + 1);
+    // The op-gap point right after an operation belongs to it: a skipped operation has none.
+    const cur = (started.get(e.cpu) ?? 0) - 1;
+    return [e.cpu, e.op !== '-' || e.point === 'op-gap' ? cur : -1];
+  });
+}
+
 /** Shrink a failing replay file; returns the smallest failing file found, re-run with its interleaving. */
 export async function shrinkReplay(f: ReplayFile, budget = { maxRuns: 300, maxMs: 60_000 }): Promise<ShrinkOutcome> {
   const base = configOfReplay(f);
@@ -447,21 +463,25 @@ export async function shrinkReplay(f: ReplayFile, budget = { maxRuns: 300, maxMs
     if (!p) pools.set(n, (p = new ControlledPool(n)));
     return p;
   };
-  const cfgOf = (c: ShrinkCandidate): ControlledConfig => ({ ...base, cpus: c.cpus, opsPerCpu: c.opsPerCpu, ops: c.opsPerCpu.reduce((a, b) => a + b, 0) });
+  const cfgOf = (c: ShrinkCandidate): ControlledConfig => ({
+    ...base, cpus: c.cpus, opsPerCpu: c.opsPerCpu, ops: c.opsPerCpu.reduce((a, b) => a + b, 0),
+    skipOps: c.skip.some((s) => s.length > 0) ? c.skip : undefined,
+  });
   try {
     const start: ShrinkCandidate = {
       cpus: base.cpus,
       opsPerCpu: base.opsPerCpu ?? opsSplit(base),
+      skip: base.skipOps ?? Array.from({ length: base.cpus }, () => []),
       steps: f.steps,
     };
     const stats = await shrinkSchedule(
       start,
       async (c) => {
-        if (c.opsPerCpu.every((o) => o === 0)) return { fails: false };
-        const r = await runControlled(cfgOf(c), { pool: poolFor(c.cpus), replay: c.steps });
+        if (c.opsPerCpu.every((o, i) => o - (c.skip[i]?.length ?? 0) <= 0)) return { fails: false };
+        const r = await runControlled(cfgOf(c), { pool: poolFor(c.cpus), replay: c.steps, recordEvents: true });
         const fails = r.status === 'violations' && sameKind(r.violation, f.violation);
         if (!fails) return { fails };
-        return { fails, steps: truncateSteps(r.schedule.steps, r.violation!.step + 1), opsUsed: r.perCpu, preemptions: r.preemptions };
+        return { fails, steps: truncateSteps(r.schedule.steps, r.violation!.step + 1), opsUsed: r.perCpu, preemptions: r.preemptions, owners: opOwners(r.interleaving ?? []) };
       },
       budget,
     );
@@ -478,7 +498,11 @@ export async function shrinkReplay(f: ReplayFile, budget = { maxRuns: 300, maxMs
 
 // ------------------------------------------------------------------ printing
 
-/** A readable interleaving: one line per run of consecutive steps of a CPU. */
+/**
+ * A readable interleaving: one line per stretch of one CPU inside one operation (the op-gap
+ * point after an operation stays on its line), with the yield points it passed and the CPU
+ * the scheduler switched to.
+ */
 export function formatInterleaving(evs: readonly StepEvent[], violationStep = -1): string {
   const lines: string[] = ['step   cpu  operation          yield points (→ next CPU)'];
   let i = 0;
@@ -486,11 +510,11 @@ export function formatInterleaving(evs: readonly StepEvent[], violationStep = -1
     const e = evs[i]!;
     let j = i;
     const pts: string[] = [];
-    while (j < evs.length && evs[j]!.cpu === e.cpu && evs[j]!.op === e.op) {
+    while (j < evs.length && evs[j]!.cpu === e.cpu && (evs[j]!.op === e.op || (evs[j]!.op === '-' && e.op !== '-' && evs[j]!.point === 'op-gap'))) {
       const x = evs[j]!;
       pts.push(x.point + (x.step === violationStep ? ' [VIOLATION seen]' : ''));
       j++;
-      if (x.next !== x.cpu) break;
+      if (x.next !== x.cpu || x.op === '-') break;
     }
     const last = evs[j - 1]!;
     const to = last.next !== last.cpu ? `  → cpu ${last.next}` : '';

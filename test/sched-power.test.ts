@@ -38,7 +38,7 @@ describe('shrinking', () => {
     const h = await hunt({ ...controlledConfig({ scenario: 'follow-page', mode: 'none', sched: 'random', seed: 4, ops: 200 }), iterations: 200 });
     expect(h.found).toBe(true);
     const f = replayFileOf(h.failure!);
-    const s = await shrinkReplay(f, { maxRuns: 100, maxMs: 20_000 });
+    const s = await shrinkReplay(f, { maxRuns: 100, maxMs: 60_000 });
     const sf = s.file;
     const opsBefore = h.failure!.config.ops;
     const opsAfter = (sf.config.opsPerCpu ?? []).reduce((a, b) => a + b, 0);

@@ -65,6 +65,7 @@ export interface ReplayConfig {
   seed: number;
   ops: number;
   opsPerCpu?: number[] | undefined;
+  skipOps?: number[][] | undefined;
   sched: 'random' | 'pct';
   pctDepth: number;
   pctSteps: number;
@@ -135,6 +136,9 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
   if (!isInt(cfg.ops) || cfg.ops < 0) bad('config.ops must be a non-negative integer');
   if (cfg.opsPerCpu !== undefined && (!Array.isArray(cfg.opsPerCpu) || cfg.opsPerCpu.length !== cfg.cpus || !cfg.opsPerCpu.every((v) => isInt(v) && v >= 0))) {
     bad('config.opsPerCpu must list a non-negative integer per CPU');
+  }
+  if (cfg.skipOps !== undefined && (!Array.isArray(cfg.skipOps) || cfg.skipOps.length !== cfg.cpus || !cfg.skipOps.every((a) => Array.isArray(a) && a.every((v) => isInt(v) && v >= 0)))) {
+    bad('config.skipOps must list an array of operation indices per CPU');
   }
   if (cfg.sched !== 'random' && cfg.sched !== 'pct') bad(`config.sched must be random or pct, not ${JSON.stringify(cfg.sched)}`);
   if (!isInt(cfg.pctDepth) || cfg.pctDepth < 1) bad('config.pctDepth must be a positive integer');

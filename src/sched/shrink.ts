@@ -6,7 +6,9 @@
  * becomes the canonical form of the candidate (a removed switch can shift everything after it).
  *
  * Passes, repeated until a round changes nothing or the budget is spent:
- *  1. operations: per CPU, halve its op count, then step down one at a time;
+ *  1. operations: per CPU, halve its op count, then step down one at a time; then drop single
+ *     operations from the middle of its stream (delta debugging over chunks: the dropped ones
+ *     are drawn but not run, so every other keeps its arguments);
  *  2. CPUs: give a CPU zero operations; drop the highest CPU entirely when it has none;
  *  3. preemptions: delete one run of the schedule (largest first, then from the end), letting
  *     the non-preemptive default fill the gap.
@@ -15,6 +17,8 @@
 export interface ShrinkCandidate {
   cpus: number;
   opsPerCpu: number[];
+  /** Per CPU: indices of its operation stream drawn but not run. */
+  skip: number[][];
   steps: Array<[number, number]>;
 }
 
@@ -25,6 +29,12 @@ export interface ShrinkTry {
   /** Operations each CPU had started by the violation (an upper bound that still fails). */
   opsUsed?: number[] | undefined;
   preemptions?: number | undefined;
+  /**
+   * Per step of `steps`: the deciding CPU and the index (among the operations that ran on it)
+   * of the operation it was in, -1 between operations. Lets the op-dropping pass remove the
+   * steps of a dropped operation too, so the switches around it stay where they were.
+   */
+  owners?: Array<[number, number]> | undefined;
 }
 
 export interface ShrinkBudget {
@@ -43,8 +53,42 @@ export interface ShrinkResult {
 
 /** Size order: fewer CPUs, then fewer ops, then fewer switches, then fewer steps. */
 export function candidateSize(c: ShrinkCandidate): [number, number, number, number] {
-  const active = c.opsPerCpu.filter((o) => o > 0).length;
-  return [c.cpus + active, sum(c.opsPerCpu), c.steps.length, c.steps.reduce((a, [, n]) => a + n, 0)];
+  const live = liveOps(c);
+  const active = live.filter((o) => o.length > 0).length;
+  return [c.cpus + active, sum(live.map((o) => o.length)), c.steps.length, c.steps.reduce((a, [, n]) => a + n, 0)];
+}
+
+/** Per CPU: the operation indices that run. */
+export function liveOps(c: ShrinkCandidate): number[][] {
+  return c.opsPerCpu.map((n, cpu) => {
+    const sk = new Set(c.skip[cpu] ?? []);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) if (!sk.has(i)) out.push(i);
+    return out;
+  });
+}
+
+/** The schedule without the decisions CPU c made inside its live operations [from, to). */
+function dropSteps(steps: ReadonlyArray<readonly [number, number]>, owners: ReadonlyArray<readonly [number, number]>, c: number, from: number, to: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let i = 0;
+  for (const [cpu, n] of steps) {
+    for (let k = 0; k < n; k++, i++) {
+      const o = owners[i];
+      if (o && o[0] === c && o[1] >= from && o[1] < to) continue;
+      const last = out[out.length - 1];
+      if (last && last[0] === cpu) last[1]++;
+      else out.push([cpu, 1]);
+    }
+  }
+  return out;
+}
+
+function skipsFor(n: number, keep: readonly number[]): number[] {
+  const k = new Set(keep);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (!k.has(i)) out.push(i);
+  return out;
 }
 
 function smaller(a: ShrinkCandidate, b: ShrinkCandidate): boolean {
@@ -74,9 +118,10 @@ export async function shrinkSchedule(
   budget: ShrinkBudget,
 ): Promise<ShrinkResult> {
   const t0 = performance.now();
-  let best: ShrinkCandidate = { cpus: start.cpus, opsPerCpu: [...start.opsPerCpu], steps: normalizeSteps(start.steps) };
+  let best: ShrinkCandidate = { cpus: start.cpus, opsPerCpu: [...start.opsPerCpu], skip: start.skip.map((x) => [...x]), steps: normalizeSteps(start.steps) };
   let runs = 0;
   let accepted = 0;
+  let owners: Array<[number, number]> | undefined;
   let budgetHit = false;
   const out = (): boolean => {
     if (runs >= budget.maxRuns || performance.now() - t0 > budget.maxMs) budgetHit = true;
@@ -88,13 +133,16 @@ export async function shrinkSchedule(
     runs++;
     const r = await test(c);
     if (!r.fails) return false;
+    const opsPerCpu = r.opsUsed ? c.opsPerCpu.map((o, i) => Math.min(o, r.opsUsed![i] ?? o)) : c.opsPerCpu;
     const next: ShrinkCandidate = {
       cpus: c.cpus,
-      opsPerCpu: r.opsUsed ? c.opsPerCpu.map((o, i) => Math.min(o, r.opsUsed![i] ?? o)) : c.opsPerCpu,
+      opsPerCpu,
+      skip: c.skip.map((sk, i) => sk.filter((x) => x < opsPerCpu[i]!)),
       steps: normalizeSteps(r.steps ?? c.steps),
     };
     if (!smaller(next, best)) return false;
     best = next;
+    owners = r.owners;
     accepted++;
     return true;
   };
@@ -123,16 +171,33 @@ export async function shrinkSchedule(
         progress = true;
       }
     }
+    // 1b. drop operations from the middle of each stream (ddmin over chunks)
+    for (let c = 0; c < best.cpus && !out(); c++) {
+      let live = liveOps(best)[c]!;
+      for (let chunk = Math.ceil(live.length / 2); chunk >= 1 && !out(); chunk = chunk === 1 ? 0 : Math.ceil(chunk / 2)) {
+        for (let at = 0; at < live.length && !out(); ) {
+          const keep = [...live.slice(0, at), ...live.slice(at + chunk)];
+          const skip = best.skip.map((sk, i) => (i === c ? skipsFor(best.opsPerCpu[c]!, keep) : sk));
+          const steps = owners ? dropSteps(best.steps, owners, c, at, at + chunk) : best.steps;
+          if (keep.length > 0 && ((await attempt({ ...best, skip, steps })) || (owners !== undefined && (await attempt({ ...best, skip }))))) {
+            progress = true;
+            live = liveOps(best)[c]!;
+          } else at += chunk;
+        }
+      }
+    }
     // 2. CPUs
     for (let c = best.cpus - 1; c >= 0 && !out(); c--) {
       if (best.opsPerCpu[c]! > 0) {
         const zero = best.opsPerCpu.map((v, i) => (i === c ? 0 : v));
-        if (await attempt({ ...best, opsPerCpu: zero, steps: normalizeSteps(best.steps.filter(([x]) => x !== c)) })) progress = true;
+        const skip = best.skip.map((sk, i) => (i === c ? [] : sk));
+        if (await attempt({ ...best, opsPerCpu: zero, skip, steps: normalizeSteps(best.steps.filter(([x]) => x !== c)) })) progress = true;
       }
       if (c === best.cpus - 1 && best.cpus > 1 && best.opsPerCpu[c] === 0) {
         const fewer: ShrinkCandidate = {
           cpus: best.cpus - 1,
           opsPerCpu: best.opsPerCpu.slice(0, -1),
+          skip: best.skip.slice(0, -1),
           steps: normalizeSteps(best.steps.filter(([x]) => x !== c)),
         };
         if (await attempt(fewer)) progress = true;

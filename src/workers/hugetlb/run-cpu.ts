@@ -40,6 +40,11 @@ export interface CpuTask {
   plant?: PlantedFault | undefined;
   /** A controlled scheduler's waiter, when one runs this CPU (sched/). */
   waiter?: Waiter | undefined;
+  /**
+   * Indices (0-based) in this CPU's operation stream that are drawn but not run — shrinking a
+   * failing schedule drops operations this way while every other keeps its arguments.
+   */
+  skip?: readonly number[] | undefined;
 }
 
 export interface CpuResult {
@@ -68,6 +73,7 @@ export function runCpu(task: CpuTask): CpuResult {
     cum.push(total);
   }
   let done = 0;
+  const skip = task.skip !== undefined && task.skip.length > 0 ? new Set(task.skip) : undefined;
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
     cpu.setState(CpuState.running);
@@ -83,6 +89,10 @@ export function runCpu(task: CpuTask): CpuResult {
       const flag = r.below(2);
       let op = 0;
       while (cum[op]! <= pick) op++;
+      if (skip !== undefined && skip.has(done)) {
+        done++;
+        continue;
+      }
       k.op = op;
       cpu.setField(CpuField.CUR_OP, op + 1);
       cpu.emit(TraceEv.opStart, op, vma);
