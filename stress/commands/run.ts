@@ -4,6 +4,8 @@ import { MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stres
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor } from '../report-json.js';
 import { formatRunReport, formatSummary } from '../report-text.js';
+import { resolveSched, schedOptions } from '../sched-options.js';
+import { runControlledMain } from '../run-controlled.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { parseShard, shardOptions } from '../shard.js';
 import { resolveSeeds, runSeeds } from '../run-seeds.js';
@@ -17,7 +19,7 @@ export const runCommand: CommandModule<object, Raw> = {
   command: ['run', '$0'],
   describe: 'one stress run of a scenario under a protection mode, then the report (the default command)',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), RUN_DEFAULTS), 'seed of --seeds'))
+    schedOptions(outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), RUN_DEFAULTS), 'seed of --seeds')))
       .option('seeds', { type: 'string', requiresArg: true, describe: 'run each seed of a list in turn (1,2,10-20) and report them as one; with --shard, only this shard\'s seeds' })
       .example('$0 run --scenario follow-page --mode vma-lock --widen --ops 50000', 'find the follow_page race 6.1 left open')
       .example('$0 run --mode final --duration 1m --seed 42 --json > report.json', 'a reproducible run with a JSON report') as unknown as Argv<Raw>,
@@ -34,6 +36,8 @@ export async function runMain(a: Raw): Promise<number> {
   if (shard && shard.source === 'flag' && !seeds) throw new UsageError('--shard', 'run shards a seed list: give --seeds too (accepted: --seeds 1-64 --shard 1/4)');
   const outputs = resolveOutputs(a);
   const cfg = { ...args.base, mode };
+  const sa = resolveSched(a);
+  if (sa.sched !== 'parallel') return runControlledMain(args, mode, sa);
   const command = rerunCommand('run', cfg, { stopOnViolationDefault: RUN_DEFAULTS.stopOnViolation });
   const s = new Session(args);
   try {
