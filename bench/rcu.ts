@@ -323,6 +323,13 @@ export async function benchRcuResult(o: RcuBenchOptions = {}): Promise<RcuBenchR
       }
     }
   }
+  // Rows never measured undisturbed: a few extra tries (a busy machine has quiet moments).
+  for (let extra = 0; extra < 2 * rounds; extra++) {
+    const i = rows.findIndex((r) => !r.concurrent);
+    if (i < 0) break;
+    const r = await runRow(rows[i]!.kind, rows[i]!.workers, runMs, warmMs);
+    if (r.concurrent || r.ns < rows[i]!.ns) rows[i] = r;
+  }
   const get = (k: Kind, n: number): Row => rows.find((r) => r.kind === k && r.workers === n)!;
   const label: Record<Kind, string> = {
     base: 'Atomics load+store',
