@@ -226,7 +226,6 @@ async function runRow(kind: Kind, nworkers: number, runMs: number, warmMs: numbe
   const minMs = 20;
   let concMs = Infinity;
   let usedMs = 0;
-  let cleanMs = 0;
   const perWorker = outs.map((o, w) => {
     const other = outs[1 - w];
     let ms = 0;
@@ -239,7 +238,6 @@ async function runRow(kind: Kind, nworkers: number, runMs: number, warmMs: numbe
       allMs += b - a;
       allPairs += o.chunkPairs[i]!;
       if (!o.chunkClean[i]) continue;
-      cleanMs += b - a;
       if (nworkers > 1 && other !== undefined && covered(other, a, b) < 0.9) continue;
       ms += b - a;
       pairs += o.chunkPairs[i]!;
@@ -254,7 +252,6 @@ async function runRow(kind: Kind, nworkers: number, runMs: number, warmMs: numbe
   const total = outs.reduce((a, o) => a + o.chunkT0.reduce((x, t0, i) => x + o.chunkT1[i]! - t0, 0), 0);
   const conc = concMs >= minMs;
   const concShare = total > 0 ? usedMs / total : 0;
-  void cleanMs;
   return { kind, workers: nworkers, ns, mps, gpUs: outs[0]!.gpUs ?? [], concurrent: conc, concShare };
 }
 
