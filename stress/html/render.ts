@@ -106,7 +106,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   const opNames = Object.keys(r.ops.perOp);
   if (opNames.length) {
     p.add('<h3>Operations</h3>');
-    p.add(table(['op', 'count', 'ops/s', 'failed'], opNames.map((o) => [esc(o), p.v(k(`ops.perOp.${o}`), r.ops.perOp[o]), p.v(k(`ops.perOpPerSecond.${o}`), r.ops.perOpPerSecond[o]), p.v(k(`ops.failed.${o}`), r.ops.failed[o] ?? 0)])));
+    p.add(table(['op', 'count', 'ops/s', 'failed'], opNames.map((o) => [esc(o), p.v(k(`ops.perOp.${o}`), r.ops.perOp[o]), p.v(k(`ops.perOpPerSecond.${o}`), r.ops.perOpPerSecond[o]), (r.ops.failed[o] !== undefined ? p.v(k(`ops.failed.${o}`), r.ops.failed[o]) : '0')])));
   }
 
   // Violations.
@@ -226,13 +226,13 @@ const CLIENT = `
     var d = data[id], host = document.getElementById(id);
     if (!host) return;
     var many = d.series.length > 12;
-    var series = [{label:'s'}].concat(d.series.map(function(s, i){
+    var series = [{label:'seconds'}].concat(d.series.map(function(s, i){
       return {label:s.name, stroke: i === 0 ? '#111' : pal[(i - 1) % pal.length], width: i === 0 ? 2 : 1, show: !(many && i > 8)};
     }));
     var opts = {
       title: d.title, width: Math.min(1100, (host.parentElement || document.body).clientWidth || 1000), height: 260,
       scales: {x: {time: false}}, axes: [{label: 'seconds'}, {label: d.yLabel, size: 70}], series: series,
-      legend: {live: true},
+      legend: {live: true}, cursor: {drag: {x: true, y: false}},
       hooks: {draw: [function(u){
         var ctx = u.ctx; ctx.save();
         d.marks.forEach(function(m){

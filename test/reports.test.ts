@@ -1,0 +1,300 @@
+/**
+ * Issue 7: the HTML report rendered in headless Chromium (no console errors, every chart drawn,
+ * numbers equal to the JSON), JUnit XML read back with junit2json, 4 shards merged equal to one
+ * unsharded run, merge refusals, and the examples/ workflows parsed and their commands run.
+ * Set PMDTORTURE_SCREENSHOTS=docs to refresh the screenshots under docs/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseJunit, type TestSuites } from 'junit2json';
+import { parseAllDocuments } from 'yaml';
+import { chromium, type Browser } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'stress', 'cli.js');
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+let dir = '';
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function pmd(args: string[], env: Record<string, string> = {}): Promise<Out> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const json = <T = Record<string, any>>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pmdtorture-reports-'));
+  // The reports every test below reads: each kind once. Sequential: the machine has 2 cores.
+  const runs: Array<[string[], number]> = [
+    [['run', '--scenario', 'follow-page', '--mode', 'none', '--widen', '--ops', '20000', '--seed', '3', '--cpus', '2', '--quiet', '--report', 'run.json', '--html', 'run.html', '--junit', 'run.xml'], 1],
+    [['compare', '--modes', 'vma-lock,walker-rcu,final', '--ops', '6000', '--seed', '1', '--cpus', '2', '--quiet', '--report', 'compare.json', '--html', 'compare.html', '--junit', 'compare.xml'], 0],
+    [['soak', '--duration', '2s', '--round', '1s', '--seed', '2', '--cpus', '2', '--quiet', '--report', 'soak.json', '--html', 'soak.html', '--junit', 'soak.xml'], 0],
+    [['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '30', '--seed', '1', '--quiet', '--json', '--out', '.', '--html', 'hunt.html', '--junit', 'hunt.xml'], 1],
+  ];
+  for (const [args, want] of runs) {
+    const r = await pmd(args);
+    if (args[0] === 'hunt') writeFileSync(join(dir, 'hunt.json'), r.stdout);
+    expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(want);
+  }
+  // 4 shards of a seed list, and the same list unsharded.
+  const base = ['run', '--scenario', 'mixed', '--mode', 'walker-rcu', '--ops', '3000', '--seeds', '11-18', '--cpus', '2', '--quiet'];
+  expect((await pmd([...base, '--report', 'full.json'])).code).toBe(0);
+  for (let i = 1; i <= 4; i++) expect((await pmd([...base, '--shard', `${i}/4`, '--report', `shard-${i}.json`])).code).toBe(0);
+  const m = await pmd(['merge', 'shard-1.json', 'shard-2.json', 'shard-3.json', 'shard-4.json', '--quiet', '--report', 'merged.json', '--html', 'merged.html', '--junit', 'merged.xml']);
+  expect(m.code, m.stderr).toBe(0);
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('shards and merge', () => {
+  it('4 shards of run --seeds merge into the unsharded run: ops, per-op counts, outcomes, lock acquisitions, merged histograms', () => {
+    const full = json('full.json');
+    const merged = json('merged.json');
+    const shards = [1, 2, 3, 4].map((i) => json(`shard-${i}.json`));
+    expect(shards.map((s) => s.seeds)).toEqual([[11, 15], [12, 16], [13, 17], [14, 18]]);
+    expect(merged.ops.total).toBe(full.ops.total);
+    expect(merged.ops.perOp).toEqual(full.ops.perOp);
+    expect(merged.violations.count).toBe(full.violations.count);
+    expect([...merged.seeds].sort((a: number, b: number) => a - b)).toEqual(full.seeds);
+    // Failed ops, unshares, outcomes and lock counts depend on the interleaving, not on the seed alone:
+    // the merge must equal the sum of its shards for those.
+    for (const k of Object.keys(merged.model)) expect(merged.model[k], k).toBe(shards.reduce((n, s) => n + s.model[k], 0));
+    const sumOf = (o: Record<string, Record<string, number>>): number => Object.values(o).reduce((n, r) => n + Object.values(r).reduce((a, b) => a + b, 0), 0);
+    expect(merged.merged.reports).toBe(4);
+    // Histograms merged bucket by bucket: each bucket the sum of the shards'.
+    const rh = shards.reduce((acc: number[], s) => acc.map((x, i) => x + s.refHold.hist[i]), new Array(32).fill(0));
+    expect(merged.refHold.hist).toEqual(rh);
+    for (const row of merged.lockstat) {
+      const parts = shards.map((s) => s.lockstat.find((r: any) => r.cls === row.cls && r.side === row.side)).filter(Boolean);
+      expect(row.acquisitions).toBe(parts.reduce((n: number, r: any) => n + r.acquisitions, 0));
+      expect(row.waitHist.reduce((a: number, b: number) => a + b, 0)).toBe(parts.reduce((n: number, r: any) => n + r.waitHist.reduce((a: number, b: number) => a + b, 0), 0));
+    }
+    expect(sumOf(merged.outcomes)).toBeGreaterThan(0);
+  });
+
+  it('refuses reports of different configurations, overlapping shards and unreadable files with exit 2 and one line', async () => {
+    const a = await pmd(['merge', 'shard-1.json', 'soak.json']);
+    expect(a.code).toBe(2);
+    expect(a.stderr.trim().split('\n')).toHaveLength(1);
+    expect(a.stderr).toMatch(/cannot merge/);
+    const b = await pmd(['merge', 'shard-1.json', 'shard-1.json']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/both shard 1\/4/);
+    const c = await pmd(['merge', 'shard-1.json', 'full.json']);
+    expect(c.code).toBe(2);
+    const other = json('shard-2.json');
+    other.tool.version = '9.9.9';
+    writeFileSync(join(dir, 'other-version.json'), JSON.stringify(other));
+    const d = await pmd(['merge', 'shard-1.json', 'other-version.json']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/different versions/);
+    const e = await pmd(['merge', 'nope.json']);
+    expect(e.code).toBe(2);
+    expect((await pmd(['run', '--shard', '5/4'])).code).toBe(2);
+  });
+
+  it('JOB_COMPLETION_INDEX with JOB_COMPLETIONS selects the shard; merge exits 1 when a shard found a violation', async () => {
+    const r = await pmd(['run', '--mode', 'final', '--ops', '1000', '--seeds', '1-3', '--cpus', '2', '--quiet', '--report', 'env.json'], { JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '3' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json('env.json').shard).toMatchObject({ index: 2, count: 3, source: 'env' });
+    expect(json('env.json').seeds).toEqual([2]);
+    const h = await pmd(['merge', 'hunt.json', '--quiet', '--report', 'hunt-merged.json']);
+    expect(h.code).toBe(1);
+  });
+});
+
+describe('JUnit XML', () => {
+  const read = async (f: string): Promise<TestSuites> => (await parseJunit(readFileSync(join(dir, f), 'utf8'))) as TestSuites;
+  it('compare: one testcase per mode, no failure (no violation in a safe mode), seed and version properties', async () => {
+    const x = await read('compare.xml');
+    expect(x.tests).toBe(3);
+    expect(x.failures).toBe(0);
+    const suite = x.testsuite![0]!;
+    expect(suite.testcase!.map((c) => c.name)).toEqual(['mixed × vma-lock', 'mixed × walker-rcu', 'mixed × final']);
+    expect(suite.properties!.find((p) => p.name === 'seed')?.value).toBe(1);
+    expect(suite.properties!.find((p) => p.name === 'version')?.value).toBe(json('compare.json').tool.version);
+    for (const c of suite.testcase!) expect(c.time).toBeGreaterThan(0);
+  });
+  it('run with violations: a failure carrying the summary and the re-run command', async () => {
+    const x = await read('run.xml');
+    const report = json('run.json');
+    expect(x.tests).toBe(1);
+    expect(x.failures).toBe(1);
+    const f = x.testsuite![0]!.testcase![0]!.failure![0]!;
+    expect(f.message).toContain(`${report.violations.count} violation`);
+    expect(f.message).toContain(report.command);
+    expect(f.inner).toContain(`re-run: ${report.command}`);
+  });
+  it('hunt, soak and merged: counts and failures', async () => {
+    const h = await read('hunt.xml');
+    expect(h.failures).toBe(1);
+    expect(h.testsuite![0]!.testcase![0]!.failure![0]!.message).toMatch(/replay .*\.replay\.json --shrink/);
+    const s = await read('soak.xml');
+    expect([s.tests, s.failures, s.errors]).toEqual([1, 0, 0]);
+    const m = await read('merged.xml');
+    expect([m.tests, m.failures]).toEqual([1, 0]);
+    expect(m.testsuite![0]!.name).toContain('merged');
+  });
+});
+
+describe('HTML report in headless Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const get = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o);
+
+  for (const kind of ['compare', 'run', 'soak', 'hunt', 'merged'] as const) {
+    it(`${kind}: no console errors, every chart drawn, the numbers equal the JSON's, no network`, async () => {
+      const doc = json(`${kind}.json`);
+      const html = readFileSync(join(dir, `${kind}.html`), 'utf8');
+      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|<img[^>]+src=|url\(\s*['"]?https?:/);
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => {
+        if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
+      });
+      await page.goto(pathToFileURL(join(dir, `${kind}.html`)).href);
+      await page.waitForLoadState('load');
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      const charts = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-chart]')].map((el) => {
+          const name = el.getAttribute('data-chart')!;
+          if (el.tagName.toLowerCase() === 'svg') {
+            const marks = el.querySelectorAll('rect,circle,path,line').length;
+            return { name, ok: el.classList.contains('empty') || marks > 0, kind: 'svg' };
+          }
+          const canvas = el.querySelector('canvas');
+          if (!canvas) return { name, ok: false, kind: 'canvas' };
+          const ctx = canvas.getContext('2d')!;
+          const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          let ink = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) ink++;
+          return { name, ok: canvas.width > 0 && ink > 100, kind: 'canvas' };
+        }),
+      );
+      expect(charts.length).toBeGreaterThan(0);
+      expect(charts.filter((c) => !c.ok)).toEqual([]);
+      const want: Record<string, string[]> = {
+        run: ['timeline', 'lock-hist', 'refhold', 'violation-trace'],
+        soak: ['timeline', 'lock-hist', 'refhold', 'rcu-gp'],
+        compare: ['compare-ops', 'compare-contentions', 'compare-wait-p99', 'timeline'],
+        hunt: ['violation-trace'],
+        merged: ['lock-hist', 'refhold'],
+      };
+      for (const w of want[kind]!) expect(charts.map((c) => c.name), w).toContain(w);
+      const nums = await page.evaluate(() => [...document.querySelectorAll('[data-json]')].map((el) => ({ path: el.getAttribute('data-json')!, text: el.textContent ?? '' })));
+      expect(nums.length).toBeGreaterThan(5);
+      for (const n of nums) {
+        const v = get(doc, n.path);
+        expect(typeof v, n.path).toBe('number');
+        const shown = Number(n.text.replace(/,/g, ''));
+        expect(Math.abs(shown - (v as number)), `${n.path}: page ${n.text}, JSON ${String(v)}`).toBeLessThanOrEqual(0.005 + Math.abs(v as number) * 1e-9);
+      }
+      const shots = process.env['PMDTORTURE_SCREENSHOTS'];
+      if (shots) {
+        mkdirSync(join(root, shots), { recursive: true });
+        await page.screenshot({ path: join(root, shots, `report-${kind}.png`), clip: { x: 0, y: 0, width: 1200, height: kind === 'compare' ? 1100 : 900 } });
+      }
+      await page.close();
+    });
+  }
+});
+
+describe('examples/', () => {
+  /** Every `node dist/stress/cli.js …` command in a file, with ${{ matrix.shard }}, $SEED and $JOB_COMPLETION_INDEX filled in. */
+  function commands(text: string, vars: Record<string, string>): string[][] {
+    const out: string[][] = [];
+    for (const m of text.matchAll(/node dist\/stress\/cli\.js ([^\n&|>]*)/g)) {
+      let s = m[1]!.trim();
+      s = s.replace(/\$\{\{\s*matrix\.shard\s*\}\}/g, vars['shard']!).replace(/\$(\w+)/g, (_x, k: string) => vars[k] ?? `$${k}`);
+      out.push(s.split(/\s+/));
+    }
+    return out;
+  }
+  /** Shorten the work: durations to 300ms, rounds to 100ms, iterations to 3; paths into the temp dir. */
+  const quick = (args: string[]): string[] =>
+    args.map((a, i) => (args[i - 1] === '--duration' ? '600ms' : args[i - 1] === '--round' ? '300ms' : args[i - 1] === '--iterations' ? '8' : a.replace(/^\/reports\//, 'k8s/')));
+
+  it('the GitHub Actions workflow parses, and its shard and merge commands run as valid invocations', async () => {
+    const text = readFileSync(join(root, 'examples', 'github-actions-shards.yml'), 'utf8');
+    const [doc] = parseAllDocuments(text);
+    expect(doc!.errors).toEqual([]);
+    const wf = doc!.toJS() as { jobs: Record<string, { strategy?: { matrix: { shard: number[] } }; needs?: string; steps: Array<{ run?: string }> }> };
+    expect(wf.jobs['shard']!.strategy!.matrix.shard).toEqual([1, 2, 3, 4]);
+    expect(wf.jobs['merge']!.needs).toBe('shard');
+    const runs = (j: string): string => wf.jobs[j]!.steps.map((s) => s.run ?? '').join('\n');
+    expect(runs('shard')).toMatch(/npm ci/);
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    mkdirSync(join(dir, 'merged'), { recursive: true });
+    for (const shard of ['1', '2', '3', '4']) {
+      for (const c of commands(runs('shard'), { shard, SEED: '20221' })) {
+        const r = await pmd(quick(c));
+        expect([0, 1], `${c.join(' ')}: ${r.stderr}`).toContain(r.code);
+        if (c[0] === 'hunt') writeFileSync(join(dir, `out/hunt-${shard}.json`), r.stdout);
+      }
+    }
+    for (const c of commands(runs('merge'), { SEED: '20221' })) {
+      const r = await pmd(c);
+      expect([0, 1], `${c.join(' ')}: ${r.stderr}`).toContain(r.code);
+    }
+    expect(json('merged/soak.json').merged.reports).toBe(4);
+    expect(json('merged/hunt.json').merged.reports).toBe(4);
+  }, 90_000);
+
+  it('the Kubernetes indexed Job parses, takes its shard from JOB_COMPLETION_INDEX, and its merge command merges the pods\' reports', async () => {
+    const text = readFileSync(join(root, 'examples', 'k8s-indexed-job.yaml'), 'utf8');
+    const docs = parseAllDocuments(text);
+    expect(docs.map((d) => d.errors)).toEqual([[], []]);
+    const [job, merge] = docs.map((d) => d.toJS()) as Array<{ kind: string; spec: { completionMode?: string; completions?: number; template: { spec: { containers: Array<{ env?: Array<{ name: string; value: string }>; args: string[] }> } } } }>;
+    expect(job!.kind).toBe('Job');
+    expect(job!.spec.completionMode).toBe('Indexed');
+    const container = job!.spec.template.spec.containers[0]!;
+    const completions = container.env!.find((e) => e.name === 'JOB_COMPLETIONS')!.value;
+    expect(Number(completions)).toBe(job!.spec.completions);
+    expect(container.args.join(' ')).toMatch(/npm ci/);
+    mkdirSync(join(dir, 'k8s'), { recursive: true });
+    // Two of the pods for real (the rest would run the same command with another index).
+    const n = Number(completions);
+    for (let idx = 0; idx < n; idx++) {
+      const [c] = commands(container.args.join('\n'), { JOB_COMPLETION_INDEX: String(idx) });
+      const args = quick(c!);
+      expect(args).not.toContain('--shard');
+      const r = await pmd(args, { JOB_COMPLETION_INDEX: String(idx), JOB_COMPLETIONS: completions });
+      expect(r.code, r.stderr).toBe(0);
+      expect(json(`k8s/soak-${idx}.json`).shard).toMatchObject({ index: idx + 1, count: n, source: 'env' });
+    }
+    const [mc] = commands(merge!.spec.template.spec.containers[0]!.args.join('\n'), {});
+    const r = await pmd(quick(mc!));
+    expect(r.code, r.stderr).toBe(0);
+    expect(json('k8s/merged.json').merged.reports).toBe(n);
+  }, 90_000);
+});
