@@ -63,6 +63,17 @@ describe('hunt and replay CLI', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('run --sched random: a violation writes a replay file into the current directory that replay reproduces (exit 1 both)', () => {
+    const r = cli(['run', '--scenario', 'mixed', '--mode', 'none', '--sched', 'random', '--ops', '200', '--seed', '1', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout) as { replayFile: string; violation: { step: number } };
+    expect(existsSync(j.replayFile)).toBe(true);
+    const again = cli(['replay', j.replayFile, '--json', '--quiet']);
+    expect(again.code).toBe(1);
+    expect((JSON.parse(again.stdout) as { got: { step: number } }).got.step).toBe(j.violation.step);
+    expect(cli(['run', '--sched', 'random', '--widen', '--ops', '100']).code).toBe(2);
+  });
+
   it('hunt in a protected mode: nothing found, exit 0; --sched parallel is refused (exit 2)', () => {
     const r = cli(['hunt', '--scenario', 'follow-page', '--mode', 'final', '--seed', '1', '--iterations', '30', '--quiet', '--json']);
     expect(r.code, r.stderr).toBe(0);
