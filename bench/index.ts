@@ -7,6 +7,7 @@ import { benchRcu } from './rcu.js';
 import { benchModel } from './model.js';
 import { benchCli } from './cli.js';
 import { benchSched } from './sched.js';
+import { benchReport } from './report.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -14,6 +15,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   model: benchModel,
   cli: benchCli,
   sched: benchSched,
+  report: benchReport,
 };
 
 const want = process.argv.slice(2);
