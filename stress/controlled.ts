@@ -176,7 +176,9 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
       : { kind: 'pct', seed: cfg.seed, depth: cfg.pctDepth, cpus: n, estSteps: cfg.pctSteps };
   const plan: SchedBufferPlan = {
     cpus: n,
-    logCap: Math.max(16, cfg.maxSteps + 1),
+    // Random switches at about half the steps (~15 steps per operation): 24 runs per op is ample;
+    // a schedule that outgrows it ends as step-limit rather than eating memory.
+    logCap: Math.max(16, Math.min(cfg.maxSteps + 1, Math.max(4096, (cfg.opsPerCpu ? cfg.opsPerCpu.reduce((a, b) => a + b, 0) : cfg.ops) * 24))),
     replayCap: Math.max(1, opts.replay?.length ?? 1),
     evCap: opts.recordEvents ? Math.min(cfg.maxSteps + 1, 1 << 20) : 0,
   };
@@ -221,7 +223,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   );
   // Wall-clock guard only: it never influences a decision, it ends a run that hangs.
   let timer: NodeJS.Timeout | undefined;
-  const timeoutMs = opts.timeoutMs ?? CONTROLLED_DEFAULTS.timeoutMs;
+  const timeoutMs = opts.timeoutMs ?? CONTROLLED_DEFAULTS.timeoutMs + 2 * cfg.ops;
   const guard = new Promise<void>((res) => {
     timer = setTimeout(() => {
       errors.push(`controlled run exceeded ${timeoutMs} ms of wall time: aborted`);
@@ -245,7 +247,8 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   else if (out.abort === 'step-limit' || out.abort === 'log-full') status = 'step-limit';
   else if (out.abort === 'external') status = 'timeout';
   else status = violations.length > 0 ? 'violations' : 'ok';
-  if (status === 'step-limit') errors.push(`step budget of ${cfg.maxSteps} exceeded (livelock?)`);
+  if (out.abort === 'step-limit') errors.push(`step budget of ${cfg.maxSteps} exceeded (livelock?)`);
+  if (out.abort === 'log-full') errors.push(`schedule log full after ${out.steps} steps (${plan.logCap} runs): controlled runs are meant to be short`);
   const quiescent = out.abort === 'none' && results.every((r) => r?.status === 'ok');
   return {
     config: cfg,
