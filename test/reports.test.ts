@@ -86,6 +86,26 @@ describe('shards and merge', () => {
     expect(sumOf(merged.outcomes)).toBeGreaterThan(0);
   });
 
+  it('4 hunt shards cover exactly the iterations of one hunt: same executions, same total steps', async () => {
+    const base = ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '8', '--ops', '60', '--seed', '5', '--quiet', '--json', '--out', '.'];
+    const one = await pmd([...base, '--shard', '1/1']);
+    expect(one.code, one.stderr).toBe(0);
+    writeFileSync(join(dir, 'hunt-all.json'), one.stdout);
+    for (let i = 1; i <= 4; i++) {
+      const r = await pmd([...base, '--shard', `${i}/4`]);
+      expect(r.code, r.stderr).toBe(0);
+      writeFileSync(join(dir, `hunt-${i}.json`), r.stdout);
+      expect(json(`hunt-${i}.json`).shard.items).toEqual([i - 1, i + 3]);
+    }
+    const m = await pmd(['merge', 'hunt-1.json', 'hunt-2.json', 'hunt-3.json', 'hunt-4.json', '--quiet', '--report', 'hunt-m.json']);
+    expect(m.code, m.stderr).toBe(0);
+    const all = json('hunt-all.json');
+    const merged = json('hunt-m.json');
+    expect(merged.iterationsRun).toBe(8);
+    expect(merged.totalSteps).toBe(all.totalSteps);
+    expect(merged.found).toBe(false);
+  });
+
   it('refuses reports of different configurations, overlapping shards and unreadable files with exit 2 and one line', async () => {
     const a = await pmd(['merge', 'shard-1.json', 'soak.json']);
     expect(a.code).toBe(2);
