@@ -6,12 +6,16 @@
 import type { LockCtx } from '../ctx.js';
 
 export const SPINLOCK_WORDS = 1;
+const WIDEN_LOADS = 64;
 
 export function spinLock(ctx: LockCtx, at: number): boolean {
   const m = ctx.mem;
   let contended = false;
   for (let r = 0; ; r++) {
     if (Atomics.load(m, at) === 0) {
+      // Race widening between the test and the set, so the checker meets the bug every run
+      // rather than once in a million acquisitions: a few loads, no change to the protocol.
+      for (let i = 0; i < WIDEN_LOADS; i++) Atomics.load(m, at);
       Atomics.store(m, at, 1); // the bug: not one atomic step with the test
       return contended;
     }
