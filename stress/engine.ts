@@ -167,6 +167,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   setupModel(arena);
   const n = cfg.cpus;
   const widen = widenTable(cfg.widen);
+  const startEpochMs = performance.timeOrigin + performance.now();
   const tasks: CpuTask[] = Array.from({ length: n }, (_, cpu) => ({
     buffer: arena.buffer,
     arena: arenaCfg,
@@ -179,6 +180,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     lockstat: cfg.lockstat,
     stopOnViolation: cfg.stopOnViolation,
     plant: cfg.plant,
+    startEpochMs,
   }));
   const ownPool = cfg.pool === undefined;
   if (cfg.pool && cfg.pool.options.maxThreads < n) throw new RangeError(`runStress: the pool given cannot run ${n} CPUs`);

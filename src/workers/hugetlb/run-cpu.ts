@@ -38,6 +38,8 @@ export interface CpuTask {
   lockstat: boolean;
   stopOnViolation: boolean;
   plant?: PlantedFault | undefined;
+  /** Run start as an epoch time (performance.timeOrigin + now) so every CPU's trace shares one clock. */
+  startEpochMs?: number | undefined;
   /** A controlled scheduler's waiter, when one runs this CPU (sched/). */
   waiter?: Waiter | undefined;
   /**
@@ -59,7 +61,7 @@ export function runCpu(task: CpuTask): CpuResult {
   const mode = modeByName(task.mode);
   const sc = scenarioByName(task.scenario);
   if (!mode || !sc) throw new RangeError(`unknown mode '${task.mode}' or scenario '${task.scenario}'`);
-  const t0 = performance.now();
+  const t0 = task.startEpochMs !== undefined ? task.startEpochMs - performance.timeOrigin : performance.now();
   const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0 });
   const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, t0 });
   const shape = modelShape(arena);
