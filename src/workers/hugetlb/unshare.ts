@@ -189,8 +189,11 @@ export function opTruncate(k: Kernel, file: number, from: number, to: number): v
   }
 }
 
-/** mprotect: hugetlb_change_protection — unshare if shared, else flip the write bit under the ptl. */
-export function opMprotect(k: Kernel, vma: number): void {
+/**
+ * The shape both mprotect and VMA split share: mmap_lock write, the unshare locks, then `body`
+ * with the ptl of the VMA's PMD page held (skipped when the VMA has none).
+ */
+function withPmdLockedForWrite(k: Kernel, vma: number, body: (page: number) => void): void {
   const mm = k.s.vmaMm(vma);
   k.mmapWrite(mm);
   try {
@@ -199,13 +202,7 @@ export function opMprotect(k: Kernel, vma: number): void {
     k.unshareLock(vma, file);
     const page = lockPmdOf(k, vma);
     if (page >= 0) {
-      if (!hugePmdUnshare(k, vma, page)) {
-        const e0 = k.pool.entry(page, 0);
-        for (let i = 0; i < k.E; i++) {
-          const pte = k.s.ld(e0 + i);
-          if ((pte & Pte.PRESENT) !== 0) k.s.st(e0 + i, pte ^ Pte.WRITE);
-        }
-      }
+      body(page);
       k.ptlUnlock(page);
     }
     k.unshareUnlock(vma, file);
@@ -214,21 +211,21 @@ export function opMprotect(k: Kernel, vma: number): void {
   }
 }
 
+/** mprotect: hugetlb_change_protection — unshare if shared, else flip the write bit under the ptl. */
+export function opMprotect(k: Kernel, vma: number): void {
+  withPmdLockedForWrite(k, vma, (page) => {
+    if (hugePmdUnshare(k, vma, page)) return;
+    const e0 = k.pool.entry(page, 0);
+    for (let i = 0; i < k.E; i++) {
+      const pte = k.s.ld(e0 + i);
+      if ((pte & Pte.PRESENT) !== 0) k.s.st(e0 + i, pte ^ Pte.WRITE);
+    }
+  });
+}
+
 /** VMA split at a non-PUD-aligned address: hugetlb_unshare_all_pmds (the halves merge back at once). */
 export function opVmaSplit(k: Kernel, vma: number): void {
-  const mm = k.s.vmaMm(vma);
-  k.mmapWrite(mm);
-  try {
-    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
-    const file = k.s.vmaFile(vma);
-    k.unshareLock(vma, file);
-    const page = lockPmdOf(k, vma);
-    if (page >= 0) {
-      hugePmdUnshare(k, vma, page);
-      k.ptlUnlock(page);
-    }
-    k.unshareUnlock(vma, file);
-  } finally {
-    k.mmapWriteUnlock(mm);
-  }
+  withPmdLockedForWrite(k, vma, (page) => {
+    hugePmdUnshare(k, vma, page);
+  });
 }
