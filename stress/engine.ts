@@ -255,7 +255,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
         requestStop(arena, StopState.abort);
       }
     }
-    for (const s of findRcuStalls(arena, Date.now())) errors.push(`rcu stall: cpu ${s.cpu}`);
+    for (const s of findRcuStalls(arena, Date.now())) if (s.first) errors.push(`rcu stall: cpu ${s.cpu} in one read-side section for ${Math.round(s.ms)} ms`);
     if (stopState(arena) === StopState.abort && abortAt === 0) abortAt = now;
     if (abortAt > 0 && now - abortAt > ABORT_GRACE_MS) {
       errors.push('workers did not unwind after abort: terminated');
