@@ -47,7 +47,10 @@ export interface KernelOptions {
   t0: number;
 }
 
-const SITE_ID = Object.fromEntries(SITES.map((s, i) => [s, i])) as Record<Site, number>;
+/** Site ids by name: a Map, since this lookup sits on every walk. */
+const SITE_ID = new Map<Site, number>(SITES.map((s, i) => [s, i]));
+const siteId = (site: Site): number => SITE_ID.get(site)!;
+const PT_WALK_PUD = Pt['walk-pud'];
 
 export class Kernel {
   readonly mem: Int32Array;
@@ -190,7 +193,7 @@ export class Kernel {
     const mm = s.vmaMm(vma);
     const pudIndex = s.vmaPudIndex(vma);
     const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
-    this.cpu.point(Pt['walk-pud']);
+    this.cpu.point(PT_WALK_PUD);
     const e = s.ld(this.pool.entry(root, pudIndex));
     this.wMm = mm;
     this.wPudIndex = pudIndex;
@@ -198,7 +201,7 @@ export class Kernel {
     this.wPage = ptrPage(e);
     this.wTag = ptrTag(e);
     this.refHold.start();
-    this.cpu.emit(KEv.walk, SITE_ID[site], this.wPage);
+    this.cpu.emit(KEv.walk, siteId(site), this.wPage);
     return true;
   }
 
@@ -226,7 +229,7 @@ export class Kernel {
     else if (state === PageState.pendingFree || !this.stillLinked()) {
       oc = access === Access.read ? Oc['stale-read'] : access === Access.lock ? Oc['stale-lock'] : Oc['stale-write'];
     } else oc = Oc.ok;
-    const sid = SITE_ID[site];
+    const sid = siteId(site);
     this.count(outcomeField(sid, oc));
     const rh = this.refHold.field();
     if (rh >= 0) this.count(rh);
@@ -246,7 +249,7 @@ export class Kernel {
       this.cpu.cpuId,
       {
         kind,
-        site: site === null ? -1 : SITE_ID[site],
+        site: site === null ? -1 : siteId(site),
         op: this.op,
         page,
         tag: this.wTag,
