@@ -150,6 +150,11 @@ export interface RunControlledOptions {
   /** Record every step (cpu, op, point) for a readable interleaving. */
   recordEvents?: boolean | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * Called on the main thread with the fresh arena, after the model is set up and before any CPU
+   * starts (tests: tune thresholds stored in the arena, e.g. setIpiDeadlockThreshold).
+   */
+  prepare?: ((arena: Arena) => void) | undefined;
 }
 
 export function validateControlled(cfg: ControlledConfig): void {
@@ -169,6 +174,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   const arenaCfg = arenaConfigFor({ cpus: n, arena: { traceDepth: 128, ...cfg.arena } });
   const arena = Arena.create(arenaCfg);
   setupModel(arena);
+  opts.prepare?.(arena);
   const spec: SchedSpec = opts.replay
     ? { kind: 'replay', seed: cfg.seed, steps: opts.replay }
     : cfg.sched === 'random'

@@ -11,8 +11,13 @@ export interface LockCtx {
   /**
    * Wait while mem[at] === expected. May return early (spuriously): callers re-check their
    * condition in a loop. Throws RunAborted when the run is being torn down.
+   *
+   * `deadline` (in the clock of CpuCtx.now()) marks a wait its caller will give up on at that
+   * time (a timeout it re-checks on return). Parallel waiters return within a short sleep anyway
+   * and ignore it; a controlled waiter must, or a CPU whose only way out is its timeout would
+   * look deadlocked.
    */
-  block(at: number, expected: number): void;
+  block(at: number, expected: number, deadline?: number): void;
   /** Wake up to `count` CPUs blocked on mem[at]. */
   wake(at: number, count: number): void;
 }
@@ -40,4 +45,14 @@ export interface CpuCtx extends LockCtx {
   addPoller(fn: () => void): void;
   /** Run the pollers now. */
   poll(): void;
+  /**
+   * The clock every timeout in the lock library reads (ms). Parallel runs: wall time
+   * (performance.now()). Controlled runs: the scheduler's virtual clock, which reads the same at
+   * the same step of every replay and advances only when no CPU can run without a timeout
+   * firing — so a timeout never fires because a descheduled CPU has not run yet, or because
+   * the host is slow. Timestamps kept only for statistics and traces may read the wall clock.
+   */
+  now(): number;
+  /** True under a controlled scheduler (one CPU runs at a time; decisions must not read time). */
+  readonly controlled: boolean;
 }

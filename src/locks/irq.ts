@@ -245,7 +245,9 @@ export class Irq {
       if (s === CpuState.blocked && Atomics.load(m, offAt) !== 0) {
         const w = Atomics.load(m, block + CpuField.WAIT_ON);
         if (w >= 0 && this.chainReachesMe(t)) this.deadlock(t, w, 'held-lock-chain');
-        const now = performance.now();
+        // The detector's clock is the CPU's: wall time in parallel runs; under a controlled
+        // scheduler a virtual clock that only advances once no CPU can run (a real deadlock).
+        const now = this.ctx.now();
         if (stuckSince < 0 || w !== stuckOn) {
           stuckSince = now;
           stuckOn = w;
@@ -256,7 +258,7 @@ export class Irq {
         stuckSince = -1;
       }
       this.kick(t);
-      this.ctx.block(ackAt, a);
+      this.ctx.block(ackAt, a, stuckSince < 0 ? undefined : stuckSince + this.deadlockMs() + 1);
     }
   }
 

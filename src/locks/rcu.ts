@@ -356,7 +356,9 @@ export class Rcu {
     // Handlers may take locks (freeing a page-table page takes the pool lock): a CPU holding
     // tracked locks lets the others drain first and forces only if nobody has for a while.
     if (Atomics.load(m, this.ctx.block0 + CpuField.HELD_DEPTH) !== 0) {
-      const now = performance.now();
+      // The CPU's clock: wall time in parallel runs, the scheduler's virtual clock under control
+      // (it advances only when nobody else can run — then forcing is the only way on).
+      const now = this.ctx.now();
       if (this.fullSince < 0) this.fullSince = now;
       if (now - this.fullSince < RING_FULL_WAIT_MS) {
         const h = Atomics.load(m, this.base + RcuG.HEAD);
@@ -364,7 +366,7 @@ export class Rcu {
         if (((Atomics.load(m, rec + REC_SEQ) + (h & this.mask) - (h + 1)) | 0) === 0) {
           this.tryAdvance(Atomics.load(m, rec + REC_TARGET));
         }
-        this.sleepOnHead(h);
+        this.sleepOnHead(h, this.fullSince + RING_FULL_WAIT_MS);
         return;
       }
     }
@@ -389,12 +391,12 @@ export class Rcu {
     this.sleepOnHead(Atomics.load(this.mem, this.base + RcuG.HEAD));
   }
 
-  private sleepOnHead(h: number): void {
+  private sleepOnHead(h: number, deadline?: number): void {
     const m = this.mem;
     const headAt = this.base + RcuG.HEAD;
     Atomics.add(m, this.base + RcuG.HEAD_WAITERS, 1);
     try {
-      this.ctx.block(headAt, h);
+      this.ctx.block(headAt, h, deadline);
     } finally {
       Atomics.sub(m, this.base + RcuG.HEAD_WAITERS, 1);
     }

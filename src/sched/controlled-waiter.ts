@@ -15,6 +15,14 @@
  * ever sleeps on a futex that only a descheduled CPU could release. No runnable CPU while some
  * are blocked is a deadlock: reported with every CPU's held locks and what it waits on.
  *
+ * Timeouts under control: the lock library's timeouts (the IPI deadlock detector, call_rcu's
+ * wait on a full ring) read CpuCtx.now(), which here is a virtual clock (VCLOCK, in ms) that
+ * stands still while any CPU can run and, when none can, jumps to the earliest deadline of a
+ * CPU blocked with one (LockCtx.block's `deadline`), making exactly the CPUs due at that time
+ * runnable. So a timeout never fires because a descheduled CPU has not run yet or the host is
+ * slow; it fires, at the same step in every replay, only where nothing but the timeout could
+ * make progress — and only when no CPU has a deadline is that a deadlock.
+ *
  * Determinism: every decision reads only shared state written under the turn (the arena and
  * this buffer) and the scheduler's seeded state; nothing reads a clock. Hashing the CPUs' trace
  * events (timestamps excluded) in turn order gives a trace hash that two runs with the same
@@ -56,6 +64,10 @@ export const SH = {
   CPUS: 15,
   ABORT_STEP: 16,
   FINISHED: 17,
+  /** Virtual clock (ms) for timeouts: CpuCtx.now() under control. */
+  VCLOCK: 18,
+  /** Times the virtual clock advanced (a blocked CPU's timeout came due). */
+  TIMEOUTS: 19,
 } as const;
 
 export const Abort = { none: 0, deadlock: 1, crash: 2, stepLimit: 3, external: 4, logFull: 5 } as const;
@@ -66,7 +78,7 @@ export const St = { runnable: 0, blocked: 1, done: 2 } as const;
 const ST_NAMES = ['runnable', 'blocked', 'done'];
 
 /** Per-CPU words in the CPU's state line. */
-const PC = { STATUS: 0, BLOCK_AT: 1, BLOCK_VAL: 2, WOKEN: 3, TRACE_SEEN: 4, STEPS: 5 } as const;
+const PC = { STATUS: 0, BLOCK_AT: 1, BLOCK_VAL: 2, WOKEN: 3, TRACE_SEEN: 4, STEPS: 5, TIMED: 6, DEADLINE: 7 } as const;
 
 /** Pseudo point ids for decisions that are not named points. */
 export const PSEUDO = { block: -2, finish: -3 } as const;
@@ -166,6 +178,8 @@ export interface SchedOutcome {
   switches: number;
   preemptions: number;
   traceHash: string;
+  /** Times a timeout came due on the virtual clock (a CPU whose only way on was its timeout). */
+  timeouts: number;
   schedule: Array<[number, number]>;
   violationStep: number;
   violationCpu: number;
@@ -187,6 +201,7 @@ export function readSchedOutcome(buf: SharedArrayBuffer, plan: SchedBufferPlan):
     switches: s[SH.SWITCHES]!,
     preemptions: s[SH.PREEMPTIONS]!,
     traceHash: hex(s[SH.HASH_A]!) + hex(s[SH.HASH_B]!),
+    timeouts: s[SH.TIMEOUTS]!,
     schedule,
     violationStep: s[SH.VIOL_STEP]!,
     violationCpu: s[SH.VIOL_CPU]!,
@@ -244,6 +259,7 @@ export class ControlledWaiter implements Waiter {
   deadlock: DeadlockReport | undefined;
   /** Every trace event (lock, unlock, RCU, IPI, model event) is a yield point too. */
   readonly yieldOnEvents: boolean;
+  readonly controlled = true;
 
   constructor(
     buf: SharedArrayBuffer,
@@ -318,7 +334,12 @@ export class ControlledWaiter implements Waiter {
     this.decide(cpu.field(CpuField.CUR_OP), point);
   }
 
-  block(cpu: Cpu, at: number, expected: number): void {
+  /** The virtual clock: written only under the turn, so every replay reads the same value at the same step. */
+  now(_cpu: Cpu): number {
+    return this.s[SH.VCLOCK]!;
+  }
+
+  block(cpu: Cpu, at: number, expected: number, deadline?: number): void {
     const m = this.mem;
     if (Atomics.load(m, at) !== expected) return;
     if (this.aborted() || cpu.aborted()) throw new RunAborted('controlled run aborted');
@@ -335,10 +356,14 @@ export class ControlledWaiter implements Waiter {
       s[mine + PC.BLOCK_AT] = at;
       s[mine + PC.BLOCK_VAL] = expected;
       s[mine + PC.WOKEN] = 0;
+      s[mine + PC.TIMED] = deadline === undefined ? 0 : 1;
+      // Clamped to int32 ms; a deadline already past is due at the next idle moment.
+      s[mine + PC.DEADLINE] = deadline === undefined ? 0 : Math.min(0x7fffffff, Math.max(0, Math.ceil(deadline)));
       s[mine + PC.STATUS] = St.blocked;
       this.decide(cpu.field(CpuField.CUR_OP), PSEUDO.block);
     } finally {
       s[mine + PC.STATUS] = St.runnable;
+      s[mine + PC.TIMED] = 0;
       Atomics.store(m, b + CpuField.STATE, prev);
       Atomics.store(m, b + CpuField.WAIT_ON, -1);
     }
@@ -397,6 +422,7 @@ export class ControlledWaiter implements Waiter {
         if (s[l + PC.WOKEN] !== 0 || Atomics.load(m, s[l + PC.BLOCK_AT]!) !== s[l + PC.BLOCK_VAL]) r.push(c);
       } else done++;
     }
+    if (r.length === 0 && done < this.n) this.timeoutsDue(r);
     if (r.length === 0) {
       if (done === this.n) {
         s[SH.FINISHED] = 1;
@@ -437,6 +463,31 @@ export class ControlledWaiter implements Waiter {
     this.handOff(next);
     if (s[this.mine + PC.STATUS] === St.done) return;
     if (!this.waitTurn()) throw new RunAborted('controlled run aborted');
+  }
+
+  /**
+   * Nobody can run: advance the virtual clock to the earliest deadline of a CPU blocked with
+   * one, and make every CPU due by then runnable (ascending, into `r`). No deadline: no change.
+   */
+  private timeoutsDue(r: number[]): void {
+    const s = this.s;
+    let min = -1;
+    for (let c = 0; c < this.n; c++) {
+      const l = this.o.pcpu + c * LINE_WORDS;
+      if (s[l + PC.STATUS] !== St.blocked || s[l + PC.TIMED] === 0) continue;
+      const d = s[l + PC.DEADLINE]!;
+      if (min < 0 || d < min) min = d;
+    }
+    if (min < 0) return;
+    const clock = Math.max(s[SH.VCLOCK]!, min);
+    s[SH.VCLOCK] = clock;
+    s[SH.TIMEOUTS] = s[SH.TIMEOUTS]! + 1;
+    for (let c = 0; c < this.n; c++) {
+      const l = this.o.pcpu + c * LINE_WORDS;
+      if (s[l + PC.STATUS] !== St.blocked || s[l + PC.TIMED] === 0 || s[l + PC.DEADLINE]! > clock) continue;
+      s[l + PC.WOKEN] = 1;
+      r.push(c);
+    }
   }
 
   private abort(why: number): never {

@@ -12,7 +12,8 @@ import { type CpuCtx, RunAborted } from '../locks/ctx.js';
 
 /** How a CPU waits and yields. Parallel runs use ParallelWaiter; controlled schedules their own. */
 export interface Waiter {
-  block(cpu: Cpu, at: number, expected: number): void;
+  /** See LockCtx.block; `deadline` is in the clock of `now` (parallel waiters may ignore it). */
+  block(cpu: Cpu, at: number, expected: number, deadline?: number): void;
   wake(cpu: Cpu, at: number, count: number): void;
   /** A named point: the place a controlled scheduler may switch CPUs. */
   yieldAt(cpu: Cpu, point: number): void;
@@ -22,6 +23,13 @@ export interface Waiter {
    * Controlled schedules only; parallel runs leave it unset and pay nothing.
    */
   readonly yieldOnEvents?: boolean | undefined;
+  /**
+   * True for a controlled scheduler: race-widening sleeps are off, and every timeout in the
+   * lock library reads `now` instead of the wall clock.
+   */
+  readonly controlled?: boolean | undefined;
+  /** The clock for timeouts (CpuCtx.now); missing = wall time, performance.now(). */
+  now?(cpu: Cpu): number;
 }
 
 /** Point ids passed to Waiter.yieldAt for trace events (named points are small integers). */
@@ -52,6 +60,7 @@ export class Cpu implements CpuCtx {
   readonly widenRng: Prng;
   readonly trace: TraceRing;
   waiter: Waiter;
+  readonly controlled: boolean;
   private readonly eventYields: boolean;
   private readonly pollers: Array<() => void> = [];
   private beats = 0;
@@ -74,7 +83,9 @@ export class Cpu implements CpuCtx {
     this.trace = new TraceRing(arena, cpuId, opts.t0);
     this.waiter = opts.waiter ?? parallelWaiter;
     this.eventYields = this.waiter.yieldOnEvents === true;
-    this.widenProb = Float64Array.from(opts.widen?.prob ?? []);
+    this.controlled = this.waiter.controlled === true;
+    // Under control a widening sleep changes nothing but the wall time: only one CPU runs.
+    this.widenProb = Float64Array.from(this.controlled ? [] : (opts.widen?.prob ?? []));
     this.widenMs = (opts.widen?.us ?? 0) / 1000;
     this.stopAt = arena.base('ctl') + Ctl.STOP;
     this.napAt = arena.base('scratch') + 64 * 16 + cpuId * 16;
@@ -83,8 +94,8 @@ export class Cpu implements CpuCtx {
   }
 
   // ---- LockCtx ----
-  block(at: number, expected: number): void {
-    this.waiter.block(this, at, expected);
+  block(at: number, expected: number, deadline?: number): void {
+    this.waiter.block(this, at, expected, deadline);
   }
 
   wake(at: number, count: number): void {
@@ -103,6 +114,11 @@ export class Cpu implements CpuCtx {
 
   poll(): void {
     for (let i = 0; i < this.pollers.length; i++) this.pollers[i]!();
+  }
+
+  now(): number {
+    const w = this.waiter;
+    return w.now !== undefined ? w.now(this) : performance.now();
   }
 
   // ---- named points ----
