@@ -43,6 +43,11 @@ export interface KernelOptions {
   mode: ModeTable;
   lockstat: boolean;
   stopOnViolation: boolean;
+  /**
+   * Leave the walk path bare: no trace event, named point or reference timing in hugetlb_walk.
+   * Only for measuring the protocol's own cost (bench); runs keep the instrumentation.
+   */
+  bareWalks?: boolean | undefined;
   /** Run start in this thread's performance.now() (violation timestamps). */
   t0: number;
 }
@@ -63,6 +68,7 @@ export class Kernel {
   readonly mode: ModeTable;
   readonly E: number;
   private readonly stopOnViolation: boolean;
+  private readonly instrumentWalks: boolean;
   private readonly t0: number;
   private readonly ctr0: number;
 
@@ -92,6 +98,7 @@ export class Kernel {
     this.mode = opts.mode;
     this.E = cpu.arena.config.entriesPerPage;
     this.stopOnViolation = opts.stopOnViolation;
+    this.instrumentWalks = opts.bareWalks !== true;
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
@@ -193,15 +200,17 @@ export class Kernel {
     const mm = s.vmaMm(vma);
     const pudIndex = s.vmaPudIndex(vma);
     const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
-    this.cpu.point(PT_WALK_PUD);
+    if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
     const e = s.ld(this.pool.entry(root, pudIndex));
     this.wMm = mm;
     this.wPudIndex = pudIndex;
     if (e === 0) return false;
     this.wPage = ptrPage(e);
     this.wTag = ptrTag(e);
-    this.refHold.start();
-    this.cpu.emit(KEv.walk, siteId(site), this.wPage);
+    if (this.instrumentWalks) {
+      this.refHold.start();
+      this.cpu.emit(KEv.walk, siteId(site), this.wPage);
+    }
     return true;
   }
 
