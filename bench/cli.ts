@@ -73,20 +73,31 @@ async function startup(): Promise<void> {
 
 async function throughput(): Promise<void> {
   const OPS = 200_000;
-  console.log(`\n## End-to-end ops/s: run --scenario mixed --ops ${OPS / 1000}k, seed 9: the CLI with reporting on (lock_stat, --events, JSON report),`);
+  console.log(`\n## End-to-end ops/s (median of 3 interleaved rounds): run --scenario mixed --ops ${OPS / 1000}k, seed 9: the CLI with reporting on (lock_stat, --events, JSON report),`);
   console.log('## the CLI with --no-lockstat, and the engine in-process without lock_stat (the model bench configuration); ratio = CLI / engine');
   console.log('mode         cpus    CLI ops/s   --no-lockstat   engine ops/s   ratio   target >= 0.90');
   const dir = mkdtempSync(join(tmpdir(), 'pmdtorture-bench-'));
   for (const mode of MODE_NAMES) {
     for (const cpus of [1, 2]) {
-      const r = await cli(['run', '--scenario', 'mixed', '--mode', mode, '--cpus', String(cpus), '--ops', String(OPS), '--seed', '9', '--no-stop-on-violation', '--json', '--quiet', '--events', join(dir, `${mode}-${cpus}.ndjson`)]);
-      const j = JSON.parse(r.stdout) as Rep;
-      const r2 = await cli(['run', '--scenario', 'mixed', '--mode', mode, '--cpus', String(cpus), '--ops', String(OPS), '--seed', '9', '--no-stop-on-violation', '--no-lockstat', '--json', '--quiet']);
-      const j2 = JSON.parse(r2.stdout) as Rep;
-      const e = await runStress({ scenario: 'mixed', mode, cpus, seed: 9, ops: OPS, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
-      const eng = e.ops / (e.elapsedMs / 1000);
+      // Three interleaved rounds of the three configurations, medians compared: single ~1 s
+      // samples on a shared 2-core machine swing by ±30%.
+      const withStat: number[] = [];
+      const noStat: number[] = [];
+      const engine: number[] = [];
+      let note = '';
+      for (let round = 0; round < 3; round++) {
+        const r = await cli(['run', '--scenario', 'mixed', '--mode', mode, '--cpus', String(cpus), '--ops', String(OPS), '--seed', '9', '--no-stop-on-violation', '--json', '--quiet', '--events', join(dir, `${mode}-${cpus}.ndjson`)]);
+        withStat.push((JSON.parse(r.stdout) as Rep).ops.perSecond);
+        const r2 = await cli(['run', '--scenario', 'mixed', '--mode', mode, '--cpus', String(cpus), '--ops', String(OPS), '--seed', '9', '--no-stop-on-violation', '--no-lockstat', '--json', '--quiet']);
+        noStat.push((JSON.parse(r2.stdout) as Rep).ops.perSecond);
+        const e = await runStress({ scenario: 'mixed', mode, cpus, seed: 9, ops: OPS, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
+        engine.push(e.ops / (e.elapsedMs / 1000));
+        if (e.status !== 'ok' && e.status !== 'violations') note = ` (engine run ${e.status}: ${e.errors[0] ?? ''})`;
+      }
+      const j = { ops: { perSecond: median(withStat) } };
+      const j2 = { ops: { perSecond: median(noStat) } };
+      const eng = median(engine);
       const ratio = j.ops.perSecond / eng;
-      const note = e.status === 'ok' || e.status === 'violations' ? '' : ` (engine run ${e.status}: ${e.errors[0] ?? ''})`;
       console.log(`${mode.padEnd(12)} ${String(cpus).padStart(4)} ${k(j.ops.perSecond).padStart(12)} ${k(j2.ops.perSecond).padStart(15)} ${k(eng).padStart(14)} ${ratio.toFixed(2).padStart(7)}   ${verdict(ratio >= 0.9)}${note}`);
     }
   }
