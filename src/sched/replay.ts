@@ -11,6 +11,7 @@
  * fails with one clear line (ReplayFileError), which the CLI turns into exit 2.
  */
 import { readFileSync } from 'node:fs';
+import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { Scheduler } from './scheduler.js';
 
 export const REPLAY_VERSION = 1;
@@ -74,22 +75,14 @@ export interface ReplayConfig {
   arena?: Record<string, number> | undefined;
 }
 
-export interface ReplayViolation {
-  kind: string;
-  site: string;
-  op: string;
-  cpu: number;
-  page: number;
-  pointerGen: number;
-  pageGen: number;
-  pageState: string;
-  access: string;
-  mm: number;
-  pudIndex: number;
-  slot: number;
+/** The violation a replay must hit again: the stable fields of a ViolationRecord, and where. */
+export type ReplayViolation = Pick<
+  ViolationRecord,
+  'kind' | 'site' | 'op' | 'cpu' | 'page' | 'pointerGen' | 'pageGen' | 'pageState' | 'access' | 'mm' | 'pudIndex' | 'slot'
+> & {
   /** Scheduler step at which the violation was first seen. */
   step: number;
-}
+};
 
 export interface ReplayFile {
   version: number;
