@@ -91,7 +91,7 @@ async function throughput(): Promise<void> {
         const r2 = await cli(['run', '--scenario', 'mixed', '--mode', mode, '--cpus', String(cpus), '--ops', String(OPS), '--seed', '9', '--no-stop-on-violation', '--no-lockstat', '--json', '--quiet']);
         noStat.push((JSON.parse(r2.stdout) as Rep).ops.perSecond);
         const e = await runStress({ scenario: 'mixed', mode, cpus, seed: 9, ops: OPS, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
-        engine.push(e.ops / (e.elapsedMs / 1000));
+        engine.push(e.ops / (e.runMs / 1000));
         if (e.status !== 'ok' && e.status !== 'violations') note = ` (engine run ${e.status}: ${e.errors[0] ?? ''})`;
       }
       const j = { ops: { perSecond: median(withStat) } };

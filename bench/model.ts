@@ -105,7 +105,7 @@ async function scaling(): Promise<void> {
     const run = async (cpus: number): Promise<number> => {
       const r = await runStress({ scenario: 'mixed', mode: mode.name, cpus, seed: 9, ops: 400_000, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
       if (r.status !== 'ok') console.log(`  (${mode.name}, ${cpus} CPU: status ${r.status}: ${r.errors.join('; ')})`);
-      return r.ops / (r.elapsedMs / 1000);
+      return r.ops / (r.runMs / 1000);
     };
     const one = await run(1);
     const two = await run(2);

@@ -117,6 +117,8 @@ export interface RunResult {
   config: Omit<RunConfig, 'onStat' | 'signal'> & { arena: ArenaConfig };
   status: RunStatus;
   elapsedMs: number;
+  /** Start barrier to the last CPU's end: the interval ops/s are measured over. */
+  runMs: number;
   ops: number;
   perOp: Record<string, number>;
   failedOps: Record<string, number>;
@@ -209,7 +211,11 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   );
   const all = Promise.all(running);
   let settled = false;
-  void all.then(() => (settled = true));
+  let settledAt = 0;
+  void all.then(() => {
+    settled = true;
+    settledAt = performance.now();
+  });
   // The start barrier's generation word moves when the last CPU arrives: the first operation.
   let firstOpAtMs = 0;
   const goAt = arena.base('ctl') + Ctl.GO;
@@ -277,6 +283,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   if (!settled) await pool.destroy();
   else if (ownPool) await pool.close();
   const elapsedMs = performance.now() - t0;
+  // The measured interval: from the start barrier to the last CPU's end (start-up and pool
+  // teardown are reported apart, as firstOpAtMs).
+  const runMs = firstOpAtMs > 0 && settledAt > firstOpAtMs ? settledAt - firstOpAtMs : elapsedMs;
 
   const perOp: Record<string, number> = {};
   const failedOps: Record<string, number> = {};
@@ -297,6 +306,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     config: { ...plain, arena: arenaCfg },
     status,
     elapsedMs,
+    runMs,
     ops: perCpu.reduce((a, b) => a + b, 0),
     perOp,
     failedOps,

@@ -139,7 +139,7 @@ export interface RunReport {
   /** The truth table's expectation for this scenario × mode. */
   expected: Expected;
   config: ConfigJson;
-  timing: { startedAt: string; finishedAt: string; elapsedMs: number; firstOpMs: number | null };
+  timing: { startedAt: string; finishedAt: string; elapsedMs: number; runMs?: number; firstOpMs: number | null };
   ops: OpsJson;
   outcomes: Record<string, Record<string, number>>;
   violations: ViolationsJson;
@@ -227,7 +227,7 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
   const cfg = r.config;
-  const sec = r.elapsedMs / 1000;
+  const sec = r.runMs / 1000;
   const perOpPerSecond: Record<string, number> = {};
   for (const [k, n] of Object.entries(r.perOp)) perOpPerSecond[k] = sec > 0 ? round2(n / sec) : 0;
   const sc = scenarioByName(cfg.scenario);
@@ -264,6 +264,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
       startedAt: meta.startedAt.toISOString(),
       finishedAt: meta.finishedAt.toISOString(),
       elapsedMs: round2(r.elapsedMs),
+      runMs: round2(r.runMs),
       firstOpMs: meta.firstOpMs !== undefined && meta.firstOpMs > 0 ? round2(meta.firstOpMs) : null,
     },
     ops: {

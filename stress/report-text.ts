@@ -149,7 +149,7 @@ export function formatSummary(r: RunReport, p: Paint = plain): string {
   const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
   return [
     `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${c.cpus} CPUs, seed ${r.seed}`,
-    `  ${int(r.ops.total)} ops in ${fix(r.timing.elapsedMs / 1000)} s = ${int(r.ops.perSecond)} ops/s; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
+    `  ${int(r.ops.total)} ops in ${fix((r.timing.runMs ?? r.timing.elapsedMs) / 1000)} s = ${int(r.ops.perSecond)} ops/s; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
     `  re-run: ${r.command}`,
   ].join('\n');
 }
@@ -161,7 +161,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${c.cpus} CPUs on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
   out.push(`seed ${r.seed}${r.seedRandom ? ' (random)' : ''}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
   out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
-  out.push(`ops: ${int(r.ops.total)} in ${fix(r.timing.elapsedMs / 1000)} s = ${int(r.ops.perSecond)} ops/s; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
+  out.push(`ops: ${int(r.ops.total)} in ${fix((r.timing.runMs ?? r.timing.elapsedMs) / 1000)} s = ${int(r.ops.perSecond)} ops/s; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
   out.push('');
 
   const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0)]);

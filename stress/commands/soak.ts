@@ -274,6 +274,8 @@ export async function soakMain(a: Raw): Promise<number> {
     });
     if (shard) report.shard = { ...shard, items: roundsRun.slice(0, 10_000) };
     report.timing.elapsedMs = Math.round(performance.now() - t0);
+    // A soak's rate is over its whole wall time, round changes included.
+    report.timing.runMs = report.timing.elapsedMs;
     report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
     const code = exitCodeFor(acc.status);
     s.events.write({ type: 'end', t: new Date().toISOString(), status: acc.status, exitCode: code, ops: acc.ops, violations: acc.violationCount, elapsedMs: report.timing.elapsedMs });
