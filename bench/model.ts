@@ -3,6 +3,7 @@
  * violation per race scenario in `none` with and without widening, 1 → 2 CPU scaling per mode,
  * and the memory of a default run. Printed as ratios to baselines measured in the same run.
  */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena } from '../src/shared-mem/layout.js';
 import { Cpu } from '../src/workers/cpu.js';
 import { Kernel } from '../src/workers/hugetlb/kernel.js';
@@ -32,11 +33,21 @@ function rate(n: number, fn: () => void): number {
   return best;
 }
 
-export function walkBench(): void {
-  console.log('\n## Walk cost (1 CPU, userfaultfd_huge_must_wait\'s guard + hugetlb_walk + dereference), ratio to 3 bare Atomics loads');
+interface WalkFigures {
+  loads: number;
+  bare: number;
+  instrumented: number;
+  checked: number;
+}
+
+/**
+ * One mode's walk figures, measured in a fresh worker: call sites that have seen several modes'
+ * objects are polymorphic, so measuring the modes one after another in one isolate would
+ * penalise whichever comes later.
+ */
+function measureWalks(modeName: string): WalkFigures {
   const N = 2_000_000;
-  const cfg = arenaConfigFor({ cpus: 1 });
-  const arena = Arena.create(cfg);
+  const arena = Arena.create(arenaConfigFor({ cpus: 1 }));
   setupModel(arena);
   const mem = arena.mem;
   let sink = 0;
@@ -44,36 +55,54 @@ export function walkBench(): void {
   const loads = rate(N, () => {
     sink += Atomics.load(mem, base) + Atomics.load(mem, base + 1) + Atomics.load(mem, base + 2);
   });
-  console.log(`baseline: 3 Atomics.load          ${fmt(loads / 1e6)} M/s`);
-  console.log('mode         guard of the walk           bare walks/s  ratio  target   instrumented  + KASAN check');
+  const mode = modeByName(modeName)!;
+  const cpu = new Cpu(arena, 0, { seed: 1 });
+  const t0 = performance.now();
+  const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0 });
+  const bare = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0, bareWalks: true });
+  opFault(k, 0, 0); // populate the PMD page of VMA 0
+  const walkRate = (kk: Kernel, check: boolean): number =>
+    rate(N / 4, () => {
+      kk.guardEnter('uffd-must-wait', 0, 0);
+      if (kk.hugetlbWalk('uffd-must-wait', 0)) {
+        const v = Atomics.load(mem, kk.pool.entry(kk.wPage, 0));
+        if (check) kk.check('uffd-must-wait', Access.read, 0, v);
+        else sink += v;
+      }
+      kk.guardExit('uffd-must-wait', 0, 0);
+    });
+  const figures = { loads, bare: walkRate(bare, false), instrumented: walkRate(k, false), checked: walkRate(k, true) };
+  if (sink === 0.5) console.log(sink);
+  return figures;
+}
+
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === 'walk-bench') {
+  parentPort!.postMessage(measureWalks((workerData as { mode: string }).mode));
+}
+
+export async function walkBench(): Promise<void> {
+  console.log("\n## Walk cost (1 CPU, userfaultfd_huge_must_wait's guard + hugetlb_walk + dereference), ratio to 3 bare Atomics loads");
+  console.log('(each mode in a fresh worker, against 3 Atomics.load measured in the same worker)');
+  console.log('mode         guard of the walk           3 loads/s    bare walks/s  ratio  target       instrumented  + KASAN check');
   for (const mode of MODES) {
-    const cpu = new Cpu(arena, 0, { seed: 1 });
-    const t0 = performance.now();
-    const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0 });
-    const bare = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0, bareWalks: true });
-    opFault(k, 0, 0); // populate the PMD page of VMA 0
-    const g = mode.guards['uffd-must-wait'];
-    const walkRate = (kk: Kernel, check: boolean): number =>
-      rate(N / 4, () => {
-        kk.guardEnter('uffd-must-wait', 0, 0);
-        if (kk.hugetlbWalk('uffd-must-wait', 0)) {
-          const v = Atomics.load(mem, kk.pool.entry(kk.wPage, 0));
-          if (check) kk.check('uffd-must-wait', Access.read, 0, v);
-          else sink += v;
-        }
-        kk.guardExit('uffd-must-wait', 0, 0);
+    const f = await new Promise<WalkFigures>((resolve, reject) => {
+      const w = new Worker(new URL(import.meta.url), { workerData: { kind: 'walk-bench', mode: mode.name } });
+      w.once('message', (m: WalkFigures) => {
+        resolve(m);
+        void w.terminate();
       });
-    const bareRate = walkRate(bare, false);
-    const instrumented = walkRate(k, false);
-    const checked = walkRate(k, true);
-    const ratio = bareRate / loads;
+      w.once('error', reject);
+    });
+    const g = mode.guards['uffd-must-wait'];
+    const ratio = f.bare / f.loads;
     const guard = [g.walker ? `walker(${mode.walkerLock})` : '', g.vma !== 'none' ? `vma ${g.vma}` : '', g.iMmap !== 'none' ? `i_mmap ${g.iMmap}` : ''].filter(Boolean).join('+') || 'none';
     const target = mode.name === 'walker-rcu' ? `>=0.50 ${verdict(ratio >= 0.5)}` : '';
-    console.log(`${mode.name.padEnd(12)} ${guard.padEnd(26)} ${fmt(bareRate / 1e6).padStart(7)} M/s ${ratio.toFixed(2).padStart(6)}  ${target.padEnd(11)} ${fmt(instrumented / 1e6).padStart(7)} M/s ${fmt(checked / 1e6).padStart(9)} M/s`);
+    console.log(
+      `${mode.name.padEnd(12)} ${guard.padEnd(26)} ${fmt(f.loads / 1e6).padStart(7)} M/s ${fmt(f.bare / 1e6).padStart(9)} M/s ${ratio.toFixed(2).padStart(6)}  ${target.padEnd(11)} ${fmt(f.instrumented / 1e6).padStart(7)} M/s ${fmt(f.checked / 1e6).padStart(9)} M/s`,
+    );
   }
   console.log('(bare: the protocol alone — guard, root, PUD entry, entry; instrumented: + the named point, trace event and');
   console.log(' reference timing every model walk carries; + KASAN check: the dereference classified as in every run)');
-  if (sink === 0.5) console.log(sink);
 }
 
 async function firstViolation(): Promise<void> {
@@ -124,7 +153,7 @@ async function memory(): Promise<void> {
 
 export async function benchModel(): Promise<void> {
   console.log('# pmdtorture model bench');
-  walkBench();
+  await walkBench();
   await firstViolation();
   await scaling();
   await memory();

@@ -69,6 +69,15 @@ export class Kernel {
   readonly E: number;
   private readonly stopOnViolation: boolean;
   private readonly instrumentWalks: boolean;
+  /**
+   * A VMA's mm and PUD index, and an mm's root (mm->pgd), never change after setup: read once,
+   * kept local for the walk path.
+   */
+  private readonly vmaMmOf: Int32Array;
+  private readonly vmaPudOf: Int32Array;
+  private readonly rootOf: Int32Array;
+  private readonly walkerRcu: boolean;
+  private readonly walkerIrq: boolean;
   private readonly t0: number;
   private readonly ctr0: number;
 
@@ -99,6 +108,12 @@ export class Kernel {
     this.E = cpu.arena.config.entriesPerPage;
     this.stopOnViolation = opts.stopOnViolation;
     this.instrumentWalks = opts.bareWalks !== true;
+    const nv = cpu.arena.config.vmas;
+    this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
+    this.vmaPudOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaPudIndex(v));
+    this.rootOf = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)));
+    this.walkerRcu = opts.mode.walkerLock === 'rcu';
+    this.walkerIrq = opts.mode.walkerLock === 'irq';
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
@@ -175,12 +190,12 @@ export class Kernel {
 
   /** hugetlb_walker_lock(): rcu_read_lock() or local_irq_disable(), per the mode. */
   walkerLock(): void {
-    if (this.mode.walkerLock === 'rcu') this.rcu.readLock();
-    else if (this.mode.walkerLock === 'irq') this.irq.localIrqDisable();
+    if (this.walkerRcu) this.rcu.readLock();
+    else if (this.walkerIrq) this.irq.localIrqDisable();
   }
   walkerUnlock(): void {
-    if (this.mode.walkerLock === 'rcu') this.rcu.readUnlock();
-    else if (this.mode.walkerLock === 'irq') this.irq.localIrqEnable();
+    if (this.walkerRcu) this.rcu.readUnlock();
+    else if (this.walkerIrq) this.irq.localIrqEnable();
   }
 
   // ---- hugetlb_walk ----
@@ -197,9 +212,9 @@ export class Kernel {
         this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
       if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
     }
-    const mm = s.vmaMm(vma);
-    const pudIndex = s.vmaPudIndex(vma);
-    const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    const mm = this.vmaMmOf[vma]!;
+    const pudIndex = this.vmaPudOf[vma]!;
+    const root = this.rootOf[mm]!;
     if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
     const e = s.ld(this.pool.entry(root, pudIndex));
     this.wMm = mm;
@@ -217,7 +232,7 @@ export class Kernel {
   /** Is the walked page still linked from the walked mm's PUD entry, with the same generation? */
   private stillLinked(): boolean {
     const s = this.s;
-    const root = ptrPage(s.ld(s.mm(this.wMm) + Mm.PUD));
+    const root = this.rootOf[this.wMm]!;
     const e = s.ld(this.pool.entry(root, this.wPudIndex));
     return e !== 0 && ptrPage(e) === this.wPage && ptrTag(e) === this.wTag;
   }
@@ -326,9 +341,7 @@ export class Kernel {
 
   /** Word index of the PUD entry covering a VMA in its mm. */
   pudEntryAt(vma: number): number {
-    const s = this.s;
-    const root = ptrPage(s.ld(s.mm(s.vmaMm(vma)) + Mm.PUD));
-    return this.pool.entry(root, s.vmaPudIndex(vma));
+    return this.pool.entry(this.rootOf[this.vmaMmOf[vma]!]!, this.vmaPudOf[vma]!);
   }
 
   siteInfo(site: Site): (typeof SITE_INFO)[Site] {
