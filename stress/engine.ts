@@ -92,6 +92,10 @@ export interface LiveStat {
   rcu: RcuStats;
   pool: { live: number; pending: number; free: number };
   rssBytes: number;
+  /** process.memoryUsage() of the main thread at the same moment: V8 heap used, memory of C++ objects bound to JS, of which ArrayBuffers/SharedArrayBuffers. */
+  heapUsedBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
   /** Violations recorded in full since the previous stat (for event streams). */
   newViolations: ViolationRecord[];
 }
@@ -170,6 +174,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const n = cfg.cpus;
   const widen = widenTable(cfg.widen);
   const startEpochMs = performance.timeOrigin + performance.now();
+  const ownPool = cfg.pool === undefined;
   const tasks: CpuTask[] = Array.from({ length: n }, (_, cpu) => ({
     buffer: arena.buffer,
     arena: arenaCfg,
@@ -183,8 +188,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stopOnViolation: cfg.stopOnViolation,
     plant: cfg.plant,
     startEpochMs,
+    // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.
+    ...(ownPool ? {} : { collect: true }),
   }));
-  const ownPool = cfg.pool === undefined;
   if (cfg.pool && cfg.pool.options.maxThreads < n) throw new RangeError(`runStress: the pool given cannot run ${n} CPUs`);
   const pool = cfg.pool ?? createStressPool(n);
   const t0 = performance.now();
@@ -339,6 +345,7 @@ function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat 
   const n = arena.config.cpus;
   const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
   const { live, pending, free } = new PagePool(arena).counts();
+  const mem = process.memoryUsage();
   return {
     elapsedMs,
     ops: opsPerCpu.reduce((a, b) => a + b, 0),
@@ -346,7 +353,10 @@ function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat 
     violations: violationCount(arena),
     rcu: readRcuStats(arena),
     pool: { live, pending, free },
-    rssBytes: process.memoryUsage().rss,
+    rssBytes: mem.rss,
+    heapUsedBytes: mem.heapUsed,
+    externalBytes: mem.external,
+    arrayBuffersBytes: mem.arrayBuffers,
     newViolations: violationCount(arena) > delivered ? readViolations(arena).slice(delivered) : [],
   };
 }

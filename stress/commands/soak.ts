@@ -8,8 +8,6 @@
  * violations and the last rounds are kept. SIGINT/SIGTERM stop the round, print the summary
  * and write the report (exit 130).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
@@ -21,6 +19,7 @@ import { Timeline } from '../timeline.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
 import { addHist, histQuantileUs } from '../hist.js';
+import { fullGc } from '../../src/workers/gc.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 60_000;
@@ -43,21 +42,6 @@ export const soakCommand: CommandModule<object, Raw> = {
     process.exitCode = await soakMain(argv);
   },
 };
-
-/**
- * A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
- * would otherwise keep the dropped arenas and pools of many rounds around and RSS would creep.
- */
-function fullGc(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) return exposed;
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
-}
 
 /** Seed of round r (round 0 runs the soak's own seed). */
 export function roundSeed(seed: number, r: number): number {
@@ -205,6 +189,9 @@ export async function soakMain(a: Raw): Promise<number> {
   let invariantFailures = 0;
   const rss = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
   let firstOpMs = 0;
+  // A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
+  // would otherwise keep the dropped arenas and results of many rounds around and RSS would
+  // creep. The workers collect at the start of each round (RunConfig.pool: CpuTask.collect).
   const collect = fullGc();
   // One pool of CPU workers for every round: no thread churn, so RSS stays flat over hours.
   const pool = createStressPool(cfg.cpus);

@@ -47,6 +47,8 @@ export interface CpuTask {
    * failing schedule drops operations this way while every other keeps its arguments.
    */
   skip?: readonly number[] | undefined;
+  /** Run a full GC in the worker before starting (a reused worker: the previous runs' arenas are garbage). */
+  collect?: boolean | undefined;
 }
 
 export interface CpuResult {
