@@ -5,7 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from './args.js';
-import { checkWritable } from './session.js';
+import { checkWritable, type Session } from './session.js';
+import type { RunReport } from './report-json.js';
+import { formatRunReport, formatSummary } from './report-text.js';
 import { renderHtml, type AnyReport } from './html/render.js';
 import { renderJunit } from './junit.js';
 
@@ -36,4 +38,18 @@ export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
 export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): void {
   if (o.html !== undefined) writeFileSync(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' }))));
   if (o.junit !== undefined) writeFileSync(o.junit, renderJunit(docs));
+}
+
+/**
+ * The end of a run or soak: the `end` event, the JSON report (file and stdout), HTML/JUnit, and
+ * the human report (a one-line summary with --quiet). Returns the exit code.
+ */
+export function deliverRunReport(s: Session, o: OutputFiles, report: RunReport, code: number, quiet: boolean): number {
+  s.events.write({ type: 'end', t: new Date().toISOString(), status: report.status, exitCode: code, ops: report.ops.total, violations: report.violations.count, elapsedMs: Math.round(report.timing.elapsedMs) });
+  s.writeReport(report);
+  s.printJson(report);
+  writeOutputs(o, [report]);
+  if (quiet) s.note(formatSummary(report, s.errPaint));
+  else s.say(formatRunReport(report, s.humanPaint));
+  return code;
 }

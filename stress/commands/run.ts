@@ -3,10 +3,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor } from '../report-json.js';
-import { formatRunReport, formatSummary } from '../report-text.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { runControlledMain } from '../run-controlled.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardOptions } from '../shard.js';
 import { resolveSeeds, runSeeds } from '../run-seeds.js';
 
@@ -46,13 +45,7 @@ export async function runMain(a: Raw): Promise<number> {
     s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     if (seeds) {
       const { report, code } = await runSeeds(s, args, mode, seeds, shard);
-      s.events.write({ type: 'end', t: new Date().toISOString(), status: report.status, exitCode: code, ops: report.ops.total, violations: report.violations.count, elapsedMs: Math.round(report.timing.elapsedMs) });
-      s.writeReport(report);
-      s.printJson(report);
-      writeOutputs(outputs, [report]);
-      if (args.quiet) s.note(formatSummary(report, s.errPaint));
-      else s.say(formatRunReport(report, s.humanPaint));
-      return code;
+      return deliverRunReport(s, outputs, report, code, args.quiet);
     }
     const startedAt = new Date();
     const result = await s.run(cfg);
@@ -65,14 +58,7 @@ export async function runMain(a: Raw): Promise<number> {
       finishedAt: new Date(),
       firstOpMs: result.firstOpAtMs,
     });
-    const code = exitCodeFor(result.status);
-    s.events.write({ type: 'end', t: new Date().toISOString(), status: result.status, exitCode: code, ops: result.ops, violations: result.violationCount, elapsedMs: Math.round(result.elapsedMs) });
-    s.writeReport(report);
-    s.printJson(report);
-    writeOutputs(outputs, [report]);
-    if (args.quiet) s.note(formatSummary(report, s.errPaint));
-    else s.say(formatRunReport(report, s.humanPaint));
-    return code;
+    return deliverRunReport(s, outputs, report, exitCodeFor(result.status), args.quiet);
   } finally {
     s.close();
   }

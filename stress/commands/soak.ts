@@ -12,11 +12,11 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakRoundJson } from '../report-json.js';
-import { formatRunReport, formatSummary, int, mb } from '../report-text.js';
+import { int, mb } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import type { LockStatRow } from '../../src/locks/lockstat.js';
 import { Timeline } from '../timeline.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
 import { addHist, histQuantileUs } from '../hist.js';
 import { fullGc } from '../../src/workers/gc.js';
@@ -264,14 +264,7 @@ export async function soakMain(a: Raw): Promise<number> {
     // A soak's rate is over its whole wall time, round changes included.
     report.timing.runMs = report.timing.elapsedMs;
     report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
-    const code = exitCodeFor(acc.status);
-    s.events.write({ type: 'end', t: new Date().toISOString(), status: acc.status, exitCode: code, ops: acc.ops, violations: acc.violationCount, elapsedMs: report.timing.elapsedMs });
-    s.writeReport(report);
-    s.printJson(report);
-    writeOutputs(outputs, [report]);
-    if (args.quiet) s.note(formatSummary(report, s.errPaint));
-    else s.say(formatRunReport(report, s.humanPaint));
-    return code;
+    return deliverRunReport(s, outputs, report, exitCodeFor(acc.status), args.quiet);
   } finally {
     await pool.close().catch(() => {});
     s.close();
