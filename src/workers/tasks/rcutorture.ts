@@ -164,12 +164,15 @@ class TortureCpu {
   /** Bump one retired object's pipe count; free it at PIPE_LEN. Returns true when freed. */
   private bump(i: number): boolean {
     const at = this.obj(i);
-    const p = Atomics.add(this.m, at + OBJ_PIPE, 1) + 1;
+    // Only one chain (a callback or one updater's list) bumps an object, so the next count is
+    // known. rtort_mbtest is cleared BEFORE the count makes the object allocatable: clearing it
+    // after would race with an updater that reallocates and republishes it meanwhile, and a
+    // reader would then see a live object with mb == 0 (a false rtmbe).
+    const p = Atomics.load(this.m, at + OBJ_PIPE) + 1;
+    if (p >= PIPE_LEN) Atomics.store(this.m, at + OBJ_MB, 0);
+    Atomics.store(this.m, at + OBJ_PIPE, p);
     Atomics.add(this.m, this.circ + Math.min(p, PIPE_LEN), 1);
-    if (p < PIPE_LEN) return false;
-    // rtort_mbtest: cleared before the object becomes allocatable again.
-    Atomics.store(this.m, at + OBJ_MB, 0);
-    return true;
+    return p >= PIPE_LEN;
   }
 
   private pipeCallback(i: number): void {
