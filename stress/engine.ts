@@ -4,6 +4,7 @@
  * RunResult. Never hangs: a stop is requested first, then an abort unwinds every wait, then
  * the pool is destroyed.
  */
+import { rssSplit } from './procmem.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { Arena, type ArenaConfig, defaultArenaConfig } from '../src/shared-mem/layout.js';
@@ -98,6 +99,8 @@ export interface LiveStat {
   rcu: RcuStats;
   pool: { live: number; pending: number; free: number };
   rssBytes: number;
+  /** RssAnon (private memory, where a leak shows) from /proc/self/status; null off Linux. */
+  rssAnonBytes: number | null;
   /** process.memoryUsage() of the main thread at the same moment: V8 heap used, memory of C++ objects bound to JS, of which ArrayBuffers/SharedArrayBuffers. */
   heapUsedBytes: number;
   externalBytes: number;
@@ -360,6 +363,7 @@ function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat 
     rcu: readRcuStats(arena),
     pool: { live, pending, free },
     rssBytes: mem.rss,
+    rssAnonBytes: rssSplit()?.anonBytes ?? null,
     heapUsedBytes: mem.heapUsed,
     externalBytes: mem.external,
     arrayBuffersBytes: mem.arrayBuffers,

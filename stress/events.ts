@@ -10,7 +10,7 @@ import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 
 export type EventLine =
   | { type: 'start'; t: string; command: string; seed: number; mode: string; scenario: string; cpus: number }
-  | { type: 'stat'; t: string; mode: string; elapsedMs: number; ops: number; opsPerSecond: number; violations: number; gracePeriods: number; rcuBacklog: number; pool: LiveStat['pool']; rssBytes: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number; round?: number }
+  | { type: 'stat'; t: string; mode: string; elapsedMs: number; ops: number; opsPerSecond: number; violations: number; gracePeriods: number; rcuBacklog: number; pool: LiveStat['pool']; rssBytes: number; rssAnonBytes?: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number; round?: number }
   | { type: 'violation'; t: string; mode: string; seq: number; violation: ViolationRecord; round?: number }
   | { type: 'round'; t: string; round: number; seed: number; status: string; ops: number; violations: number; invariantsOk: boolean; rssBytes: number }
   | { type: 'end'; t: string; status: string; exitCode: number; ops: number; violations: number; elapsedMs: number };
@@ -47,6 +47,7 @@ export class EventLog {
       rcuBacklog: s.rcu.backlog,
       pool: s.pool,
       rssBytes: s.rssBytes,
+      ...(s.rssAnonBytes !== null ? { rssAnonBytes: s.rssAnonBytes } : {}),
       heapUsedBytes: s.heapUsedBytes,
       externalBytes: s.externalBytes,
       arrayBuffersBytes: s.arrayBuffersBytes,

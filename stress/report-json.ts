@@ -185,7 +185,8 @@ export interface SoakJson {
   rounds: number;
   /** The last rounds (bounded ring). */
   lastRounds: SoakRoundJson[];
-  rss: { firstBytes: number; lastBytes: number; maxBytes: number };
+  /** Whole RSS, and RssAnon (private memory: where a leak shows) where /proc gives it. */
+  rss: { firstBytes: number; lastBytes: number; maxBytes: number; anonFirstBytes?: number; anonLastBytes?: number; anonMaxBytes?: number };
   statLines: number;
   invariantFailures: number;
 }

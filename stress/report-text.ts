@@ -207,7 +207,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   }
   if (r.soak) {
     const s = r.soak;
-    out.push(`soak: ${s.rounds} rounds of ${fmtMs(s.roundMs)}; invariant failures ${s.invariantFailures}; RSS first ${mb(s.rss.firstBytes)} last ${mb(s.rss.lastBytes)} max ${mb(s.rss.maxBytes)}`);
+    out.push(`soak: ${s.rounds} rounds of ${fmtMs(s.roundMs)}; invariant failures ${s.invariantFailures}; RSS first ${mb(s.rss.firstBytes)} last ${mb(s.rss.lastBytes)} max ${mb(s.rss.maxBytes)}${s.rss.anonLastBytes !== undefined ? `; RssAnon first ${mb(s.rss.anonFirstBytes ?? 0)} last ${mb(s.rss.anonLastBytes)} max ${mb(s.rss.anonMaxBytes ?? 0)}` : ''}`);
   }
   if (r.errors.length) {
     out.push(p.red('errors:'));

@@ -1,6 +1,6 @@
 /**
  * `pmdtorture soak`: the stress engine for hours. The soak is a chain of rounds (--round, default
- * 1 minute); each round is one engine run on a fresh arena with its own seed derived from
+ * 30 s: invariants checked twice a minute, and a round's re-run command stays short); each round is one engine run on a fresh arena with its own seed derived from
  * --seed, and its end is a quiescent point where the invariants (page-pool conservation,
  * refcounts, mapcounts) are checked. A status line every --stat-interval, like rcutorture's
  * periodic line. Violations are counted and the run goes on (unless --stop-on-violation).
@@ -11,7 +11,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, exitCodeFor, worstStatus, type SoakRoundJson } from '../report-json.js';
+import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import type { LockStatRow } from '../../src/locks/lockstat.js';
@@ -22,7 +22,7 @@ import { addHist, histQuantileUs } from '../hist.js';
 import { fullGc } from '../../src/workers/gc.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
-const DEFAULT_ROUND_MS = 60_000;
+const DEFAULT_ROUND_MS = 30_000;
 /** Kept in full over the whole soak (the rest are counted). */
 const MAX_VIOLATIONS_KEPT = 16;
 const MAX_ROUNDS_KEPT = 100;
@@ -187,7 +187,7 @@ export async function soakMain(a: Raw): Promise<number> {
   let nRounds = 0;
   let statLines = 0;
   let invariantFailures = 0;
-  const rss = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
+  const rss: SoakJson['rss'] = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
   let firstOpMs = 0;
   // A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
   // would otherwise keep the dropped arenas and results of many rounds around and RSS would
@@ -218,12 +218,17 @@ export async function soakMain(a: Raw): Promise<number> {
             rss.lastBytes = st.rssBytes;
             rss.maxBytes = Math.max(rss.maxBytes, st.rssBytes);
             if (rss.firstBytes === 0) rss.firstBytes = st.rssBytes;
+            if (st.rssAnonBytes !== null) {
+              rss.anonLastBytes = st.rssAnonBytes;
+              rss.anonMaxBytes = Math.max(rss.anonMaxBytes ?? 0, st.rssAnonBytes);
+              rss.anonFirstBytes ??= st.rssAnonBytes;
+            }
             statLines++;
             const v = before.violations + st.violations;
             const flag = v > lastViolations ? ' !!!' : '';
             lastViolations = v;
             s.say(
-              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${before.ops + st.ops} ops/s ${Math.round(rate)} violations ${v} gps ${before.gps + st.rcu.gracePeriods} cb-backlog ${st.rcu.backlog} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${flag}`,
+              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${before.ops + st.ops} ops/s ${Math.round(rate)} violations ${v} gps ${before.gps + st.rcu.gracePeriods} cb-backlog ${st.rcu.backlog} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}${flag}`,
             );
           },
         },
