@@ -48,6 +48,34 @@ export function waitForCompletion(ctx: LockCtx, at: number): boolean {
   }
 }
 
+/** What a timed wait needs besides the lock context: the clock of its timeout (CpuCtx.now). */
+export interface TimedLockCtx extends LockCtx {
+  now(): number;
+}
+
+/**
+ * wait_for_completion_timeout: consume one completion, sleeping at most `timeoutMs` (in the clock
+ * of ctx.now()). Returns true when it consumed one, false when the timeout expired first; a
+ * timed-out wait consumes nothing. Like the kernel, the last check follows the expiry, so a
+ * completion posted by then is still taken. The deadline goes to ctx.block, so a controlled
+ * scheduler can fire the timeout; a parallel waiter re-checks within its short sleep.
+ */
+export function waitForCompletionTimeout(ctx: TimedLockCtx, at: number, timeoutMs: number): boolean {
+  if (tryWaitForCompletion(ctx, at)) return true;
+  const m = ctx.mem;
+  const deadline = ctx.now() + timeoutMs;
+  for (;;) {
+    if (ctx.now() >= deadline) return false;
+    Atomics.add(m, at + 1, 1);
+    try {
+      if (Atomics.load(m, at) === 0) ctx.block(at, 0, deadline);
+    } finally {
+      Atomics.sub(m, at + 1, 1);
+    }
+    if (tryWaitForCompletion(ctx, at)) return true;
+  }
+}
+
 export function completionDone(mem: Int32Array, at: number): boolean {
   return Atomics.load(mem, at) !== 0;
 }
