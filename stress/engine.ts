@@ -18,7 +18,7 @@ import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/ru
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
-import { OPS } from '../src/workers/hugetlb/ops-list.js';
+import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES, pointId } from '../src/workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
 import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
@@ -336,7 +336,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       pmdAllocs: sumCounter(arena, C.PMD_ALLOCS),
       destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
     },
-    lockstat: cfg.lockstat ? readLockStat(arena) : [],
+    lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
     lockdep: readLockdepReports(arena),
     rcu: readRcuStats(arena),
     ipi: readIpiStats(arena),

@@ -12,6 +12,7 @@ import { compareTable, exitCodeFor, worstStatus } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import type { LockStatRow } from '../src/locks/lockstat.js';
+import { mergeLockStatRows } from './lockstat-merge.js';
 import { addHist, histQuantileUs } from './hist.js';
 import type { ShardJson } from './shard.js';
 
@@ -86,55 +87,6 @@ function checkDisjoint(inputs: readonly MergeInput[], shardOf: (d: AnyReport) =>
   }
 }
 
-function mergeLockRows(rows: LockStatRow[][]): LockStatRow[] {
-  const out: LockStatRow[] = [];
-  const idx = new Map<string, LockStatRow>();
-  for (const list of rows) {
-    for (const r of list) {
-      const key = `${r.cls}:${r.side}`;
-      const a = idx.get(key);
-      if (!a) {
-        const c = { ...r, waitHist: r.waitHist ? [...r.waitHist] : undefined, holdHist: r.holdHist ? [...r.holdHist] : undefined };
-        if (!c.waitHist) delete c.waitHist;
-        if (!c.holdHist) delete c.holdHist;
-        idx.set(key, c);
-        out.push(c);
-        continue;
-      }
-      const minOf = (x: number, y: number): number => (x === 0 ? y : y === 0 ? x : Math.min(x, y));
-      a.conBounces += r.conBounces;
-      a.contentions += r.contentions;
-      a.waitMin = minOf(a.waitMin, r.waitMin);
-      a.waitMax = Math.max(a.waitMax, r.waitMax);
-      a.waitTotal += r.waitTotal;
-      a.acqBounces += r.acqBounces;
-      a.acquisitions += r.acquisitions;
-      a.holdMin = minOf(a.holdMin, r.holdMin);
-      a.holdMax = Math.max(a.holdMax, r.holdMax);
-      a.holdTotal += r.holdTotal;
-      a.holdSamples += r.holdSamples;
-      a.holdSampled ||= r.holdSampled;
-      if (a.waitHist && r.waitHist) addHist(a.waitHist, r.waitHist);
-      else delete a.waitHist;
-      if (a.holdHist && r.holdHist) addHist(a.holdHist, r.holdHist);
-      else delete a.holdHist;
-    }
-  }
-  for (const a of out) {
-    a.waitAvg = a.contentions > 0 ? a.waitTotal / a.contentions : 0;
-    a.holdAvg = a.acquisitions > 0 ? a.holdTotal / a.acquisitions : 0;
-    if (a.waitHist) {
-      a.waitP50 = histQuantileUs(a.waitHist, 0.5, a.waitMin, a.waitMax);
-      a.waitP99 = histQuantileUs(a.waitHist, 0.99, a.waitMin, a.waitMax);
-    }
-    if (a.holdHist) {
-      a.holdP50 = histQuantileUs(a.holdHist, 0.5, a.holdMin, a.holdMax);
-      a.holdP99 = histQuantileUs(a.holdHist, 0.99, a.holdMin, a.holdMax);
-    }
-  }
-  return out;
-}
-
 /** Percentile in µs of a histogram whose buckets are in µs (RCU, IPI). */
 const quantileUsOfUsHist = (h: readonly number[], p: number): number => histQuantileUs(h, p) * 1000;
 
@@ -207,7 +159,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     if (d.timing.startedAt < startedAt) startedAt = d.timing.startedAt;
     if (d.timing.finishedAt > finishedAt) finishedAt = d.timing.finishedAt;
   }
-  out.lockstat = mergeLockRows(docs.map((d) => d.lockstat));
+  out.lockstat = docs.reduce((acc: LockStatRow[], d) => mergeLockStatRows(acc, d.lockstat), []);
   out.lockdep = out.lockdep.slice(0, 32);
   out.rcu.gpP50Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.5);
   out.rcu.gpP99Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.99);

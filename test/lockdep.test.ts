@@ -174,3 +174,31 @@ describe('lock_stat in one thread', () => {
     expect(readLockdepCounts(arena).reports).toBe(0);
   });
 });
+
+describe('lock_stat contention points over real workers', () => {
+  it('names the waiting op (contention points) and the holding op (contending points) of each contention', async () => {
+    const { runStress } = await import('../stress/engine.js');
+    const { formatLockStat } = await import('../src/locks/lockstat.js');
+    const { OPS, opSiteName } = await import('../src/workers/hugetlb/ops-list.js');
+    const r = await runStress({ scenario: 'mixed', mode: 'final', cpus: 2, seed: 4, ops: 20_000, durationMs: 0, lockstat: true, stopOnViolation: false, stallTimeoutMs: 30_000 });
+    console.log(formatLockStat(r.lockstat));
+    const sites = new Set(OPS.map((_, i) => opSiteName(i + 1)));
+    const contended = r.lockstat.filter((x) => x.contentions > 0);
+    expect(contended.length).toBeGreaterThan(0);
+    for (const row of contended) {
+      const sum = (l: { count: number }[] | undefined): number => (l ?? []).reduce((a, p) => a + p.count, 0);
+      // Every contention is counted once in each list.
+      expect(sum(row.contentionPoints)).toBe(row.contentions);
+      expect(sum(row.contendingPoints)).toBe(row.contentions);
+      for (const p of row.contentionPoints!) expect(sites.has(p.site) || p.site === '(between ops)').toBe(true);
+    }
+    // mmap_lock is taken for write only by munmap, exit, mprotect and vma-split: a write-side
+    // contention point elsewhere would be a misattributed call site.
+    const writers = new Set(['munmap', 'exit', 'mprotect', 'vma-split'].map((n) => opSiteName(OPS.findIndex((o) => o.name === n) + 1)));
+    const mmapW = r.lockstat.find((x) => x.name === '&mm->mmap_lock' && x.side === 'write');
+    expect(mmapW?.contentions).toBeGreaterThan(0);
+    for (const p of mmapW!.contentionPoints!) expect(writers.has(p.site)).toBe(true);
+    // Some holders were seen, and they are ops.
+    expect(mmapW!.contendingPoints!.some((p) => sites.has(p.site))).toBe(true);
+  });
+});

@@ -34,7 +34,17 @@ export const LS = {
   SEQ: 94,
   /** log2 of the hold-time sampling period (0 = every acquisition timed). */
   HOLD_SHIFT: 95,
+  /**
+   * Contention points: contentions counted by the waiter's call site (its current op, slot =
+   * CpuField.CUR_OP: 0 = none). The kernel keys these by the return address of the lock call;
+   * our call sites are the ops, each named after the kernel path it mirrors.
+   */
+  CON_POINTS: 96,
+  /** Contending points: the same contentions counted by the holder's call site seen then, + 1 (0 = no holder seen). */
+  CONTENDING_POINTS: 96 + 32,
 } as const;
+/** Call-site slots per list (CUR_OP values; higher ones share the last slot). */
+export const LS_POINTS = 32;
 /** Buckets per histogram: bucket i counts [2^i, 2^(i+1)) ns, bucket 0 also < 1 ns, the last also above. */
 export const LS_BUCKETS = 39;
 const WIDE = [LS.CON, LS.ACQ, LS.CON_BOUNCE, LS.ACQ_BOUNCE, LS.WAIT_TOTAL, LS.HOLD_TOTAL];
@@ -80,9 +90,12 @@ export class LockStatAcc {
     this.bounce0 = bounceTableBase(arena);
   }
 
-  /** Record an acquisition; `waitNs` < 0 when uncontended. Returns nothing; marks dirty. */
-  /** Record an acquisition; `waitNs` < 0 when uncontended. */
-  acquired(cls: number, side: number, at: number, waitNs: number): void {
+  /**
+   * Record an acquisition; `waitNs` < 0 when uncontended. A contended one also counts its call
+   * site (`site`) and the holder's (`holderSite`, -1 when no holder was seen) as contention and
+   * contending points.
+   */
+  acquired(cls: number, side: number, at: number, waitNs: number, site = 0, holderSite = -1): void {
     const rec = cls * 2 + side;
     const o = rec * LOCKSTAT_WORDS;
     const a = this.acc;
@@ -98,7 +111,7 @@ export class LockStatAcc {
       bounced = prev !== 0 && ((prev ^ this.lastTag) & ~63) === 0;
       if (bounced) a[o + LS.ACQ_BOUNCE]++;
     }
-    if (waitNs >= 0) this.contended(o, waitNs, bounced);
+    if (waitNs >= 0) this.contended(o, waitNs, bounced, site, holderSite);
   }
 
   private memo(at: number): void {
@@ -107,9 +120,11 @@ export class LockStatAcc {
     this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
   }
 
-  private contended(o: number, waitNs: number, bounced: boolean): void {
+  private contended(o: number, waitNs: number, bounced: boolean, site: number, holderSite: number): void {
     const a = this.acc;
     a[o + LS.CON]++;
+    a[o + LS.CON_POINTS + Math.min(site, LS_POINTS - 1)]++;
+    a[o + LS.CONTENDING_POINTS + Math.min(holderSite + 1, LS_POINTS - 1)]++;
     if (bounced) a[o + LS.CON_BOUNCE]++;
     a[o + LS.WAIT_TOTAL] += waitNs;
     if (a[o + LS.WAIT_MIN] === 0 || waitNs < a[o + LS.WAIT_MIN]!) a[o + LS.WAIT_MIN] = Math.max(1, waitNs);
@@ -143,6 +158,7 @@ export class LockStatAcc {
       }
       for (let w = LS.WAIT_MIN; w <= LS.HOLD_MAX; w++) Atomics.store(m, dst + w, Math.min(a[o + w]!, 0xffffffff) | 0);
       for (let w = LS.WAIT_HIST; w < LS.WAIT_HIST + 2 * LS_BUCKETS; w++) Atomics.store(m, dst + w, a[o + w]! | 0);
+      for (let w = LS.CON_POINTS; w < LS.CON_POINTS + 2 * LS_POINTS; w++) Atomics.store(m, dst + w, a[o + w]! | 0);
       Atomics.store(m, dst + LS.HOLD_SHIFT, this.holdShift);
       Atomics.add(m, dst + LS.SEQ, 1);
     }
@@ -176,9 +192,30 @@ export interface LockStatRow {
   /** Holds actually timed (acquisitions when not sampled). */
   holdSamples: number;
   holdSampled: boolean;
+  /**
+   * Contention points (the waiters' call sites) and contending points (the holders' call sites
+   * seen at those contentions), most contended first — /proc/lock_stat's two lists per class.
+   */
+  contentionPoints?: LockPoint[];
+  contendingPoints?: LockPoint[];
   /** The merged log2 histograms behind the percentiles: bucket i = [2^i, 2^(i+1)) ns (LS_BUCKETS). */
   waitHist?: number[];
   holdHist?: number[];
+}
+
+export interface LockPoint {
+  site: string;
+  count: number;
+}
+
+/** Names a call-site slot (a CUR_OP value); the default only numbers it. */
+export type SiteNamer = (slot: number) => string;
+const defaultSiteName: SiteNamer = (slot) => (slot === 0 ? '(none)' : `op ${slot - 1}`);
+
+function points(sum: readonly number[], at: number, name: SiteNamer): LockPoint[] {
+  const out: LockPoint[] = [];
+  for (let i = 0; i < LS_POINTS; i++) if (sum[at + i]! > 0) out.push({ site: name(i), count: sum[at + i]! });
+  return out.sort((x, y) => y.count - x.count);
 }
 
 interface RawRecord {
@@ -217,7 +254,7 @@ function histQuantile(h: number[], p: number, minNs: number, maxNs: number): num
 }
 
 /** Merge every CPU's published records per class and side (classes never used are left out). */
-export function readLockStat(arena: Arena): LockStatRow[] {
+export function readLockStat(arena: Arena, siteName: SiteNamer = defaultSiteName): LockStatRow[] {
   const mem = arena.mem;
   const rows: LockStatRow[] = [];
   for (let cls = 0; cls < MAX_LOCK_CLASSES; cls++) {
@@ -240,6 +277,7 @@ export function readLockStat(arena: Arena): LockStatRow[] {
         sum[LS.WAIT_MAX] = Math.max(sum[LS.WAIT_MAX]!, w[LS.WAIT_MAX]! >>> 0);
         sum[LS.HOLD_MAX] = Math.max(sum[LS.HOLD_MAX]!, w[LS.HOLD_MAX]! >>> 0);
         for (let i = LS.WAIT_HIST; i < LS.WAIT_HIST + 2 * LS_BUCKETS; i++) sum[i]! += w[i]! >>> 0;
+        for (let i = LS.CON_POINTS; i < LS.CON_POINTS + 2 * LS_POINTS; i++) sum[i]! += w[i]! >>> 0;
         shift = Math.max(shift, w[LS.HOLD_SHIFT]!);
       }
       if (!any || sum[LS.ACQ] === 0) continue;
@@ -273,6 +311,8 @@ export function readLockStat(arena: Arena): LockStatRow[] {
         holdP99: histQuantile(holdH, 0.99, hMin, sum[LS.HOLD_MAX]!),
         holdSamples: holdN,
         holdSampled: shift > 0,
+        contentionPoints: points(sum, LS.CON_POINTS, siteName),
+        contendingPoints: points(sum, LS.CONTENDING_POINTS, (slot) => (slot === 0 ? '(no holder seen)' : siteName(slot - 1))),
         waitHist: waitH,
         holdHist: holdH,
       });
@@ -286,6 +326,9 @@ const COLS = [
   'acq-bounces', 'acquisitions', 'holdtime-min', 'holdtime-max', 'holdtime-total', 'holdtime-avg',
   'wait-p50', 'wait-p99', 'hold-p50', 'hold-p99',
 ];
+
+/** Call sites listed per class and list, as the kernel does. */
+const POINTS_SHOWN = 4;
 
 /** /proc/lock_stat-style text (times in µs with two decimals; p50/p99 are our extra columns). */
 export function formatLockStat(rows: readonly LockStatRow[]): string {
@@ -303,6 +346,12 @@ export function formatLockStat(rows: readonly LockStatRow[]): string {
       us(r.holdAvg), us(r.waitP50), us(r.waitP99), us(r.holdP50), us(r.holdP99),
     ];
     out.push(`${label.padStart(nameW)} ${cells.map((c) => c.padStart(14)).join(' ')}`);
+    // The kernel's two lists under a contended class: where waiters waited, then where holders held.
+    for (const list of [r.contentionPoints, r.contendingPoints]) {
+      if (!list?.length) continue;
+      out.push(`${'-'.repeat(r.name.length).padStart(nameW)}`);
+      for (const pt of list.slice(0, POINTS_SHOWN)) out.push(`${r.name.padStart(nameW)} ${String(pt.count).padStart(14)} ${pt.site}`);
+    }
   }
   if (rows.some((r) => r.holdSampled)) out.push('~ hold times sampled; holdtime-total estimated from the timed holds');
   return out.join('\n');

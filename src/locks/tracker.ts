@@ -10,7 +10,7 @@
  * acquisition in 2^holdSampleShift (default 1 in 32; 0 = every one, exact like the kernel).
  */
 import { CpuField, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
-import { MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
+import { CPU_WORDS, MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
 import { TraceEv } from '../shared-mem/trace.js';
 import type { CpuCtx } from './ctx.js';
 import { correctPrims, type LockPrims } from './prims.js';
@@ -230,10 +230,12 @@ export class LockTracker {
     let t = NaN;
     let waitNs = -1;
     let contended = false;
+    let holder = -1;
     if (!trylock(ctx, at)) {
       contended = true;
       const m = this.mem;
       Atomics.store(m, this.b0 + CpuField.WAIT_CLASS, cls);
+      if (stat !== undefined) holder = this.holderSite(at);
       const t0 = stat !== undefined ? performance.now() : 0;
       try {
         lock(ctx, at);
@@ -248,7 +250,7 @@ export class LockTracker {
       t = performance.now();
     }
     this.push(at, cls | mode << 8 | kind << 12, t);
-    if (stat !== undefined) this.account(stat, cls, mode, at, waitNs);
+    if (stat !== undefined) this.account(stat, cls, mode, at, waitNs, contended ? Atomics.load(this.mem, this.b0 + CpuField.CUR_OP) : 0, holder);
     if (this.tr) ctx.emit(TraceEv.lock, cls, at);
     return contended;
   }
@@ -264,8 +266,8 @@ export class LockTracker {
     return true;
   }
 
-  private account(stat: LockStatAcc, cls: number, mode: number, at: number, waitNs: number): void {
-    stat.acquired(cls, mode === R ? 0 : 1, at, waitNs);
+  private account(stat: LockStatAcc, cls: number, mode: number, at: number, waitNs: number, site = 0, holderSite = 0): void {
+    stat.acquired(cls, mode === R ? 0 : 1, at, waitNs, site, holderSite);
     if (++this.sincePublish >= this.publishEvery) {
       this.sincePublish = 0;
       stat.publish();
@@ -284,6 +286,27 @@ export class LockTracker {
     }
     if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
     unlock(this.ctx, at);
+  }
+
+  /**
+   * The call site (CUR_OP) of a CPU seen holding lock word `at`, from the held stacks every CPU
+   * publishes; -1 if none is seen (released meanwhile, not yet published, or a rwsem whose trylock
+   * failed on a waiting writer). The kernel reads the holder's acquire ip from the lock; only
+   * contended acquisitions pay this scan.
+   */
+  private holderSite(at: number): number {
+    const m = this.mem;
+    const cpus = this.ctx.arena.config.cpus;
+    const base = this.ctx.arena.base('cpu');
+    for (let c = 0; c < cpus; c++) {
+      if (c === this.ctx.cpuId) continue;
+      const b = base + c * CPU_WORDS;
+      const depth = Math.min(Atomics.load(m, b + CpuField.HELD_DEPTH), MAX_HELD);
+      for (let i = 0; i < depth; i++) {
+        if (Atomics.load(m, b + CpuField.HELD + i * HELD_WORDS) === at) return Atomics.load(m, b + CpuField.CUR_OP);
+      }
+    }
+    return -1;
   }
 
   private push(at: number, key: number, t: number): void {

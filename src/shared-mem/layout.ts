@@ -65,7 +65,7 @@ export const TRACE_EVENT_WORDS = 4;
 /** Lock classes the arena keeps statistics for (see locks/classes.ts). */
 export const MAX_LOCK_CLASSES = 32;
 /** lock_stat words per (CPU, class, side); see locks/lockstat.ts. */
-export const LOCKSTAT_WORDS = 96;
+export const LOCKSTAT_WORDS = 160;
 /** Words per violation record, trace snapshot excluded. */
 export const VIOLATION_WORDS = 64;
 

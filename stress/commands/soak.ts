@@ -14,7 +14,7 @@ import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
-import type { LockStatRow } from '../../src/locks/lockstat.js';
+import { mergeLockStatRows } from '../lockstat-merge.js';
 import { Timeline } from '../timeline.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
@@ -57,49 +57,6 @@ const addTo = (acc: Record<string, number>, x: Record<string, number>): void => 
   for (const [k, n] of Object.entries(x)) acc[k] = (acc[k] ?? 0) + n;
 };
 
-/** lock_stat rows summed over rounds; p50 acquisition-weighted, p99 the worst round's. */
-function mergeLockStat(acc: LockStatRow[], rows: readonly LockStatRow[]): LockStatRow[] {
-  for (const r of rows) {
-    const a = acc.find((x) => x.cls === r.cls && x.side === r.side);
-    if (!a) {
-      acc.push({ ...r, ...(r.waitHist ? { waitHist: [...r.waitHist] } : {}), ...(r.holdHist ? { holdHist: [...r.holdHist] } : {}) });
-      continue;
-    }
-    const w = a.acquisitions + r.acquisitions;
-    const wavg = (x: number, y: number): number => (w > 0 ? (x * a.acquisitions + y * r.acquisitions) / w : 0);
-    a.waitP50 = wavg(a.waitP50, r.waitP50);
-    a.holdP50 = wavg(a.holdP50, r.holdP50);
-    a.waitP99 = Math.max(a.waitP99, r.waitP99);
-    a.holdP99 = Math.max(a.holdP99, r.holdP99);
-    a.conBounces += r.conBounces;
-    a.contentions += r.contentions;
-    a.waitMin = a.waitMin === 0 ? r.waitMin : r.waitMin === 0 ? a.waitMin : Math.min(a.waitMin, r.waitMin);
-    a.waitMax = Math.max(a.waitMax, r.waitMax);
-    a.waitTotal += r.waitTotal;
-    a.waitAvg = a.contentions > 0 ? a.waitTotal / a.contentions : 0;
-    a.acqBounces += r.acqBounces;
-    a.acquisitions = w;
-    a.holdMin = a.holdMin === 0 ? r.holdMin : r.holdMin === 0 ? a.holdMin : Math.min(a.holdMin, r.holdMin);
-    a.holdMax = Math.max(a.holdMax, r.holdMax);
-    a.holdTotal += r.holdTotal;
-    a.holdSamples += r.holdSamples;
-    a.holdAvg = a.acquisitions > 0 ? a.holdTotal / a.acquisitions : 0;
-    a.holdSampled ||= r.holdSampled;
-    // With the raw histograms, the percentiles of the sum are exact (bucket midpoints), not estimates.
-    if (a.waitHist && r.waitHist) {
-      addHist(a.waitHist, r.waitHist);
-      a.waitP50 = histQuantileUs(a.waitHist, 0.5, a.waitMin, a.waitMax);
-      a.waitP99 = histQuantileUs(a.waitHist, 0.99, a.waitMin, a.waitMax);
-    }
-    if (a.holdHist && r.holdHist) {
-      addHist(a.holdHist, r.holdHist);
-      a.holdP50 = histQuantileUs(a.holdHist, 0.5, a.holdMin, a.holdMax);
-      a.holdP99 = histQuantileUs(a.holdHist, 0.99, a.holdMin, a.holdMax);
-    }
-  }
-  return acc;
-}
-
 /** Fold one round into the soak's running totals (bounded: nothing grows with the soak's length). */
 export function mergeRound(acc: RunResult | undefined, r: RunResult, round: number): RunResult {
   if (!acc) {
@@ -111,7 +68,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([k, v]) => [k, { ...v }])),
       violations: r.violations.slice(0, MAX_VIOLATIONS_KEPT),
       model: { ...r.model },
-      lockstat: r.lockstat.map((x) => ({ ...x })),
+      lockstat: mergeLockStatRows([], r.lockstat),
       rcu: { ...r.rcu, gpLatencyHist: [...r.rcu.gpLatencyHist] },
       ipi: { ...r.ipi, latencyHist: [...r.ipi.latencyHist] },
       invariants: { ...r.invariants, errors: r.invariants.errors.map((e) => `round ${round}: ${e}`) },
@@ -129,7 +86,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   acc.violationCount += r.violationCount;
   for (const v of r.violations) if (acc.violations.length < MAX_VIOLATIONS_KEPT) acc.violations.push(v);
   for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k];
-  mergeLockStat(acc.lockstat, r.lockstat);
+  mergeLockStatRows(acc.lockstat, r.lockstat);
   for (const l of r.lockdep) if (acc.lockdep.length < 32) acc.lockdep.push(l);
   const rc = acc.rcu;
   rc.gpSeq = r.rcu.gpSeq;

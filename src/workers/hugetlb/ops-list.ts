@@ -31,6 +31,16 @@ export const OPS: readonly OpInfo[] = [
 export const OP_NAMES = OPS.map((o) => o.name);
 export const Op = Object.fromEntries(OPS.map((o, i) => [o.name, i])) as Record<string, number>;
 
+/**
+ * A lock_stat call site: the op a CPU runs (CpuField.CUR_OP = op id + 1; 0 = between ops) and
+ * the first kernel function of its path, e.g. `fault [hugetlb_fault]`.
+ */
+export function opSiteName(slot: number): string {
+  const o = OPS[slot - 1];
+  if (o === undefined) return slot === 0 ? '(between ops)' : `op ${slot - 1}`;
+  return `${o.name} [${o.kernel.split(/ → |; |: /)[0]}]`;
+}
+
 export function opId(name: string): number {
   const i = OP_NAMES.indexOf(name);
   if (i < 0) throw new RangeError(`unknown operation '${name}'`);
