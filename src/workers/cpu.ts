@@ -173,6 +173,46 @@ const SPIN_ROUNDS = 64;
 /** Longest single sleep: bounds how late an aborted run or an IPI is noticed. */
 const SLEEP_MS = 20;
 
+/** Sleeps strictWaiter has taken in this thread (a torture test checks its sleep path ran). */
+export const strictSleeps = { n: 0 };
+
+/**
+ * Futex-like waiter for the lock tortures: sleeps until notified, exactly like a kernel futex
+ * waiter, or until the deadline of a timed wait (which re-checks on return) — so a lost wake-up
+ * strands it (any timed re-check would hide the bug, and a timeout-then-re-arm would open a
+ * window in which a real notify is lost). To tear a run down, the runner sets STOP = 2 and then
+ * keeps notifying every word a CPU is blocked on.
+ */
+export const strictWaiter: Waiter = {
+  block(cpu: Cpu, at: number, expected: number, deadline?: number): void {
+    const m = cpu.mem;
+    for (let i = 0; i < SPIN_ROUNDS; i++) if (Atomics.load(m, at) !== expected) return;
+    let ms = Infinity;
+    if (deadline !== undefined) {
+      ms = deadline - cpu.now();
+      if (ms <= 0) return;
+    }
+    const b = cpu.block0;
+    Atomics.store(m, b + CpuField.WAIT_ON, at);
+    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
+    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
+    try {
+      cpu.poll();
+      if (cpu.aborted()) throw new RunAborted();
+      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
+      if (Atomics.wait(m, at, expected, ms) !== 'not-equal') strictSleeps.n++;
+      if (cpu.aborted()) throw new RunAborted();
+    } finally {
+      Atomics.store(m, b + CpuField.STATE, prev);
+      Atomics.store(m, b + CpuField.WAIT_ON, -1);
+    }
+  },
+  wake(cpu: Cpu, at: number, count: number): void {
+    Atomics.notify(cpu.mem, at, count);
+  },
+  yieldAt(): void {},
+};
+
 /** Real parallelism: spin briefly, then sleep on the word with Atomics.wait. */
 export const parallelWaiter: Waiter = {
   block(cpu: Cpu, at: number, expected: number): void {

@@ -39,7 +39,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
-import { Cpu, type Waiter } from '../cpu.js';
+import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import * as correct from '../../locks/completion.js';
@@ -147,44 +147,6 @@ export interface CompletionTortureCpuResult {
 
 // ================================================================ worker side
 
-let sleeps = 0;
-
-/**
- * Futex-like waiter that also honours a timed wait's deadline: sleeps until notified, or until
- * the deadline when one is given (a timed wait re-checks on return). Without a deadline a lost
- * wake-up strands it; the runner tears a run down by setting STOP = 2 and notifying the words
- * CPUs block on.
- */
-export const strictDeadlineWaiter: Waiter = {
-  block(cpu: Cpu, at: number, expected: number, deadline?: number): void {
-    const m = cpu.mem;
-    for (let i = 0; i < 64; i++) if (Atomics.load(m, at) !== expected) return;
-    let ms = Infinity;
-    if (deadline !== undefined) {
-      ms = deadline - cpu.now();
-      if (ms <= 0) return;
-    }
-    const b = cpu.block0;
-    Atomics.store(m, b + CpuField.WAIT_ON, at);
-    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
-    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
-    try {
-      cpu.poll();
-      if (cpu.aborted()) throw new RunAborted();
-      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-      if (Atomics.wait(m, at, expected, ms) !== 'not-equal') sleeps++;
-      if (cpu.aborted()) throw new RunAborted();
-    } finally {
-      Atomics.store(m, b + CpuField.STATE, prev);
-      Atomics.store(m, b + CpuField.WAIT_ON, -1);
-    }
-  },
-  wake(cpu: Cpu, at: number, count: number): void {
-    Atomics.notify(cpu.mem, at, count);
-  },
-  yieldAt(): void {},
-};
-
 /** The primitives under test, as one table, so the busted twins drop in. */
 interface CompletionOps {
   complete(ctx: LockCtx, at: number): void;
@@ -240,7 +202,7 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
   const arena = Arena.attach(input.buffer, input.config);
   // Always the strict waiter: the parallel one's 20 ms re-check would hide a lost wake-up and
   // stretch every sub-millisecond timeout to its sleep.
-  const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: strictDeadlineWaiter });
+  const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: strictWaiter });
   const m = arena.mem;
   const s0 = arena.base('scratch');
   const mine = s0 + S_CPU + input.cpu * LINE_WORDS;
@@ -251,7 +213,7 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
   const books = new Books(cpu, opts.stopOnFail);
   const st = { handoffs: 0, timeouts: 0, rounds: 0 };
   cpu.setState(CpuState.running);
-  sleeps = 0;
+  strictSleeps.n = 0;
   try {
     barrierWait(cpu, ctlAt(arena, Ctl.ARRIVED), input.config.cpus);
     if (completer) completerLoop(opts, cpu, s0, mine, books, st);
@@ -263,7 +225,7 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
     res.rounds = st.rounds;
     res.handoffs = st.handoffs;
     res.timeouts = st.timeouts;
-    res.sleeps = sleeps;
+    res.sleeps = strictSleeps.n;
     res.fails = books.fails;
     res.failKinds = books.kinds;
     if (books.first !== undefined) res.firstFail = books.first;

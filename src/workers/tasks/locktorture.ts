@@ -19,7 +19,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
-import { Cpu, type Waiter } from '../cpu.js';
+import { Cpu, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { LockClass, lockClassName } from '../../locks/classes.js';
@@ -98,37 +98,6 @@ export interface LockTortureCpuResult {
 }
 
 // ================================================================ worker side
-
-/**
- * Futex-like waiter: sleeps without a timeout and wakes only on a notify, exactly like a kernel
- * futex waiter — so a lost wake-up strands it (any timed re-check would hide the bug, and a
- * timeout-then-re-arm would open a window in which a real notify is lost). To tear a run down,
- * the runner sets STOP = 2 and then keeps notifying every word a CPU is blocked on.
- */
-export const strictWaiter: Waiter = {
-  block(cpu: Cpu, at: number, expected: number): void {
-    const m = cpu.mem;
-    for (let i = 0; i < 64; i++) if (Atomics.load(m, at) !== expected) return;
-    const b = cpu.block0;
-    Atomics.store(m, b + CpuField.WAIT_ON, at);
-    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
-    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
-    try {
-      cpu.poll();
-      if (cpu.aborted()) throw new RunAborted();
-      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-      Atomics.wait(m, at, expected);
-      if (cpu.aborted()) throw new RunAborted();
-    } finally {
-      Atomics.store(m, b + CpuField.STATE, prev);
-      Atomics.store(m, b + CpuField.WAIT_ON, -1);
-    }
-  },
-  wake(cpu: Cpu, at: number, count: number): void {
-    Atomics.notify(cpu.mem, at, count);
-  },
-  yieldAt(): void {},
-};
 
 interface Ops {
   rw: boolean;
