@@ -5,7 +5,8 @@
  * in CpuField.WAIT_CLASS while blocked.
  *
  * Cost control: the uncontended path is trylock + a few private-array writes + 3 Atomics
- * stores for the held stack (+ 1 exchange for bounce accounting with lock_stat on). The clock
+ * stores for the held stack; lock_stat's accounting (a load, rarely a store, of the bounce
+ * table, and private accumulators) runs after the unlock, outside the critical section. The clock
  * is read only for contended acquisitions (wait time) and for timed holds: one uncontended
  * acquisition in 2^holdSampleShift (default 1 in 32; 0 = every one, exact like the kernel).
  */
@@ -74,6 +75,14 @@ export class LockTracker {
   private readonly hKey = new Int32Array(STACK);
   /** performance.now() at acquisition, NaN when this hold is not timed. */
   private readonly hT0 = new Float64Array(STACK);
+  /**
+   * lock_stat of each held acquisition, accounted only after its unlock: the bounce table and
+   * the accumulators are lock_stat's own memory traffic, kept out of the critical section so
+   * that measuring contention does not lengthen holds (and so make more of it).
+   * hWait: ns waited (-1 uncontended); hStat: side | site << 1 | (holderSite + 1) << 8.
+   */
+  private readonly hWait = new Float64Array(STACK);
+  private readonly hStat = new Int32Array(STACK);
   /** Edges this CPU knows to be recorded already: skips the arena load. */
   private readonly known = new Uint8Array(C * C);
 
@@ -249,8 +258,8 @@ export class LockTracker {
     } else if (stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0) {
       t = performance.now();
     }
-    this.push(at, cls | mode << 8 | kind << 12, t);
-    if (stat !== undefined) this.account(stat, cls, mode, at, waitNs, contended ? Atomics.load(this.mem, this.b0 + CpuField.CUR_OP) : 0, holder);
+    const site = contended && stat !== undefined ? Atomics.load(this.mem, this.b0 + CpuField.CUR_OP) : 0;
+    this.push(at, cls | mode << 8 | kind << 12, t, waitNs, (mode === R ? 0 : 1) | site << 1 | (holder + 1) << 8);
     if (this.tr) ctx.emit(TraceEv.lock, cls, at);
     return contended;
   }
@@ -260,14 +269,13 @@ export class LockTracker {
     if (!trylock(this.ctx, at)) return false;
     const stat = this.stat;
     const t = stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0 ? performance.now() : NaN;
-    this.push(at, cls | mode << 8 | kind << 12, t);
-    if (stat !== undefined) this.account(stat, cls, mode, at, -1);
+    this.push(at, cls | mode << 8 | kind << 12, t, -1, mode === R ? 0 : 1);
     if (this.tr) this.ctx.emit(TraceEv.lock, cls, at);
     return true;
   }
 
-  private account(stat: LockStatAcc, cls: number, mode: number, at: number, waitNs: number, site = 0, holderSite = 0): void {
-    stat.acquired(cls, mode === R ? 0 : 1, at, waitNs, site, holderSite);
+  private account(stat: LockStatAcc, cls: number, at: number, waitNs: number, info: number): void {
+    stat.acquired(cls, info & 1, at, waitNs, (info >> 1) & 0x7f, ((info >> 8) & 0xff) - 1);
     if (++this.sincePublish >= this.publishEvery) {
       this.sincePublish = 0;
       stat.publish();
@@ -279,9 +287,19 @@ export class LockTracker {
     while (i >= 0 && !(this.hAt[i] === at && (this.hKey[i]! & 0xfff) === (cls | mode << 8))) i--;
     if (i < 0) {
       if (this.ld) this.report(LockdepKind.badUnlock, cls, at, -1, -1, -1, -1, []);
-    } else {
+    } else if (this.stat !== undefined) {
+      const stat = this.stat;
       const t0 = this.hT0[i]!;
-      if (this.stat !== undefined && t0 === t0) this.stat.held(cls, mode === R ? 0 : 1, (performance.now() - t0) * 1e6);
+      const hold = t0 === t0 ? (performance.now() - t0) * 1e6 : -1; // the clock stops before the unlock
+      const waitNs = this.hWait[i]!;
+      const info = this.hStat[i]!;
+      this.pop(i);
+      if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
+      unlock(this.ctx, at);
+      this.account(stat, cls, at, waitNs, info);
+      if (hold >= 0) stat.held(cls, mode === R ? 0 : 1, hold);
+      return;
+    } else {
       this.pop(i);
     }
     if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
@@ -309,12 +327,14 @@ export class LockTracker {
     return -1;
   }
 
-  private push(at: number, key: number, t: number): void {
+  private push(at: number, key: number, t: number, waitNs: number, statInfo: number): void {
     const i = this.n;
     if (i >= STACK) throw new RangeError(`lockdep: more than ${STACK} locks held`);
     this.hAt[i] = at;
     this.hKey[i] = key;
     this.hT0[i] = t;
+    this.hWait[i] = waitNs;
+    this.hStat[i] = statInfo;
     this.n = i + 1;
     const m = this.mem;
     if (i < MAX_HELD) {
@@ -333,6 +353,8 @@ export class LockTracker {
       this.hAt[j] = this.hAt[j + 1]!;
       this.hKey[j] = this.hKey[j + 1]!;
       this.hT0[j] = this.hT0[j + 1]!;
+      this.hWait[j] = this.hWait[j + 1]!;
+      this.hStat[j] = this.hStat[j + 1]!;
       if (j < MAX_HELD) {
         const e = this.b0 + CpuField.HELD + j * HELD_WORDS;
         Atomics.store(m, e, this.hAt[j]!);

@@ -13,6 +13,7 @@ import type { CompareReport, RunReport } from '../report-json.js';
 import type { HuntReport } from '../hunt-report.js';
 import { histQuantileUs, histTotal } from '../hist.js';
 import { esc, PALETTE, svgGroupedBars, svgHistogram, svgTrace } from './svg.js';
+import type { LockPoint } from '../../src/locks/lockstat.js';
 
 export type AnyReport = RunReport | CompareReport | HuntReport;
 
@@ -129,7 +130,8 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   // Locks.
   if (r.lockstat.length) {
     p.add('<h3>Lock contention (lock_stat)</h3>');
-    p.add(table(['class', 'side', 'acquisitions', 'contentions', 'wait p50 µs', 'wait p99 µs', 'hold p50 µs', 'hold p99 µs'], r.lockstat.map((l, i) => [esc(l.name), l.side, p.v(k(`lockstat.${i}.acquisitions`), l.acquisitions), p.v(k(`lockstat.${i}.contentions`), l.contentions), p.v(k(`lockstat.${i}.waitP50`), l.waitP50), p.v(k(`lockstat.${i}.waitP99`), l.waitP99), p.v(k(`lockstat.${i}.holdP50`), l.holdP50), p.v(k(`lockstat.${i}.holdP99`), l.holdP99)]), 'locks'));
+    const top = (l: LockPoint[] | undefined): string => (l?.[0] ? `${esc(l[0].site)} (${l[0].count})` : '');
+    p.add(table(['class', 'side', 'acquisitions', 'contentions', 'wait p50 µs', 'wait p99 µs', 'hold p50 µs', 'hold p99 µs', 'top waiting site', 'top holding site'], r.lockstat.map((l, i) => [esc(l.name), l.side, p.v(k(`lockstat.${i}.acquisitions`), l.acquisitions), p.v(k(`lockstat.${i}.contentions`), l.contentions), p.v(k(`lockstat.${i}.waitP50`), l.waitP50), p.v(k(`lockstat.${i}.waitP99`), l.waitP99), p.v(k(`lockstat.${i}.holdP50`), l.holdP50), p.v(k(`lockstat.${i}.holdP99`), l.holdP99), top(l.contentionPoints), top(l.contendingPoints)]), 'locks'));
     const withHist = r.lockstat.filter((l) => (l.waitHist && histTotal(l.waitHist) > 0) || (l.holdHist && histTotal(l.holdHist) > 0));
     if (withHist.length) {
       p.add('<p class="note">Wait (contended acquisitions) and hold time distributions per lock class, from the merged log2 histograms.</p><div class="grid">');
