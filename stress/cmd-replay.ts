@@ -83,7 +83,7 @@ export async function replayMain(a: Raw): Promise<number> {
     const written = writeReplayFile(dirname(out), s.file, basename(out));
     shrunk = { path: written, file: s.file, runs: s.stats.runs, steps: s.result.steps, preemptions: s.result.preemptions };
     const oc = (s.file.config.opsPerCpu ?? []).map((n, i) => n - (s.file.config.skipOps?.[i]?.length ?? 0));
-    say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, operations run per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit ? ' (budget reached)' : ''}`);
+    say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, operations run per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit === 'runs' ? ' (--shrink-runs reached)' : s.stats.budgetHit === 'time' ? ' (stopped by the 120 s time cap: this result depends on the machine\'s speed; lower --shrink-runs to make it reproducible)' : ''}`);
     say(formatInterleaving(s.result.interleaving ?? [], s.file.violation.step));
     say(`written: ${written}`);
   }

@@ -47,8 +47,12 @@ export interface ShrinkResult {
   runs: number;
   accepted: number;
   elapsedMs: number;
-  /** Stopped by the budget rather than by a round without progress. */
-  budgetHit: boolean;
+  /**
+   * What stopped it before a round without progress: 'runs' (maxRuns: deterministic, the same
+   * shrunk schedule on any machine) or 'time' (maxMs, a safety net: the result then depends on
+   * this machine's speed); false when it converged.
+   */
+  budgetHit: false | 'runs' | 'time';
 }
 
 /** Size order: fewer CPUs, then fewer ops, then fewer switches, then fewer steps. */
@@ -122,10 +126,13 @@ export async function shrinkSchedule(
   let runs = 0;
   let accepted = 0;
   let owners: Array<[number, number]> | undefined;
-  let budgetHit = false;
+  let budgetHit: ShrinkResult['budgetHit'] = false;
   const out = (): boolean => {
-    if (runs >= budget.maxRuns || performance.now() - t0 > budget.maxMs) budgetHit = true;
-    return budgetHit;
+    if (budgetHit === false) {
+      if (runs >= budget.maxRuns) budgetHit = 'runs';
+      else if (performance.now() - t0 > budget.maxMs) budgetHit = 'time';
+    }
+    return budgetHit !== false;
   };
   /** Run a candidate; on failure-preserved adopt it (canonicalised). */
   const attempt = async (c: ShrinkCandidate): Promise<boolean> => {
