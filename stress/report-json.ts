@@ -12,7 +12,7 @@ import { modeByName } from '../src/workers/hugetlb/modes.js';
 import { OUTCOMES, forbidden } from '../src/workers/hugetlb/outcomes.js';
 import { expected, scenarioByName, type Expected } from '../src/workers/hugetlb/scenarios.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { LockStatRow } from '../src/locks/lockstat.js';
+import type { LockPoint, LockStatRow } from '../src/locks/lockstat.js';
 import type { LockdepReport } from '../src/locks/lockdep.js';
 import type { RcuStats } from '../src/locks/rcu.js';
 import type { IpiStats } from '../src/locks/irq.js';
@@ -300,6 +300,8 @@ export interface CompareLockCell {
   waitP50: number;
   waitP99: number;
   holdP99: number;
+  /** The call site that waited most for it in this mode (its top contention point). */
+  topWaiter?: LockPoint;
 }
 
 export interface CompareTable {
@@ -343,7 +345,8 @@ export function compareTable(runs: readonly RunReport[]): CompareTable {
         index.set(key(row.name, row.side), e);
         locks.push(e);
       }
-      e.perMode[r.config.mode] = { acquisitions: row.acquisitions, contentions: row.contentions, waitP50: row.waitP50, waitP99: row.waitP99, holdP99: row.holdP99 };
+      const top = row.contentionPoints?.[0];
+      e.perMode[r.config.mode] = { acquisitions: row.acquisitions, contentions: row.contentions, waitP50: row.waitP50, waitP99: row.waitP99, holdP99: row.holdP99, ...(top ? { topWaiter: { ...top } } : {}) };
     }
   }
   return {

@@ -13,7 +13,7 @@ import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
 import '../src/workers/hugetlb/kernel.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 import type { StallReport } from './engine.js';
-import type { CompareReport, RunReport } from './report-json.js';
+import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
 import { fmtMs } from './args.js';
 import { plain, type Paint } from './color.js';
 
@@ -249,12 +249,14 @@ export function formatCompare(rep: CompareReport, p: Paint = plain): string {
     ['table frees', ...modes.map((m) => int(run(m)?.model.tableFrees ?? 0))],
   ];
   out.push('page-table freeing (RCU grace periods, TLB-shootdown IPIs):', ...table(['', ...modes], dRows).map((l) => `  ${l}`), '');
-  const metrics: Array<[string, (c: { acquisitions: number; contentions: number; waitP50: number; waitP99: number; holdP99: number }) => string]> = [
+  const metrics: Array<[string, (c: CompareLockCell) => string]> = [
     ['acquisitions', (c) => int(c.acquisitions)],
     ['contentions', (c) => int(c.contentions)],
     ['wait p50 µs', (c) => fix(c.waitP50)],
     ['wait p99 µs', (c) => fix(c.waitP99)],
     ['hold p99 µs', (c) => fix(c.holdP99)],
+    // The op name only (the kernel function is in the run's lock_stat lists), to keep columns narrow.
+    ['top waiter', (c) => (c.topWaiter ? `${c.topWaiter.site.split(' [')[0]} ${c.topWaiter.count}` : '-')],
   ];
   if (t.locks.length) {
     const rows: string[][] = [];
