@@ -76,10 +76,6 @@ export class LockStatAcc {
   private readonly dirty = new Uint8Array(MAX_LOCK_CLASSES * 2);
   private readonly mem: Int32Array;
   private readonly bounce0: number;
-  /** Memo of the last lock's bounce slot and tag (a CPU often re-takes the same lock). */
-  private lastAt = -1;
-  private lastTag = 0;
-  private lastSlot = 0;
 
   constructor(
     private readonly arena: Arena,
@@ -103,21 +99,17 @@ export class LockStatAcc {
     a[o + LS.ACQ]++;
     // Bounce: the previous acquirer of this instance was another CPU. Load first: a CPU
     // re-taking its own lock neither writes nor dirties the shared slot.
-    if (at !== this.lastAt) this.memo(at);
-    const prev = Atomics.load(this.mem, this.lastSlot);
+    // Slot and tag cost a few ALU operations: cheaper than remembering them (ops alternate locks).
+    const slot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
+    const tag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
+    const prev = Atomics.load(this.mem, slot);
     let bounced = false;
-    if (prev !== this.lastTag) {
-      Atomics.store(this.mem, this.lastSlot, this.lastTag);
-      bounced = prev !== 0 && ((prev ^ this.lastTag) & ~63) === 0;
+    if (prev !== tag) {
+      Atomics.store(this.mem, slot, tag);
+      bounced = prev !== 0 && ((prev ^ tag) & ~63) === 0;
       if (bounced) a[o + LS.ACQ_BOUNCE]++;
     }
     if (waitNs >= 0) this.contended(o, waitNs, bounced, site, holderSite);
-  }
-
-  private memo(at: number): void {
-    this.lastAt = at;
-    this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
-    this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
   }
 
   private contended(o: number, waitNs: number, bounced: boolean, site: number, holderSite: number): void {
