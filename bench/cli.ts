@@ -4,7 +4,7 @@
  *   process's time origin to the release of the CPUs' start barrier), median of 5; target < 500 ms;
  * - end-to-end ops/s of `run --scenario mixed` per mode at 1 and 2 CPUs with reporting on
  *   (lock_stat, --events, JSON report), against the engine run in-process without lock_stat
- *   (the model bench's configuration); target: within 10%;
+ *   (the model bench's configuration), best of 5 interleaved rounds each; target: within 10%;
  * - soak RSS after 1 minute, and (PMDTORTURE_BENCH_LONG=1) after 5 minutes; target: within 5%.
  *
  * Run: `npm run bench` (bench/index), or `node dist/bench/cli.js` alone.
@@ -76,9 +76,10 @@ export async function throughput(): Promise<void> {
   const ROUNDS = 5;
   console.log(`\n## End-to-end ops/s: run --scenario mixed --ops ${OPS / 1000}k, seed 9: the CLI with reporting on (lock_stat, --events, JSON report),`);
   console.log('## the CLI with --no-lockstat, and the engine in-process without lock_stat (the model bench configuration).');
-  console.log(`## ${ROUNDS} rounds, each running the three back to back (order rotated); ratio = median over rounds of CLI / engine of the same round:`);
-  console.log('## on this shared 2-core VM single ~1 s runs swing by ±20%, pairing within a round cancels most of the drift.');
-  console.log('mode         cpus    CLI ops/s   --no-lockstat   engine ops/s   ratio (rounds)                   target >= 0.90');
+  console.log(`## ${ROUNDS} rounds, each running the three back to back (order rotated). On this shared 2-core VM single ~1 s runs`);
+  console.log('## swing by ±20% and a disturbance only ever slows a run, so each configuration counts its best round (as bench/locks');
+  console.log('## counts its best block); ratio = best CLI / best engine; per-round ratios in brackets.');
+  console.log('mode         cpus    CLI ops/s   --no-lockstat   engine ops/s   ratio (per round)                target >= 0.90');
   const dir = mkdtempSync(join(tmpdir(), 'pmdtorture-bench-'));
   for (const mode of MODE_NAMES) {
     for (const cpus of [1, 2]) {
@@ -108,9 +109,10 @@ export async function throughput(): Promise<void> {
         engine.push(got[2]!);
         ratios.push(got[0]! / got[2]!);
       }
-      const ratio = median(ratios);
+      const best = (xs: number[]): number => Math.max(...xs);
+      const ratio = best(withStat) / best(engine);
       const list = ratios.map((r) => r.toFixed(2)).join(' ');
-      console.log(`${mode.padEnd(12)} ${String(cpus).padStart(4)} ${k(median(withStat)).padStart(12)} ${k(median(noStat)).padStart(15)} ${k(median(engine)).padStart(14)}   ${ratio.toFixed(2)} (${list})`.padEnd(105) + `${verdict(ratio >= 0.9)}${note}`);
+      console.log(`${mode.padEnd(12)} ${String(cpus).padStart(4)} ${k(best(withStat)).padStart(12)} ${k(best(noStat)).padStart(15)} ${k(best(engine)).padStart(14)}   ${ratio.toFixed(2)} (${list})`.padEnd(105) + `${verdict(ratio >= 0.9)}${note}`);
     }
   }
 }
