@@ -173,6 +173,33 @@ const SPIN_ROUNDS = 64;
 /** Longest single sleep: bounds how late an aborted run or an IPI is noticed. */
 const SLEEP_MS = 20;
 
+/**
+ * The sleep every waiter shares: publish what this CPU waits for (the watchdog and stall reports
+ * read it), run the pollers (a blocked CPU has interrupts enabled: deliver them), then
+ * Atomics.wait. 'not-equal' also when the word moved before the sleep.
+ */
+function sleepOnWord(cpu: Cpu, at: number, expected: number, ms: number): 'ok' | 'not-equal' | 'timed-out' {
+  const m = cpu.mem;
+  const b = cpu.block0;
+  Atomics.store(m, b + CpuField.WAIT_ON, at);
+  Atomics.store(m, b + CpuField.WAIT_VAL, expected);
+  const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
+  try {
+    cpu.poll();
+    if (Atomics.load(m, at) !== expected) return 'not-equal';
+    if (cpu.aborted()) throw new RunAborted();
+    Atomics.add(m, b + CpuField.HEARTBEAT, 1);
+    return Atomics.wait(m, at, expected, ms);
+  } finally {
+    Atomics.store(m, b + CpuField.STATE, prev);
+    Atomics.store(m, b + CpuField.WAIT_ON, -1);
+  }
+}
+
+const notify = (cpu: Cpu, at: number, count: number): void => {
+  Atomics.notify(cpu.mem, at, count);
+};
+
 /** Sleeps strictWaiter has taken in this thread (a torture test checks its sleep path ran). */
 export const strictSleeps = { n: 0 };
 
@@ -192,52 +219,22 @@ export const strictWaiter: Waiter = {
       ms = deadline - cpu.now();
       if (ms <= 0) return;
     }
-    const b = cpu.block0;
-    Atomics.store(m, b + CpuField.WAIT_ON, at);
-    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
-    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
-    try {
-      cpu.poll();
-      if (cpu.aborted()) throw new RunAborted();
-      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-      if (Atomics.wait(m, at, expected, ms) !== 'not-equal') strictSleeps.n++;
-      if (cpu.aborted()) throw new RunAborted();
-    } finally {
-      Atomics.store(m, b + CpuField.STATE, prev);
-      Atomics.store(m, b + CpuField.WAIT_ON, -1);
-    }
+    if (sleepOnWord(cpu, at, expected, ms) !== 'not-equal') strictSleeps.n++;
+    if (cpu.aborted()) throw new RunAborted();
   },
-  wake(cpu: Cpu, at: number, count: number): void {
-    Atomics.notify(cpu.mem, at, count);
-  },
+  wake: notify,
   yieldAt(): void {},
 };
 
-/** Real parallelism: spin briefly, then sleep on the word with Atomics.wait. */
+/** Real parallelism: spin briefly, then sleep on the word with Atomics.wait (at most SLEEP_MS). */
 export const parallelWaiter: Waiter = {
   block(cpu: Cpu, at: number, expected: number): void {
     const m = cpu.mem;
     for (let i = 0; i < SPIN_ROUNDS; i++) {
       if (Atomics.load(m, at) !== expected) return;
     }
-    const b = cpu.block0;
-    Atomics.store(m, b + CpuField.WAIT_ON, at);
-    Atomics.store(m, b + CpuField.WAIT_VAL, expected);
-    const prev = Atomics.exchange(m, b + CpuField.STATE, CpuState.blocked);
-    try {
-      // A blocked CPU has interrupts enabled unless its holder says otherwise: deliver them.
-      cpu.poll();
-      if (Atomics.load(m, at) !== expected) return;
-      if (cpu.aborted()) throw new RunAborted();
-      Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-      Atomics.wait(m, at, expected, SLEEP_MS);
-    } finally {
-      Atomics.store(m, b + CpuField.STATE, prev);
-      Atomics.store(m, b + CpuField.WAIT_ON, -1);
-    }
+    sleepOnWord(cpu, at, expected, SLEEP_MS);
   },
-  wake(cpu: Cpu, at: number, count: number): void {
-    Atomics.notify(cpu.mem, at, count);
-  },
+  wake: notify,
   yieldAt(): void {},
 };
