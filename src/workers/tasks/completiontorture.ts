@@ -35,7 +35,7 @@
  * This file is both the worker (workerData.task === 'completiontorture') and the main-thread
  * runner `runCompletionTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
@@ -48,6 +48,7 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
+import { TortureWorkers } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
   'completion',
@@ -447,34 +448,9 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
   const bound = o.boundMs ?? 30_000;
   const file = distPath('src/workers/tasks/completiontorture.js');
   const t0 = performance.now();
-  const results: Array<CompletionTortureCpuResult | undefined> = new Array(cpus).fill(undefined);
-  const errors: string[] = [];
-  const workers: Worker[] = [];
-  const done: Array<Promise<void>> = [];
-  let crashed = false;
-  for (let i = 0; i < cpus; i++) {
-    const input: WorkerInput = { task: 'completiontorture', buffer: arena.buffer, config, cpu: i, opts };
-    const w = new Worker(file, { workerData: input });
-    workers.push(w);
-    done.push(new Promise<void>((resolve) => {
-      w.on('message', (r: CompletionTortureCpuResult) => {
-        results[i] = r;
-        if (r.error !== undefined) errors.push(`cpu ${i}: ${r.error}`);
-      });
-      w.on('error', (e) => {
-        errors.push(`cpu ${i}: ${e.message}`);
-        crashed = true;
-      });
-      w.on('exit', () => {
-        if (results[i] === undefined) crashed = true;
-        resolve();
-      });
-    }));
-  }
-  let finished = false;
-  const all = Promise.all(done).then(() => {
-    finished = true;
-  });
+  const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'completiontorture', buffer: arena.buffer, config, cpu: i, opts }));
+  const tw = new TortureWorkers<CompletionTortureCpuResult>(arena, file, inputs);
+  const { results, errors, all } = tw;
   const mem = arena.mem;
   const s0 = arena.base('scratch');
   // The watchdog: poll the completer's round counter; no movement for stallMs is a stall.
@@ -487,8 +463,8 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
       timer = setTimeout(r, 20);
     })]);
     clearTimeout(timer);
-    if (finished) break;
-    if (crashed) {
+    if (tw.finished) break;
+    if (tw.crashed) {
       outcome = 'crashed';
       break;
     }
@@ -536,19 +512,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
       });
     }
   }
-  if (outcome !== 'done') {
-    requestStop(arena, StopState.abort);
-    // Strict waiters sleep without a timeout: keep kicking the words CPUs block on until every
-    // worker has unwound (a CPU may check STOP just before we kick, then sleep).
-    for (let i = 0; i < 200 && !finished; i++) {
-      for (let c = 0; c < cpus; c++) {
-        const on = Atomics.load(mem, arena.base('cpu') + c * CPU_WORDS + CpuField.WAIT_ON);
-        if (on >= 0) Atomics.notify(mem, on);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;
   const per: CompletionTortureCpuResult[] = results.map((r, i) => r ?? {
     cpu: i,

@@ -15,7 +15,7 @@
  * This file is both the worker (workerData.task === 'locktorture') and the main-thread runner
  * `runLockTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
@@ -29,6 +29,7 @@ import { LockTracker } from '../../locks/tracker.js';
 import { type LockStatRow, readLockStat } from '../../locks/lockstat.js';
 import { type HeldLock, type LockdepReport, readHeldLocks, readLockdepReports } from '../../locks/lockdep.js';
 import { distPath } from '../paths.js';
+import { TortureWorkers } from './torture-workers.js';
 
 export const LOCK_TORTURE_TYPES = [
   'spin', 'mutex', 'rwsem', 'spin_busted', 'mutex_busted', 'rwsem_busted',
@@ -370,43 +371,18 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   };
   const file = distPath('src/workers/tasks/locktorture.js');
   const t0 = performance.now();
-  const results: Array<LockTortureCpuResult | undefined> = new Array(cpus).fill(undefined);
-  const errors: string[] = [];
-  const workers: Worker[] = [];
-  const done: Array<Promise<void>> = [];
-  // A worker that dies (failed to load, threw outside the loop) would leave the others waiting
-  // at the start barrier until the bound: end the run at once instead.
-  let crash: () => void = () => {};
-  const crashed = new Promise<'crashed'>((resolve) => {
-    crash = () => resolve('crashed');
-  });
-  for (let i = 0; i < cpus; i++) {
-    const input: WorkerInput = { task: 'locktorture', buffer: arena.buffer, config, cpu: i, reader: rwType && i >= writers, opts };
-    const w = new Worker(file, { workerData: input });
-    workers.push(w);
-    done.push(new Promise<void>((resolve) => {
-      w.on('message', (r: LockTortureCpuResult) => {
-        results[i] = r;
-        if (r.error !== undefined) errors.push(`cpu ${i}: ${r.error}`);
-      });
-      w.on('error', (e) => {
-        errors.push(`cpu ${i}: ${e.message}`);
-        crash();
-      });
-      w.on('exit', () => {
-        if (results[i] === undefined) crash();
-        resolve();
-      });
-    }));
-  }
-  const all = Promise.all(done);
+  const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'locktorture', buffer: arena.buffer, config, cpu: i, reader: rwType && i >= writers, opts }));
+  const tw = new TortureWorkers<LockTortureCpuResult>(arena, file, inputs);
+  const { results, errors, all } = tw;
   let stopTimer: NodeJS.Timeout | undefined;
   if (o.durationMs !== undefined) stopTimer = setTimeout(() => requestStop(arena, StopState.stop), o.durationMs);
   let boundTimer: NodeJS.Timeout | undefined;
   const bound = o.boundMs ?? 30_000;
+  // A worker that dies (failed to load, threw outside the loop) would leave the others waiting
+  // at the start barrier until the bound: end the run at once instead.
   const outcome = await Promise.race([
     all.then(() => 'done' as const),
-    crashed,
+    tw.crash,
     new Promise<'hung'>((resolve) => {
       boundTimer = setTimeout(() => resolve('hung'), bound);
     }),
@@ -433,23 +409,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
       });
     }
   }
-  if (outcome !== 'done') {
-    requestStop(arena, StopState.abort);
-    // Strict waiters sleep without a timeout: keep kicking the words CPUs block on until every
-    // worker has unwound (a CPU may check STOP just before we kick, then sleep).
-    let exited = false;
-    void all.then(() => {
-      exited = true;
-    });
-    for (let i = 0; i < 200 && !exited; i++) {
-      for (let c = 0; c < cpus; c++) {
-        const on = Atomics.load(mem, arena.base('cpu') + c * CPU_WORDS + CpuField.WAIT_ON);
-        if (on >= 0) Atomics.notify(mem, on);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;
   const scratch = arena.base('scratch');
   const per: LockTortureCpuResult[] = results.map((r, i) => r ?? {
