@@ -84,17 +84,20 @@ export interface TrackerAbInput {
   config: ArenaConfig;
   rounds: number;
   pairs: number;
+  /** Run only these variants (default: all, alternating in this one thread). */
+  variants?: TrackerVariant[];
 }
 
-/** ns per tracked spinlock pair for each tracker variant, measured alternately in one thread. */
+/** ns per tracked spinlock pair for each tracker variant measured. */
 export type TrackerAbOutput = Record<TrackerVariant, number>;
 export const TRACKER_VARIANTS = ['off', 'on', 'exact', 'offNoTrace', 'onNoTrace'] as const;
 export type TrackerVariant = (typeof TRACKER_VARIANTS)[number];
 
 /**
- * lock_stat on vs off, measured A/B in one thread: short blocks of each variant alternate, so
- * load drifting on a shared machine hits every variant alike; the best block of each counts.
- * Each variant runs on its own CPU of the arena (own block, own held stack) and own lock word.
+ * ns per tracked spinlock pair of the given variants (bench/locks runs one variant per fresh
+ * worker): short blocks of each variant alternate, so load drifting on a shared machine hits
+ * every variant alike; the best block of each counts. Each variant runs on its own CPU of the
+ * arena (own block, own held stack) and own lock word.
  */
 export function trackerAbWorker(input: TrackerAbInput): TrackerAbOutput {
   const arena = Arena.attach(input.buffer, input.config);
@@ -105,7 +108,7 @@ export function trackerAbWorker(input: TrackerAbInput): TrackerAbOutput {
     offNoTrace: { lockstat: false, trace: false },
     onNoTrace: { lockstat: true, trace: false },
   };
-  const runs = TRACKER_VARIANTS.map((v, i) => {
+  const runs = TRACKER_VARIANTS.filter((v) => input.variants?.includes(v) ?? true).map((v, i) => {
     const cpu = new Cpu(arena, i, { seed: 1 });
     return { v, cpu, t: new LockTracker(cpu, opts[v]), at: arena.base('scratch') + i * 4 * 16, best: Infinity };
   });

@@ -81,6 +81,10 @@ export class LockStatAcc {
   private readonly acq = new Float64Array(MAX_LOCK_CLASSES * 2);
   private readonly acqBounce = new Float64Array(MAX_LOCK_CLASSES * 2);
   private readonly dirty = new Uint8Array(MAX_LOCK_CLASSES * 2);
+  /** The last lock's bounce slot and tag: a CPU often re-takes the lock it just released. */
+  private lastAt = -1;
+  private lastSlot = 0;
+  private lastTag = 0;
   private readonly mem: Int32Array;
   private readonly bounce0: number;
 
@@ -104,9 +108,13 @@ export class LockStatAcc {
     this.acq[rec]++;
     // Bounce: the previous acquirer of this instance was another CPU. Load first: a CPU
     // re-taking its own lock neither writes nor dirties the shared slot.
-    // Slot and tag cost a few ALU operations: cheaper than remembering them (ops alternate locks).
-    const slot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
-    const tag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
+    if (at !== this.lastAt) {
+      this.lastAt = at;
+      this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
+      this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
+    }
+    const slot = this.lastSlot;
+    const tag = this.lastTag;
     const prev = Atomics.load(this.mem, slot);
     let bounced = false;
     if (prev !== tag) {
