@@ -12,8 +12,8 @@ import { compareTable, exitCodeFor, worstStatus } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import type { LockStatRow } from '../src/locks/lockstat.js';
-import { mergeLockStatRows } from './lockstat-merge.js';
-import { addHist, histQuantileUs } from './hist.js';
+import { addIpiStats, addRcuStats, mergeLockStatRows } from './stats-merge.js';
+import { addHist } from './hist.js';
 import type { ShardJson } from './shard.js';
 
 export class MergeError extends Error {}
@@ -87,9 +87,6 @@ function checkDisjoint(inputs: readonly MergeInput[], shardOf: (d: AnyReport) =>
   }
 }
 
-/** Percentile in µs of a histogram whose buckets are in µs (RCU, IPI). */
-const quantileUsOfUsHist = (h: readonly number[], p: number): number => histQuantileUs(h, p) * 1000;
-
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Merge run or soak reports (shards of one configuration). */
@@ -121,23 +118,11 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.violations.recorded.push(...tag(d, inputs[i]!.file));
     for (const k of Object.keys(out.model) as Array<keyof RunReport['model']>) out.model[k] += d.model[k];
     out.lockdep.push(...d.lockdep);
-    const rc = out.rcu;
-    rc.gracePeriods += d.rcu.gracePeriods;
-    rc.asyncGracePeriods += d.rcu.asyncGracePeriods;
-    addHist(rc.gpLatencyHist, d.rcu.gpLatencyHist);
-    rc.callbacksQueued += d.rcu.callbacksQueued;
-    rc.callbacksInvoked += d.rcu.callbacksInvoked;
-    rc.backlog += d.rcu.backlog;
-    rc.maxBacklog = Math.max(rc.maxBacklog, d.rcu.maxBacklog);
-    rc.stalls += d.rcu.stalls;
-    rc.gpSeq = Math.max(rc.gpSeq, d.rcu.gpSeq);
-    const ip = out.ipi;
-    ip.sent += d.ipi.sent;
-    ip.acks += d.ipi.acks;
-    ip.shootdowns += d.ipi.shootdowns;
-    addHist(ip.latencyHist, d.ipi.latencyHist);
-    ip.deadlocks += d.ipi.deadlocks;
-    ip.lastDeadlock = d.ipi.lastDeadlock ?? ip.lastDeadlock;
+    addRcuStats(out.rcu, d.rcu);
+    // Shards run side by side: their backlogs add up, the epoch is the furthest.
+    out.rcu.backlog += d.rcu.backlog;
+    out.rcu.gpSeq = Math.max(out.rcu.gpSeq, d.rcu.gpSeq);
+    addIpiStats(out.ipi, d.ipi);
     out.invariants.ok &&= d.invariants.ok;
     out.invariants.errors.push(...d.invariants.errors.map((e) => `${file}: ${e}`));
     out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
@@ -152,6 +137,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
       out.soak.rounds += d.soak.rounds;
       out.soak.lastRounds = [...out.soak.lastRounds, ...d.soak.lastRounds].slice(-MAX_LIST) as SoakRoundJson[];
       out.soak.rss.maxBytes = Math.max(out.soak.rss.maxBytes, d.soak.rss.maxBytes);
+      if (d.soak.rss.anonMaxBytes !== undefined) out.soak.rss.anonMaxBytes = Math.max(out.soak.rss.anonMaxBytes ?? 0, d.soak.rss.anonMaxBytes);
       out.soak.statLines += d.soak.statLines;
       out.soak.invariantFailures += d.soak.invariantFailures;
     }
@@ -161,10 +147,6 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
   }
   out.lockstat = docs.reduce((acc: LockStatRow[], d) => mergeLockStatRows(acc, d.lockstat), []);
   out.lockdep = out.lockdep.slice(0, 32);
-  out.rcu.gpP50Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.5);
-  out.rcu.gpP99Us = quantileUsOfUsHist(out.rcu.gpLatencyHist, 0.99);
-  out.ipi.p50Us = quantileUsOfUsHist(out.ipi.latencyHist, 0.5);
-  out.ipi.p99Us = quantileUsOfUsHist(out.ipi.latencyHist, 0.99);
   out.violations.recorded = out.violations.recorded.slice(0, MAX_MERGED_VIOLATIONS);
   out.invariants.errors = out.invariants.errors.slice(0, MAX_LIST);
   out.errors = out.errors.slice(0, MAX_LIST);

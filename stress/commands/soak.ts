@@ -14,11 +14,11 @@ import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
-import { mergeLockStatRows } from '../lockstat-merge.js';
+import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
 import { Timeline } from '../timeline.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
-import { addHist, histQuantileUs } from '../hist.js';
+import { addHist } from '../hist.js';
 import { fullGc } from '../../src/workers/gc.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
@@ -88,27 +88,11 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k];
   mergeLockStatRows(acc.lockstat, r.lockstat);
   for (const l of r.lockdep) if (acc.lockdep.length < 32) acc.lockdep.push(l);
-  const rc = acc.rcu;
-  rc.gpSeq = r.rcu.gpSeq;
-  rc.gracePeriods += r.rcu.gracePeriods;
-  rc.asyncGracePeriods += r.rcu.asyncGracePeriods;
-  r.rcu.gpLatencyHist.forEach((n, i) => (rc.gpLatencyHist[i] = (rc.gpLatencyHist[i] ?? 0) + n));
-  rc.gpP50Us = Math.max(rc.gpP50Us, r.rcu.gpP50Us);
-  rc.gpP99Us = Math.max(rc.gpP99Us, r.rcu.gpP99Us);
-  rc.callbacksQueued += r.rcu.callbacksQueued;
-  rc.callbacksInvoked += r.rcu.callbacksInvoked;
-  rc.backlog = r.rcu.backlog;
-  rc.maxBacklog = Math.max(rc.maxBacklog, r.rcu.maxBacklog);
-  rc.stalls += r.rcu.stalls;
-  const ip = acc.ipi;
-  ip.sent += r.ipi.sent;
-  ip.acks += r.ipi.acks;
-  ip.shootdowns += r.ipi.shootdowns;
-  r.ipi.latencyHist.forEach((n, i) => (ip.latencyHist[i] = (ip.latencyHist[i] ?? 0) + n));
-  ip.p50Us = Math.max(ip.p50Us, r.ipi.p50Us);
-  ip.p99Us = Math.max(ip.p99Us, r.ipi.p99Us);
-  ip.deadlocks += r.ipi.deadlocks;
-  ip.lastDeadlock = r.ipi.lastDeadlock ?? ip.lastDeadlock;
+  addRcuStats(acc.rcu, r.rcu);
+  // Rounds run one after another: the epoch and the callback backlog are the latest round's.
+  acc.rcu.gpSeq = r.rcu.gpSeq;
+  acc.rcu.backlog = r.rcu.backlog;
+  addIpiStats(acc.ipi, r.ipi);
   acc.invariants = {
     ok: acc.invariants.ok && r.invariants.ok,
     errors: [...acc.invariants.errors, ...r.invariants.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT),

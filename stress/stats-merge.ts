@@ -1,10 +1,41 @@
 /**
- * Sums lock_stat rows of several runs (soak rounds, shards) per (class, side). Counts, totals and
- * histograms add exactly, so the percentiles of the sum come from the summed histograms; rows
+ * Sums the statistics of several runs (soak rounds, merged shards): lock_stat rows per (class,
+ * side), RCU and IPI counters. Counts, totals and histograms add exactly, so the percentiles of
+ * the sum come from the summed histograms, by the rule their producer uses; lock_stat rows
  * without histograms (older reports) keep an acquisition-weighted p50 and the worst p99.
+ * What depends on how the runs relate (a backlog or an epoch: the last of a sequence, or the sum
+ * or maximum over parallel shards) is the caller's.
  */
 import type { LockPoint, LockStatRow } from '../src/locks/lockstat.js';
+import type { RcuStats } from '../src/locks/rcu.js';
+import type { IpiStats } from '../src/locks/irq.js';
+import { histPercentile } from '../src/locks/log2hist.js';
 import { addHist, histQuantileUs } from './hist.js';
+
+/** acc += x for RCU counters and the grace-period histogram (not backlog, not gpSeq). */
+export function addRcuStats(acc: RcuStats, x: RcuStats): void {
+  acc.gracePeriods += x.gracePeriods;
+  acc.asyncGracePeriods += x.asyncGracePeriods;
+  addHist(acc.gpLatencyHist, x.gpLatencyHist);
+  acc.gpP50Us = histPercentile(acc.gpLatencyHist, 0.5);
+  acc.gpP99Us = histPercentile(acc.gpLatencyHist, 0.99);
+  acc.callbacksQueued += x.callbacksQueued;
+  acc.callbacksInvoked += x.callbacksInvoked;
+  acc.maxBacklog = Math.max(acc.maxBacklog, x.maxBacklog);
+  acc.stalls += x.stalls;
+}
+
+/** acc += x for IPI counters and the shootdown latency histogram. */
+export function addIpiStats(acc: IpiStats, x: IpiStats): void {
+  acc.sent += x.sent;
+  acc.acks += x.acks;
+  acc.shootdowns += x.shootdowns;
+  addHist(acc.latencyHist, x.latencyHist);
+  acc.p50Us = histPercentile(acc.latencyHist, 0.5);
+  acc.p99Us = histPercentile(acc.latencyHist, 0.99);
+  acc.deadlocks += x.deadlocks;
+  acc.lastDeadlock = x.lastDeadlock ?? acc.lastDeadlock;
+}
 
 const minOf = (x: number, y: number): number => (x === 0 ? y : y === 0 ? x : Math.min(x, y));
 
