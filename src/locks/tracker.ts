@@ -285,26 +285,28 @@ export class LockTracker {
   private release(cls: number, at: number, mode: number, unlock: Release): void {
     let i = this.n - 1;
     while (i >= 0 && !(this.hAt[i] === at && (this.hKey[i]! & 0xfff) === (cls | mode << 8))) i--;
+    const stat = i >= 0 ? this.stat : undefined;
+    let hold = -1;
+    let waitNs = -1;
+    let info = 0;
     if (i < 0) {
       if (this.ld) this.report(LockdepKind.badUnlock, cls, at, -1, -1, -1, -1, []);
-    } else if (this.stat !== undefined) {
-      const stat = this.stat;
-      const t0 = this.hT0[i]!;
-      const hold = t0 === t0 ? (performance.now() - t0) * 1e6 : -1; // the clock stops before the unlock
-      const waitNs = this.hWait[i]!;
-      const info = this.hStat[i]!;
-      this.pop(i);
-      if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
-      unlock(this.ctx, at);
-      this.account(stat, cls, at, waitNs, info);
-      if (hold >= 0) stat.held(cls, mode === R ? 0 : 1, hold);
-      return;
     } else {
+      if (stat !== undefined) {
+        const t0 = this.hT0[i]!;
+        if (t0 === t0) hold = (performance.now() - t0) * 1e6; // the clock stops before the unlock
+        waitNs = this.hWait[i]!;
+        info = this.hStat[i]!;
+      }
       this.pop(i);
     }
     if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
     unlock(this.ctx, at);
+    if (stat === undefined) return;
+    this.account(stat, cls, at, waitNs, info);
+    if (hold >= 0) stat.held(cls, mode === R ? 0 : 1, hold);
   }
+
 
   /**
    * The call site (CUR_OP) of a CPU seen holding lock word `at`, from the held stacks every CPU
