@@ -96,10 +96,10 @@ describe('lock_stat adds up', () => {
     expect(w.conBounces).toBeLessThanOrEqual(w.contentions);
     expect(w.acqBounces).toBeGreaterThan(0);
     expect(w.acqBounces).toBeLessThanOrEqual(w.acquisitions);
-    // Default: one uncontended hold in 32 is timed, plus every contended one.
+    // Default: one uncontended hold in 64 is timed, plus every contended one.
     expect(w.holdSampled).toBe(true);
     expect(w.holdSamples).toBeLessThanOrEqual(w.acquisitions);
-    expect(w.holdSamples).toBeGreaterThanOrEqual(Math.floor((w.acquisitions - w.contentions) / 32) - 4 * 32);
+    expect(w.holdSamples).toBeGreaterThanOrEqual(Math.floor((w.acquisitions - w.contentions) / 64) - 4 * 64);
     for (const x of [w, rd]) {
       expect(x.waitMin).toBeLessThanOrEqual(x.waitAvg);
       expect(x.waitAvg).toBeLessThanOrEqual(x.waitMax);

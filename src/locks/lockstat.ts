@@ -80,6 +80,7 @@ export class LockStatAcc {
    */
   private readonly acq = new Float64Array(MAX_LOCK_CLASSES * 2);
   private readonly acqBounce = new Float64Array(MAX_LOCK_CLASSES * 2);
+  /** Records contended or timed since the last publish (acquisitions alone are seen from acq). */
   private readonly dirty = new Uint8Array(MAX_LOCK_CLASSES * 2);
   /** The last lock's bounce slot and tag: a CPU often re-takes the lock it just released. */
   private lastAt = -1;
@@ -98,34 +99,35 @@ export class LockStatAcc {
   }
 
   /**
-   * Record an acquisition; `waitNs` < 0 when uncontended. A contended one also counts its call
-   * site (`site`) and the holder's (`holderSite`, -1 when no holder was seen) as contention and
-   * contending points.
+   * Record an acquisition of lock word `at` (every one, contended or not): the count, and an
+   * acquisition bounce when its previous acquirer was another CPU. Returns whether it bounced.
    */
-  acquired(cls: number, side: number, at: number, waitNs: number, site = 0, holderSite = -1): void {
+  acquired(cls: number, side: number, at: number): boolean {
     const rec = cls * 2 + side;
-    this.dirty[rec] = 1;
     this.acq[rec]++;
-    // Bounce: the previous acquirer of this instance was another CPU. Load first: a CPU
-    // re-taking its own lock neither writes nor dirties the shared slot.
+    // Load first: a CPU re-taking its own lock neither writes nor dirties the shared slot.
     if (at !== this.lastAt) {
       this.lastAt = at;
       this.lastSlot = this.bounce0 + (Math.imul(at, 0x9e3779b1) >>> 23) * LINE_WORDS;
       this.lastTag = ((((at & 0x1ffffff) << 6) | this.cpu) | 0x80000000) | 0;
     }
-    const slot = this.lastSlot;
-    const tag = this.lastTag;
-    const prev = Atomics.load(this.mem, slot);
-    let bounced = false;
-    if (prev !== tag) {
-      Atomics.store(this.mem, slot, tag);
-      bounced = prev !== 0 && ((prev ^ tag) & ~63) === 0;
-      if (bounced) this.acqBounce[rec]++;
-    }
-    if (waitNs >= 0) this.contended(rec * LOCKSTAT_WORDS, waitNs, bounced, site, holderSite);
+    const prev = Atomics.load(this.mem, this.lastSlot);
+    if (prev === this.lastTag) return false;
+    Atomics.store(this.mem, this.lastSlot, this.lastTag);
+    if (prev === 0 || ((prev ^ this.lastTag) & ~63) !== 0) return false;
+    this.acqBounce[rec]++;
+    return true;
   }
 
-  private contended(o: number, waitNs: number, bounced: boolean, site: number, holderSite: number): void {
+  /**
+   * Record a contention (after acquired() of the same acquisition): the wait, its call site
+   * (`site`) and the holder's (`holderSite`, -1 when no holder was seen) as contention and
+   * contending points.
+   */
+  contended(cls: number, side: number, waitNs: number, bounced: boolean, site: number, holderSite: number): void {
+    const rec = cls * 2 + side;
+    this.dirty[rec] = 1;
+    const o = rec * LOCKSTAT_WORDS;
     const a = this.acc;
     a[o + LS.CON]++;
     a[o + LS.CON_POINTS + Math.min(site, LS_POINTS - 1)]++;
@@ -138,7 +140,9 @@ export class LockStatAcc {
   }
 
   held(cls: number, side: number, holdNs: number): void {
-    const o = (cls * 2 + side) * LOCKSTAT_WORDS;
+    const rec = cls * 2 + side;
+    this.dirty[rec] = 1;
+    const o = rec * LOCKSTAT_WORDS;
     const a = this.acc;
     a[o + LS.HOLD_TOTAL] += holdNs;
     if (a[o + LS.HOLD_MIN] === 0 || holdNs < a[o + LS.HOLD_MIN]!) a[o + LS.HOLD_MIN] = Math.max(1, holdNs);
@@ -151,9 +155,10 @@ export class LockStatAcc {
     const m = this.mem;
     const a = this.acc;
     for (let rec = 0; rec < MAX_LOCK_CLASSES * 2; rec++) {
-      if (this.dirty[rec] === 0) continue;
-      this.dirty[rec] = 0;
       const o = rec * LOCKSTAT_WORDS;
+      // Dirty: contended or timed since the last publish (marked), or acquired (counts moved).
+      if (this.dirty[rec] === 0 && a[o + LS.ACQ] === this.acq[rec]) continue;
+      this.dirty[rec] = 0;
       a[o + LS.ACQ] = this.acq[rec]!;
       a[o + LS.ACQ_BOUNCE] = this.acqBounce[rec]!;
       const dst = lockstatRecord(this.arena, this.cpu, rec >> 1, rec & 1);

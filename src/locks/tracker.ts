@@ -8,7 +8,7 @@
  * stores for the held stack; lock_stat's accounting (a load, rarely a store, of the bounce
  * table, and private accumulators) runs after the unlock, outside the critical section. The clock
  * is read only for contended acquisitions (wait time) and for timed holds: one uncontended
- * acquisition in 2^holdSampleShift (default 1 in 32; 0 = every one, exact like the kernel).
+ * acquisition in 2^holdSampleShift (default 1 in 64; 0 = every one, exact like the kernel).
  */
 import { CpuField, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
 import { CPU_WORDS, MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
@@ -36,9 +36,10 @@ export interface LockTrackerOptions {
   prims?: LockPrims;
   /**
    * Time the hold of one uncontended acquisition in 2^shift (0 = every one, the kernel's way).
-   * Default 5: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
-   * so by default one hold in 32 is timed (plus every contended one, whose clock read is paid
-   * anyway); holdtime-total is then estimated. Wait times are always exact.
+   * Default 6: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
+   * so by default one hold in 64 is timed (plus every contended one, whose clock read is paid
+   * anyway); holdtime-total is then estimated from them. Wait times are always exact.
+   * (1 in 32 cost ~2 ns more a pair: 15% of a tracked pair at times, the budget for lock_stat.)
    */
   holdSampleShift?: number;
   /** Publish lock_stat to the arena every this many acquisitions. Default 4096. */
@@ -68,7 +69,7 @@ export class LockTracker {
   private readonly sampleMask: number;
   private readonly publishEvery: number;
   private sampleCtr = 0;
-  private sincePublish = 0;
+  private publishLeft: number;
   private n = 0;
   private readonly hAt = new Int32Array(STACK);
   /** cls | mode << 8 | kind << 12 */
@@ -79,7 +80,7 @@ export class LockTracker {
    * lock_stat of each held acquisition, accounted only after its unlock: the bounce table and
    * the accumulators are lock_stat's own memory traffic, kept out of the critical section so
    * that measuring contention does not lengthen holds (and so make more of it).
-   * hWait: ns waited (-1 uncontended); hStat: side | site << 1 | (holderSite + 1) << 8.
+   * hWait: ns waited (-1 uncontended); hStat: site | (holderSite + 1) << 8 (contended only).
    */
   private readonly hWait = new Float64Array(STACK);
   private readonly hStat = new Int32Array(STACK);
@@ -96,10 +97,11 @@ export class LockTracker {
     this.ld = opts.lockdep ?? true;
     this.tr = opts.trace ?? true;
     this.ldBase = lockdepBase(ctx.arena);
-    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 5));
+    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 6));
     this.stat = opts.lockstat ? new LockStatAcc(ctx.arena, ctx.cpuId, shift) : undefined;
     this.sampleMask = (1 << shift) - 1;
-    this.publishEvery = opts.publishEvery ?? 4096;
+    this.publishEvery = Math.max(1, opts.publishEvery ?? 4096);
+    this.publishLeft = this.publishEvery;
     Atomics.store(this.mem, this.b0 + CpuField.HELD_DEPTH, 0);
   }
 
@@ -259,7 +261,7 @@ export class LockTracker {
       t = performance.now();
     }
     const site = contended && stat !== undefined ? Atomics.load(this.mem, this.b0 + CpuField.CUR_OP) : 0;
-    this.push(at, cls | mode << 8 | kind << 12, t, waitNs, (mode === R ? 0 : 1) | site << 1 | (holder + 1) << 8);
+    this.push(at, cls | mode << 8 | kind << 12, t, waitNs, Math.min(site, 0xff) | Math.min(holder + 1, 0xff) << 8);
     if (this.tr) ctx.emit(TraceEv.lock, cls, at);
     return contended;
   }
@@ -269,17 +271,9 @@ export class LockTracker {
     if (!trylock(this.ctx, at)) return false;
     const stat = this.stat;
     const t = stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0 ? performance.now() : NaN;
-    this.push(at, cls | mode << 8 | kind << 12, t, -1, mode === R ? 0 : 1);
+    this.push(at, cls | mode << 8 | kind << 12, t, -1, 0);
     if (this.tr) this.ctx.emit(TraceEv.lock, cls, at);
     return true;
-  }
-
-  private account(stat: LockStatAcc, cls: number, at: number, waitNs: number, info: number): void {
-    stat.acquired(cls, info & 1, at, waitNs, (info >> 1) & 0x7f, ((info >> 8) & 0xff) - 1);
-    if (++this.sincePublish >= this.publishEvery) {
-      this.sincePublish = 0;
-      stat.publish();
-    }
   }
 
   private release(cls: number, at: number, mode: number, unlock: Release): void {
@@ -303,8 +297,14 @@ export class LockTracker {
     if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
     unlock(this.ctx, at);
     if (stat === undefined) return;
-    this.account(stat, cls, at, waitNs, info);
-    if (hold >= 0) stat.held(cls, mode === R ? 0 : 1, hold);
+    const side = mode === R ? 0 : 1;
+    const bounced = stat.acquired(cls, side, at);
+    if (waitNs >= 0) stat.contended(cls, side, waitNs, bounced, info & 0xff, (info >> 8 & 0xff) - 1);
+    if (hold >= 0) stat.held(cls, side, hold);
+    if (--this.publishLeft === 0) {
+      this.publishLeft = this.publishEvery;
+      stat.publish();
+    }
   }
 
 
