@@ -8,7 +8,7 @@ import { Arena } from '../src/shared-mem/layout.js';
 import { Cpu } from '../src/workers/cpu.js';
 import { Kernel } from '../src/workers/hugetlb/kernel.js';
 import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
-import { SCENARIOS, expected } from '../src/workers/hugetlb/scenarios.js';
+import { SCENARIOS, expected, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
 import { Access } from '../src/workers/hugetlb/violations.js';
@@ -106,7 +106,7 @@ export async function walkBench(): Promise<void> {
 }
 
 async function firstViolation(): Promise<void> {
-  console.log('\n## Time to first violation in `none`, 2 CPUs, median over 10 seeds (bound 20 s per run)');
+  console.log('\n## Time to first violation in `none`, 2 CPUs, median over 10 seeds, from the first operation to the violation (bound 20 s per run)');
   console.log('scenario            widened (ms)   target <1000   unwidened (ms)');
   for (const sc of SCENARIOS) {
     if (expected(sc, modeByName('none')!) !== 'race') continue;
@@ -117,7 +117,7 @@ async function firstViolation(): Promise<void> {
           scenario: sc.name, mode: 'none', cpus: 2, seed: deriveSeed(42, i), ops: 0, durationMs: 20_000,
           lockstat: false, stopOnViolation: true, stallTimeoutMs: 30_000, widen: widen ? { prob: 0.05, us: 300 } : undefined,
         });
-        out.push(r.violationCount > 0 ? r.elapsedMs : Infinity);
+        out.push(r.firstViolationMs ?? Infinity);
       }
       return out;
     };
@@ -133,13 +133,18 @@ async function scaling(): Promise<void> {
   for (const mode of MODES) {
     const run = async (cpus: number): Promise<number> => {
       const r = await runStress({ scenario: 'mixed', mode: mode.name, cpus, seed: 9, ops: 400_000, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000 });
-      if (r.status !== 'ok') console.log(`  (${mode.name}, ${cpus} CPU: status ${r.status}: ${r.errors.join('; ')})`);
+      // `mixed` races in none and vma-lock (the truth table): violations are expected there.
+      if (r.status !== 'ok' && !(r.status === 'violations' && expected(scenarioByName('mixed')!, mode) === 'race')) {
+        console.log(`  (${mode.name}, ${cpus} CPU: status ${r.status}: ${r.errors.join('; ')})`);
+      }
       return r.ops / (r.runMs / 1000);
     };
     const one = await run(1);
     const two = await run(2);
     console.log(`${mode.name.padEnd(12)} ${fmt(one / 1e3).padStart(9)} k   ${fmt(two / 1e3).padStart(9)} k   ${(two / one).toFixed(2)}×`);
   }
+  console.log('(below 1×: both CPUs work on the same few shared PMD pages by design, so every op moves lock words and');
+  console.log(' table entries between cores, and a freeing CPU waits on the other for a grace period or an IPI ack)');
 }
 
 async function memory(): Promise<void> {

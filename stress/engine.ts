@@ -150,6 +150,8 @@ export interface RunResult {
   oversubscribed: boolean;
   /** performance.now() of this thread (≈ ms since process start) when every CPU passed the start barrier; 0 if never. */
   firstOpAtMs: number;
+  /** ms from the start barrier to the first recorded violation (its trace clock), null if none. */
+  firstViolationMs: number | null;
   /** ops/s per CPU, violations, RCU backlog over time (bounded). */
   timeline?: Timeline | undefined;
   /** Age of walkers' page-table references at dereference (refhold.ts). */
@@ -316,6 +318,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
+  const violations = readViolations(arena);
   const { onStat: _o, signal: _s, timeline: _t, pool: _p, ...plain } = cfg;
   return {
     config: { ...plain, arena: arenaCfg },
@@ -328,7 +331,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     perCpu,
     outcomes: readOutcomes(arena),
     violationCount: vcount,
-    violations: readViolations(arena),
+    violations,
     model: {
       unshares: sumCounter(arena, C.UNSHARES),
       tableFrees: sumCounter(arena, C.TABLE_FREES),
@@ -345,6 +348,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stalls,
     oversubscribed: n > availableParallelism(),
     firstOpAtMs,
+    firstViolationMs: firstOpAtMs > 0 && violations.length > 0
+      ? Math.max(0, violations[0]!.us / 1000 - (firstOpAtMs - (startEpochMs - performance.timeOrigin)))
+      : null,
     timeline,
     refHold: readRefHold(arena),
   };
