@@ -55,6 +55,8 @@ export interface RunConfig {
   widen?: WidenOptions | undefined;
   lockstat: boolean;
   stopOnViolation: boolean;
+  /** With stopOnViolation: stop only at a violation at one of these sites (tests aiming at one walker). */
+  stopAtSites?: readonly string[] | undefined;
   stallTimeoutMs: number;
   arena?: Partial<ArenaConfig> | undefined;
   plant?: PlantedFault | undefined;
@@ -197,6 +199,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     widen,
     lockstat: cfg.lockstat,
     stopOnViolation: cfg.stopOnViolation,
+    stopAtSites: cfg.stopAtSites,
     plant: cfg.plant,
     startEpochMs,
     // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.

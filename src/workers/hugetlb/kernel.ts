@@ -43,6 +43,8 @@ export interface KernelOptions {
   mode: ModeTable;
   lockstat: boolean;
   stopOnViolation: boolean;
+  /** With stopOnViolation: stop only at a violation at one of these sites. */
+  stopAtSites?: readonly string[] | undefined;
   /**
    * Leave the walk path bare: no trace event, named point or reference timing in hugetlb_walk.
    * Only for measuring the protocol's own cost (bench); runs keep the instrumentation.
@@ -68,6 +70,7 @@ export class Kernel {
   readonly mode: ModeTable;
   readonly E: number;
   private readonly stopOnViolation: boolean;
+  private readonly stopAtSites: readonly string[] | undefined;
   private readonly instrumentWalks: boolean;
   /**
    * A VMA's mm and PUD index, and an mm's root (mm->pgd), never change after setup: read once,
@@ -107,6 +110,7 @@ export class Kernel {
     this.mode = opts.mode;
     this.E = cpu.arena.config.entriesPerPage;
     this.stopOnViolation = opts.stopOnViolation;
+    this.stopAtSites = opts.stopAtSites;
     this.instrumentWalks = opts.bareWalks !== true;
     const nv = cpu.arena.config.vmas;
     this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
@@ -289,7 +293,9 @@ export class Kernel {
       },
       this.t0,
     );
-    if (this.stopOnViolation) requestStop(this.arena);
+    if (this.stopOnViolation && (this.stopAtSites === undefined || (site !== null && this.stopAtSites.includes(site)))) {
+      requestStop(this.arena);
+    }
   }
 
   // ---- freeing page-table pages ----

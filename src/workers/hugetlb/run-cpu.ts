@@ -37,6 +37,8 @@ export interface CpuTask {
   widen?: WidenConfig | undefined;
   lockstat: boolean;
   stopOnViolation: boolean;
+  /** With stopOnViolation: stop only at a violation at one of these sites. */
+  stopAtSites?: readonly string[] | undefined;
   plant?: PlantedFault | undefined;
   /** Run start as an epoch time (performance.timeOrigin + now) so every CPU's trace shares one clock. */
   startEpochMs?: number | undefined;
@@ -65,7 +67,7 @@ export function runCpu(task: CpuTask): CpuResult {
   if (!mode || !sc) throw new RangeError(`unknown mode '${task.mode}' or scenario '${task.scenario}'`);
   const t0 = task.startEpochMs !== undefined ? task.startEpochMs - performance.timeOrigin : performance.now();
   const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0 });
-  const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, t0 });
+  const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, stopAtSites: task.stopAtSites, t0 });
   const shape = modelShape(arena);
   const E = arena.config.entriesPerPage;
   const nVma = shape.mms * shape.files;
