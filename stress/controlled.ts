@@ -244,7 +244,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   const elapsedMs = performance.now() - t0;
 
   const out = readSchedOutcome(sbuf, plan);
-  const violations = readViolations(arena);
+  const violations = readViolations(arena, cfg);
   const first = violations[0];
   const perCpu = results.map((r) => r?.ops ?? 0);
   let status: ControlledStatus;

@@ -290,7 +290,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     sampleTimeline(now);
     if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
       lastStat = now;
-      const st = liveStat(arena, now - t0, delivered);
+      const st = liveStat(arena, cfg, now - t0, delivered);
       delivered += st.newViolations.length;
       cfg.onStat(st);
     }
@@ -321,7 +321,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
-  const violations = readViolations(arena);
+  const violations = readViolations(arena, cfg);
   const { onStat: _o, signal: _s, timeline: _t, pool: _p, ...plain } = cfg;
   return {
     config: { ...plain, arena: arenaCfg },
@@ -359,7 +359,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   };
 }
 
-function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat {
+function liveStat(arena: Arena, run: { scenario: string; mode: string }, elapsedMs: number, delivered: number): LiveStat {
   const n = arena.config.cpus;
   const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
   const { live, pending, free } = new PagePool(arena).counts();
@@ -376,7 +376,7 @@ function liveStat(arena: Arena, elapsedMs: number, delivered: number): LiveStat 
     heapUsedBytes: mem.heapUsed,
     externalBytes: mem.external,
     arrayBuffersBytes: mem.arrayBuffers,
-    newViolations: violationCount(arena) > delivered ? readViolations(arena).slice(delivered) : [],
+    newViolations: violationCount(arena) > delivered ? readViolations(arena, run).slice(delivered) : [],
   };
 }
 

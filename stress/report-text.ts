@@ -11,7 +11,7 @@ import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
 import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
 // Registers the model's trace event names in this thread.
 import '../src/workers/hugetlb/kernel.js';
-import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import { TRACE_PER_CPU, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
 import type { StallReport } from './engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
 import { fmtMs } from './args.js';
@@ -19,8 +19,8 @@ import { plain, type Paint } from './color.js';
 
 /** Violations printed in full in the human report. */
 export const SPLATS_IN_FULL = 3;
-/** Trace events per CPU in a splat. */
-const TRACE_PER_CPU_SHOWN = 12;
+/** Trace events per CPU in a splat: all a record keeps, so the free that made a pointer stale shows. */
+const TRACE_PER_CPU_SHOWN = TRACE_PER_CPU;
 
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fix = (n: number, d = 2): string => n.toFixed(d);
@@ -87,7 +87,7 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
   const kernel = (SITE_INFO as Record<string, { kernel: string } | undefined>)[v.site]?.kernel;
   const out = [
     bar,
-    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''}`)),
+    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode})`)),
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
@@ -95,7 +95,8 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     v.heldLocks.length ? `${v.heldLocks.length} lock${v.heldLocks.length > 1 ? 's' : ''} held by CPU ${v.cpu}/${v.op}:` : `no locks held by CPU ${v.cpu}/${v.op}`,
     ...v.heldLocks.map((h, i) => ` #${i}: ${h.cls} (${h.mode}) @${h.at}`),
     '',
-    'last trace events of every CPU, interleaved:',
+    'last trace events of every CPU, interleaved (each CPU in its own order; µs read every 4th event, after',
+    'every wait and at bad dereferences, so across CPUs the order is exact only to a few events):',
     ...interleave(v.trace, TRACE_PER_CPU_SHOWN).map((e) => `  [${String(e.us).padStart(9)} µs] cpu${e.cpu}: ${describeEvent(e.event, e.a, e.b)}`),
     bar,
   ];

@@ -18,6 +18,9 @@ import { Access, readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs } from '../src/workers/hugetlb/structs.js';
 import { arenaConfigFor } from '../stress/engine.js';
 
+/** Labels for the records these unit tests read (no run around them). */
+const RUN = { scenario: 'unit', mode: 'unit' };
+
 function world(over: Partial<Parameters<typeof arenaConfigFor>[0]['arena']> = {}, mode = 'final'): { arena: Arena; k: Kernel; cpu: Cpu } {
   const arena = Arena.create(arenaConfigFor({ cpus: 1, arena: { entriesPerPage: 16, folios: 64, ...over } }));
   setupModel(arena);
@@ -91,7 +94,7 @@ describe('KASAN-style dereference checks', () => {
     expect(k.check('uffd-must-wait', Access.read, 1, 0)).toBe(Oc['use-after-reuse']);
     expect(s.ld(s.mm(0) + Mm.NR_PMDS)).toBe(0);
     // `none` forbids all of these: each was recorded as a violation with the page and generations.
-    const v = readViolations(arena);
+    const v = readViolations(arena, RUN);
     expect(v.map((x) => x.kind)).toEqual(['stale-read', 'stale-lock', 'use-after-free', 'use-after-reuse']);
     expect(v[3]!.pointerGen).not.toBe(v[3]!.pageGen);
   });
@@ -102,9 +105,9 @@ describe('KASAN-style dereference checks', () => {
     k.hugetlbWalk('uffd-must-wait', 0);
     Atomics.store(arena.mem, k.pudEntryAt(0), 0);
     expect(k.check('uffd-must-wait', Access.read, 1, 0)).toBe(Oc['stale-read']);
-    expect(readViolations(arena)).toEqual([]);
+    expect(readViolations(arena, RUN)).toEqual([]);
     expect(k.check('ptl-under-walker', Access.lock, 1, 0)).toBe(Oc['stale-lock']);
-    expect(readViolations(arena).map((x) => x.kind)).toEqual(['stale-lock']);
+    expect(readViolations(arena, RUN).map((x) => x.kind)).toEqual(['stale-lock']);
   });
 });
 
@@ -118,12 +121,12 @@ describe('hugetlb_walk() lock assertion (final)', () => {
     good.guardEnter('walk-range', 0, 0);
     good.hugetlbWalk('walk-range', 0);
     good.guardExit('walk-range', 0, 0);
-    expect(readViolations(arena)).toEqual([]);
+    expect(readViolations(arena, RUN)).toEqual([]);
     const bad = new Kernel(cpu, { mode: busted, lockstat: false, stopOnViolation: false, t0: 0 });
     bad.guardEnter('walk-range', 0, 0);
     bad.hugetlbWalk('walk-range', 0);
     bad.guardExit('walk-range', 0, 0);
-    const v = readViolations(arena);
+    const v = readViolations(arena, RUN);
     expect(v.map((x) => [x.kind, x.site])).toEqual([['lock-rule', 'walk-range']]);
   });
 });

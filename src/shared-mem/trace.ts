@@ -42,7 +42,10 @@ export function traceEventName(id: number): string {
 
 export interface TraceEvent {
   cpu: number;
-  /** Microseconds since the run started, read every 4th event (wraps after 35 minutes; orders nearby events). */
+  /**
+   * Microseconds since the run started, read every 4th event and after every sleep (wraps after
+   * 35 minutes): so it can lag the true time by the last three events' work, never by a wait.
+   */
   us: number;
   ev: number;
   name: string;
@@ -58,6 +61,11 @@ export class TraceRing {
   private readonly t0: number;
   /** Timestamp of the last clock read: performance.now() costs ~53 ns, so it is read every 4th event. */
   private us = 0;
+
+  /** Read the clock now (after a sleep or a widened nap, before a violation): the next events carry it. */
+  refresh(): void {
+    this.us = ((performance.now() - this.t0) * 1000) & 0x7fffffff;
+  }
 
   constructor(
     arena: Arena,

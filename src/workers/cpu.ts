@@ -137,6 +137,7 @@ export class Cpu implements CpuCtx {
       this.emit(TraceEv.point, id, 1);
       // Sleep rather than spin: on 2 cores the other CPU gets the core and the window widens.
       Atomics.wait(m, this.napAt, 0, this.widenMs);
+      this.trace.refresh();
     }
     this.waiter.yieldAt(this, id);
   }
@@ -189,7 +190,9 @@ function sleepOnWord(cpu: Cpu, at: number, expected: number, ms: number): 'ok' |
     if (Atomics.load(m, at) !== expected) return 'not-equal';
     if (cpu.aborted()) throw new RunAborted();
     Atomics.add(m, b + CpuField.HEARTBEAT, 1);
-    return Atomics.wait(m, at, expected, ms);
+    const r = Atomics.wait(m, at, expected, ms);
+    cpu.trace.refresh();
+    return r;
   } finally {
     Atomics.store(m, b + CpuField.STATE, prev);
     Atomics.store(m, b + CpuField.WAIT_ON, -1);

@@ -261,7 +261,11 @@ export class Kernel {
     this.count(outcomeField(sid, oc));
     const rh = this.refHold.field();
     if (rh >= 0) this.count(rh);
-    if (oc !== Oc.ok) this.cpu.emit(KEv.deref, sid, oc);
+    if (oc !== Oc.ok) {
+      // A bad dereference is what a reader of the splat orders everything else by: its own clock.
+      this.cpu.trace.refresh();
+      this.cpu.emit(KEv.deref, sid, oc);
+    }
     if (forbidden(this.mode, oc)) {
       this.violation(oc, site, page, gen, access, this.wMm, this.wPudIndex, slot, value);
     }
@@ -270,6 +274,7 @@ export class Kernel {
 
   violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
     this.count(C.VIOLATIONS);
+    this.cpu.trace.refresh();
     this.cpu.emit(TraceEv.violation, kind, page);
     const pool = this.pool;
     recordViolation(

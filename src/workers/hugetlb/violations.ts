@@ -90,6 +90,9 @@ export interface HeldLockInfo {
 
 export interface ViolationRecord {
   kind: string;
+  /** The run's scenario and protection mode (run-wide, named in every record so a splat stands alone). */
+  scenario: string;
+  mode: string;
   site: string;
   op: string;
   cpu: number;
@@ -115,8 +118,8 @@ export function violationCount(arena: Arena): number {
   return Atomics.load(arena.mem, arena.base('violations'));
 }
 
-/** Main thread: the recorded violations, in order. */
-export function readViolations(arena: Arena): ViolationRecord[] {
+/** Main thread: the recorded violations, in order, labelled with the run's scenario and mode. */
+export function readViolations(arena: Arena, run: { scenario: string; mode: string }): ViolationRecord[] {
   const m = arena.mem;
   const n = Math.min(violationCount(arena), arena.config.violationSlots);
   const out: ViolationRecord[] = [];
@@ -143,6 +146,8 @@ export function readViolations(arena: Arena): ViolationRecord[] {
     trace.sort((x, y) => x.us - y.us);
     out.push({
       kind: OUTCOMES[g(V.KIND)] ?? `kind${g(V.KIND)}`,
+      scenario: run.scenario,
+      mode: run.mode,
       site: SITES[g(V.SITE)] ?? 'destroyer',
       op: OPS[g(V.OP)]?.name ?? `op${g(V.OP)}`,
       cpu: g(V.CPU),
