@@ -24,13 +24,20 @@ export class Prng {
   private c: number;
   private d: number;
 
-  /** @param seed run seed (uint32); @param cpu CPU id, or -1 for the main thread; @param stream which stream */
+  /**
+   * @param seed run seed (uint32); @param cpu CPU id, or -1 for the main thread; @param stream which stream
+   *
+   * The 128-bit state is injective in (seed, cpu, stream): a and c come from the seed alone, d from
+   * (cpu, stream) alone, each through splitmix32's first outputs (bijections of their seed). Mixing
+   * all three into one 32-bit seed, as before, let (seed, cpu 0) and (seed ^ k, cpu 1) collide.
+   */
   constructor(seed: number, cpu: number, stream: number = Stream.ops) {
-    const sm = splitmix32((seed >>> 0) ^ Math.imul(cpu + 1, 0x27d4eb2f) ^ Math.imul(stream, 0x165667b1));
-    this.a = sm();
-    this.b = sm();
-    this.c = sm();
-    this.d = sm();
+    const s = splitmix32(seed >>> 0);
+    const t = splitmix32((((cpu + 1) << 8) | (stream & 0xff)) >>> 0);
+    this.a = s();
+    this.d = t();
+    this.b = (s() ^ t()) >>> 0;
+    this.c = s();
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 
