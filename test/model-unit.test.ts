@@ -17,6 +17,7 @@ import { freePgtables, opMadviseDontneed, opMunmap } from '../src/workers/hugetl
 import { Access, readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs } from '../src/workers/hugetlb/structs.js';
 import { arenaConfigFor } from '../stress/engine.js';
+import { C, sumCounter } from '../src/workers/hugetlb/stats.js';
 
 /** Labels for the records these unit tests read (no run around them). */
 const RUN = { scenario: 'unit', mode: 'unit' };
@@ -131,6 +132,21 @@ describe('hugetlb_walk() lock assertion (final)', () => {
   });
 });
 
+describe('huge_pmd_unshare() lock assertion (final)', () => {
+  it('an unshare without i_mmap_rwsem and the vma lock held for write is a lock-rule violation; with them, none', () => {
+    const { arena, k, cpu } = world({}, 'final');
+    for (let v = 0; v < 4; v++) opFault(k, v, 0); // mm 0 allocates, the others share
+    opMadviseDontneed(k, 1, 0, 16); // unshares under final's locks
+    expect(sumCounter(arena, C.UNSHARES)).toBeGreaterThan(0);
+    expect(readViolations(arena, RUN)).toEqual([]);
+    const fin = modeByName('final')!;
+    const busted: ModeTable = { ...fin, name: 'final-busted', unshare: { vmaLockWrite: false, iMmapWrite: true } };
+    const bad = new Kernel(cpu, { mode: busted, lockstat: false, stopOnViolation: false, t0: 0 });
+    opMadviseDontneed(bad, 2, 0, 16);
+    expect(readViolations(arena, RUN).map((x) => [x.kind, x.site])).toEqual([['lock-rule', 'destroyer']]);
+  });
+});
+
 describe('end-of-run invariants', () => {
   it('hold after sharing, unsharing and freeing, and catch a leaked reference and a lost mapcount', () => {
     const { arena, k } = world({}, 'final');
@@ -146,5 +162,15 @@ describe('end-of-run invariants', () => {
     Atomics.sub(arena.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1);
     Atomics.store(arena.mem, k.pool.entry(page, 0), 0); // an entry cleared without the folio's mapcount
     expect(checkInvariants(arena).errors.join('\n')).toMatch(/mapcount/);
+  });
+
+  it('catch a leaked PUD page and an mm whose root is not its own', () => {
+    const { arena, k, cpu } = world({}, 'final');
+    expect(checkInvariants(arena).errors).toEqual([]);
+    const leaked = k.pool.alloc(cpu, PageLevel.pud, 0);
+    expect(checkInvariants(arena).errors.join('\n')).toMatch(new RegExp(`PUD page ${leaked} is live but no mm's root`));
+    const s = new Structs(arena);
+    Atomics.store(arena.mem, s.mm(1) + Mm.PUD, Atomics.load(arena.mem, s.mm(0) + Mm.PUD)); // mm 1 points at mm 0's root
+    expect(checkInvariants(arena).errors.join('\n')).toMatch(/and another mm, not exactly one owner/);
   });
 });

@@ -20,8 +20,16 @@ export function checkInvariants(arena: Arena): InvariantResult {
   const errors = pool.checkConservation();
   // PUD references per PMD page.
   const refs = new Map<number, number>();
+  const roots = new Set<number>();
   for (let mm = 0; mm < shape.mms; mm++) {
     const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    // Every mm owns exactly one live PUD page (tables are never freed at that level here).
+    if (root < 0 || root >= pool.pages || pool.state(root) !== PageState.live || pool.get(root, PageHdr.LEVEL) !== PageLevel.pud) {
+      errors.push(`mm ${mm}: root ${root} is not a live PUD page`);
+      continue;
+    }
+    if (pool.get(root, PageHdr.REFCOUNT) !== 1 || roots.has(root)) errors.push(`mm ${mm}: PUD page ${root} has refcount ${pool.get(root, PageHdr.REFCOUNT)}${roots.has(root) ? ' and another mm' : ''}, not exactly one owner`);
+    roots.add(root);
     for (let i = 0; i < E; i++) {
       const e = s.ld(pool.entry(root, i));
       if (e === 0) continue;
@@ -37,6 +45,9 @@ export function checkInvariants(arena: Arena): InvariantResult {
       }
       refs.set(p, (refs.get(p) ?? 0) + 1);
     }
+  }
+  for (let p = 0; p < pool.pages; p++) {
+    if (pool.state(p) === PageState.live && pool.get(p, PageHdr.LEVEL) === PageLevel.pud && !roots.has(p)) errors.push(`PUD page ${p} is live but no mm's root: leaked`);
   }
   const mapcount = new Map<number, number>();
   for (let p = 0; p < pool.pages; p++) {

@@ -11,6 +11,8 @@ import { Mm, Pte, Vma, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
 import { Folio } from './structs.js';
 import { C } from './stats.js';
 import { Pt } from './points.js';
+import { Oc } from './outcomes.js';
+import { Access } from './violations.js';
 
 /**
  * Take the ptl of the PMD page our PUD entry points to and return the page, or -1 when the entry
@@ -34,8 +36,15 @@ function lockPmdOf(k: Kernel, vma: number): number {
  * clear our PUD entry and drop our reference; the page lives on for the other sharers.
  */
 export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
-  if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
   const mm = k.s.vmaMm(vma);
+  // 6.2: i_mmap_assert_write_locked + hugetlb_vma_assert_locked, under lockdep (our `final`).
+  if (k.mode.assertWalk) {
+    const ok =
+      k.locks.isHeld(LockClass.i_mmap_rwsem, k.iMmapAt(k.s.vmaFile(vma)), 'write') &&
+      k.locks.isHeld(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma), 'write');
+    if (!ok) k.violation(Oc['lock-rule'], null, page, k.pool.gen(page), Access.write, mm, k.s.vmaPudIndex(vma), 0, 0);
+  }
+  if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
   k.s.st(k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
   k.cpu.point(Pt['unshare-clear']);
