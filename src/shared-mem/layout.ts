@@ -72,7 +72,8 @@ export const VIOLATION_WORDS = 64;
 export const MM_WORDS = 2 * LINE_WORDS;
 export const VMA_WORDS = 2 * LINE_WORDS;
 export const FILE_WORDS = 2 * LINE_WORDS;
-export const FOLIO_WORDS = 4;
+/** One line per folio, as a struct page is 64 bytes: CPUs mapping neighbours do not bounce it. */
+export const FOLIO_WORDS = LINE_WORDS;
 /** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
 export const COUNTER_WORDS = 256;
 

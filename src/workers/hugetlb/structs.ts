@@ -6,18 +6,18 @@
 import { type Arena, FILE_WORDS, FOLIO_WORDS, LINE_WORDS, MM_WORDS, VMA_WORDS } from '../../shared-mem/layout.js';
 
 export const Mm = {
-  /** mmap_lock (rw_semaphore). */
+  /** mmap_lock (rw_semaphore), alone in line 0: every op of this mm takes it. */
   MMAP_LOCK: 0,
-  /** mm->page_table_lock (spinlock). */
-  PAGE_TABLE_LOCK: 8,
+  /** mm->page_table_lock (spinlock), line 1 with the PUD pointer and counts it guards. */
+  PAGE_TABLE_LOCK: 16,
   /** Tagged pointer to the PUD page (the root we model). */
-  PUD: 16,
+  PUD: 17,
   /** 1 while the process exists. */
-  ALIVE: 17,
+  ALIVE: 18,
   /** Incarnations of this slot (exit + new process). */
-  GEN: 18,
+  GEN: 19,
   /** mm_inc_nr_pmds / mm_dec_nr_pmds. */
-  NR_PMDS: 19,
+  NR_PMDS: 20,
 } as const;
 
 export const Vma = {
