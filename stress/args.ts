@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES } from '../src/workers/hugetlb/scenarios.js';
-import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import { POINT_NAMES, parseWidenPoint } from '../src/workers/hugetlb/points.js';
 import type { RunConfig, WidenOptions } from './engine.js';
 
 /** Bad usage: printed as `pmdtorture <cmd>: <flag>: <message>` on one line, exit 2. */
@@ -74,6 +74,22 @@ export function parseList(flag: string, v: unknown, accepted: readonly string[],
   for (const x of raw) {
     if (!accepted.includes(x)) throw new UsageError(flag, `unknown value '${x}' (accepted: ${allWord ? `${allWord} or ` : ''}${accepted.join(', ')})`);
     if (!out.includes(x)) out.push(x);
+  }
+  return out;
+}
+
+/** --widen-point NAME[:PROB[:US]] (repeatable, comma-separated): validated, duplicates dropped. */
+function parseWidenPoints(v: unknown): string[] {
+  const raw = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x ?? '').split(',')).map((x) => x.trim()).filter((x) => x !== '');
+  if (raw.length === 0) throw new UsageError('--widen-point', `needs a value (accepted: NAME[:PROB[:US]], NAME one of ${POINT_NAMES.join(', ')})`);
+  const out: string[] = [];
+  for (const spec of raw) {
+    try {
+      parseWidenPoint(spec);
+    } catch (e) {
+      throw new UsageError('--widen-point', (e as Error).message);
+    }
+    if (!out.includes(spec)) out.push(spec);
   }
   return out;
 }
@@ -156,7 +172,7 @@ export function resolveStress(a: Raw, d: StressDefaults): StressArgs {
     widen = {
       prob: a['widen-prob'] !== undefined ? parseProbability('--widen-prob', a['widen-prob']) : DEFAULT_WIDEN_PROB,
       us: a['widen-us'] !== undefined ? parseInteger('--widen-us', a['widen-us'], 1, 1_000_000, 'µs') : DEFAULT_WIDEN_US,
-      points: pointsRaw !== undefined ? parseList('--widen-point', pointsRaw, POINT_NAMES) : undefined,
+      points: pointsRaw !== undefined ? parseWidenPoints(pointsRaw) : undefined,
     };
   }
   const stallTimeoutMs = parseDuration('--stall-timeout', a['stall-timeout']);
@@ -234,7 +250,7 @@ export function acceptedFor(flag: string): string {
     case 'modes':
       return `all or a comma-separated list of ${MODE_NAMES.join(', ')}`;
     case 'widen-point':
-      return POINT_NAMES.join(', ');
+      return `NAME[:PROB[:US]], NAME one of ${POINT_NAMES.join(', ')}`;
     case 'cpus':
       return `a CPU count from 1 to ${MAX_CPUS}`;
     case 'duration':

@@ -19,7 +19,7 @@ import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
 import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES, pointId } from '../src/workers/hugetlb/points.js';
+import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
 import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
 import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../src/locks/lockdep.js';
@@ -40,9 +40,13 @@ export interface WidenOptions {
   prob: number;
   /** Delay length, µs. */
   us: number;
-  /** Points to widen (default: all). */
+  /**
+   * Points to widen (default: all), each `NAME` or `NAME:PROB` or `NAME:PROB:US` (its own
+   * probability and length; the others take prob and us above).
+   */
   points?: readonly string[] | undefined;
 }
+
 
 export interface RunConfig {
   scenario: string;
@@ -169,11 +173,16 @@ const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
 /** After an abort, how long workers get to unwind before the pool is destroyed. */
 const ABORT_GRACE_MS = 2000;
 
-function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
+export function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
   if (!w || w.prob <= 0) return undefined;
   const prob = POINT_NAMES.map(() => 0);
-  for (const name of w.points && w.points.length > 0 ? w.points : POINT_NAMES) prob[pointId(name)] = w.prob;
-  return { prob, us: w.us };
+  const us = POINT_NAMES.map(() => w.us);
+  for (const spec of w.points && w.points.length > 0 ? w.points : POINT_NAMES) {
+    const p = parseWidenPoint(spec);
+    prob[pointId(p.name)] = p.prob ?? w.prob;
+    us[pointId(p.name)] = p.us ?? w.us;
+  }
+  return { prob, us };
 }
 
 export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaConfig {

@@ -168,6 +168,8 @@ describe('pmdtorture run', () => {
     [['run', '--cpus', '0'], '--cpus', /1 to 64/],
     [['run', '--duration', '10parsecs'], '--duration', /ms, s, m or h/],
     [['run', '--widen-point', 'nowhere'], '--widen-point', /walk-pud/],
+    [['run', '--widen-point', 'walk-ptl:2'], '--widen-point', /probability '2' is not 0 < P <= 1/],
+    [['run', '--widen-point', 'walk-ptl:0.5:0'], '--widen-point', /length '0' is not an integer from 1/],
     [['run', '--report', join(tmp, 'no', 'such', 'dir', 'r.json')], '--report', /writable/],
     [['run', '--frobnicate'], '--frobnicate', /accepted: .*--scenario/],
     [['run', '--cpus'], '--cpus', /needs a value/],

@@ -16,7 +16,8 @@ import { opFault } from '../src/workers/hugetlb/fault.js';
 import { freePgtables, opMadviseDontneed, opMunmap } from '../src/workers/hugetlb/unshare.js';
 import { Access, readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs } from '../src/workers/hugetlb/structs.js';
-import { arenaConfigFor } from '../stress/engine.js';
+import { arenaConfigFor, widenTable } from '../stress/engine.js';
+import { pointId } from '../src/workers/hugetlb/points.js';
 import { C, sumCounter } from '../src/workers/hugetlb/stats.js';
 
 /** Labels for the records these unit tests read (no run around them). */
@@ -172,5 +173,18 @@ describe('end-of-run invariants', () => {
     const s = new Structs(arena);
     Atomics.store(arena.mem, s.mm(1) + Mm.PUD, Atomics.load(arena.mem, s.mm(0) + Mm.PUD)); // mm 1 points at mm 0's root
     expect(checkInvariants(arena).errors.join('\n')).toMatch(/and another mm, not exactly one owner/);
+  });
+});
+
+describe('race widening table', () => {
+  it('each --widen-point has its own probability and length; the rest stay off', () => {
+    const t = widenTable({ prob: 0.05, us: 200, points: ['walk-ptl:0.5:2000', 'zap', 'free-table::900'] })!;
+    const at = (n: string): [number, number] => [t.prob[pointId(n)]!, t.us[pointId(n)]!];
+    expect(at('walk-ptl')).toEqual([0.5, 2000]);
+    expect(at('zap')).toEqual([0.05, 200]);
+    expect(at('free-table')).toEqual([0.05, 900]);
+    expect(t.prob[pointId('walk-pud')]).toBe(0);
+    // No list: every point at the run's probability and length.
+    expect(new Set(widenTable({ prob: 0.1, us: 50 })!.prob)).toEqual(new Set([0.1]));
   });
 });

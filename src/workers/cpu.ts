@@ -39,8 +39,8 @@ export const EVENT_POINT_BASE = 1000;
 export interface WidenConfig {
   /** Probability per point id (index = point id); missing = 0. */
   prob: readonly number[];
-  /** Delay length in microseconds. */
-  us: number;
+  /** Delay length in microseconds per point id. */
+  us: readonly number[];
 }
 
 export interface CpuOptions {
@@ -65,7 +65,7 @@ export class Cpu implements CpuCtx {
   private readonly pollers: Array<() => void> = [];
   private beats = 0;
   private readonly widenProb: Float64Array;
-  private readonly widenMs: number;
+  private readonly widenMs: Float64Array;
   private readonly stopAt: number;
   /** A private word to sleep on for widening delays (never notified). */
   private readonly napAt: number;
@@ -86,7 +86,7 @@ export class Cpu implements CpuCtx {
     this.controlled = this.waiter.controlled === true;
     // Under control a widening sleep changes nothing but the wall time: only one CPU runs.
     this.widenProb = Float64Array.from(this.controlled ? [] : (opts.widen?.prob ?? []));
-    this.widenMs = (opts.widen?.us ?? 0) / 1000;
+    this.widenMs = Float64Array.from(opts.widen?.us ?? [], (us) => us / 1000);
     this.stopAt = arena.base('ctl') + Ctl.STOP;
     this.napAt = arena.base('scratch') + 64 * 16 + cpuId * 16;
     Atomics.store(this.mem, this.block0 + CpuField.WAIT_ON, -1);
@@ -136,7 +136,7 @@ export class Cpu implements CpuCtx {
     if (p !== undefined && p > 0 && this.widenRng.next() < p) {
       this.emit(TraceEv.point, id, 1);
       // Sleep rather than spin: on 2 cores the other CPU gets the core and the window widens.
-      Atomics.wait(m, this.napAt, 0, this.widenMs);
+      Atomics.wait(m, this.napAt, 0, this.widenMs[id]!);
       this.trace.refresh();
     }
     this.waiter.yieldAt(this, id);

@@ -29,3 +29,15 @@ export function pointId(name: string): number {
   if (i < 0) throw new RangeError(`unknown delay point '${name}' (known: ${POINT_NAMES.join(', ')})`);
   return i;
 }
+
+/** One `--widen-point` spec: NAME[:PROB[:US]]. Throws a RangeError naming what is wrong. */
+export function parseWidenPoint(spec: string): { name: string; prob?: number; us?: number } {
+  const [name = '', p, u, extra] = spec.split(':');
+  if (!(POINT_NAMES as readonly string[]).includes(name)) throw new RangeError(`unknown delay point '${name}' (accepted: ${POINT_NAMES.join(', ')})`);
+  if (extra !== undefined) throw new RangeError(`'${spec}' has too many parts (accepted: NAME[:PROB[:US]])`);
+  const prob = p === undefined || p === '' ? undefined : Number(p);
+  if (prob !== undefined && !(prob > 0 && prob <= 1)) throw new RangeError(`'${spec}': probability '${p}' is not 0 < P <= 1`);
+  const us = u === undefined || u === '' ? undefined : Number(u);
+  if (us !== undefined && !(Number.isInteger(us) && us >= 1 && us <= 1_000_000)) throw new RangeError(`'${spec}': length '${u}' is not an integer from 1 to 1000000 µs`);
+  return { name, ...(prob !== undefined ? { prob } : {}), ...(us !== undefined ? { us } : {}) };
+}
