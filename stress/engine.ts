@@ -145,7 +145,11 @@ export interface RunResult {
   outcomes: Record<string, Record<string, number>>;
   violationCount: number;
   violations: ViolationRecord[];
-  model: { unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number };
+  model: {
+    unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number;
+    /** follow-page at a migration entry: waited (no walker lock) / returned at once (walker lock, patch 3). */
+    migrationWaits: number; migrationNoWait: number;
+  };
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
   rcu: RcuStats;
@@ -350,6 +354,8 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       shares: sumCounter(arena, C.SHARES),
       pmdAllocs: sumCounter(arena, C.PMD_ALLOCS),
       destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
+      migrationWaits: sumCounter(arena, C.MIGRATION_WAITS),
+      migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
     },
     lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
     lockdep: readLockdepReports(arena),

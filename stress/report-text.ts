@@ -196,7 +196,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const ip = r.ipi;
   out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}`);
   const pool = r.invariants.pool;
   out.push(
     `invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (pool free ${pool.free} live ${pool.live} pending ${pool.pending}; allocs ${int(pool.allocs)} frees ${int(pool.frees)} failures ${pool.allocFailures})`,

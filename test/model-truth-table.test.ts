@@ -112,3 +112,18 @@ for (const sc of SCENARIOS) {
     }
   });
 }
+
+describe('patch 3: follow-page at a migration entry', () => {
+  // The copy between try_to_migrate and remove_migration_ptes held open for 300 µs every time.
+  const copy = { prob: 0.05, us: 300, points: ['op-gap:1:300'] };
+  it('waits for the migration without a walker lock (none), returns at once holding one (walker-rcu)', async () => {
+    const none = await runStress(cfg('follow-page', 'none', { ops: 25_000, widen: copy, stopOnViolation: false }));
+    expect(none.model.migrationWaits).toBeGreaterThan(0);
+    expect(none.model.migrationNoWait).toBe(0);
+    const rcu = await runStress(cfg('follow-page', 'walker-rcu', { ops: 25_000, widen: copy, stopOnViolation: false }));
+    console.log('migration entries met by follow-page: none waited', none.model.migrationWaits, '; walker-rcu returned', rcu.model.migrationNoWait);
+    expect(rcu.model.migrationNoWait).toBeGreaterThan(0);
+    expect(rcu.model.migrationWaits).toBe(0);
+    expect(rcu.violationCount).toBe(0);
+  });
+});

@@ -70,6 +70,7 @@ export function runCpu(task: CpuTask): CpuResult {
   const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, stopAtSites: task.stopAtSites, t0 });
   const shape = modelShape(arena);
   const E = arena.config.entriesPerPage;
+  const hotSlots = Math.min(E, sc.hotSlots ?? E);
   const nVma = shape.mms * shape.files;
   // Cumulative weights over OPS.
   const cum: number[] = [];
@@ -88,7 +89,7 @@ export function runCpu(task: CpuTask): CpuResult {
       const r = cpu.rng;
       const pick = r.below(total);
       const vma = r.below(nVma);
-      const slot = r.below(E);
+      const slot = r.below(hotSlots);
       const file = r.below(shape.files);
       const from = r.below(E);
       const len = 1 + r.below(Math.max(1, E >> 2));

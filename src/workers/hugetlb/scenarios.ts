@@ -14,6 +14,11 @@ export interface Scenario {
   targets: readonly Site[];
   /** Relative weight of each operation. */
   weights: Readonly<Partial<Record<string, number>>>;
+  /**
+   * Single-entry ops (faults, walkers, migrations) pick their slot below this (default: every
+   * entry of the PMD page), so that a walker and a migration meet on one entry often enough.
+   */
+  hotSlots?: number;
 }
 
 /** Destroyers every scenario runs: unsharing (madvise, truncate, mprotect, split) and table freeing (munmap, exit). */
@@ -27,7 +32,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
   walkerScenario('uffd-must-wait', 'userfaultfd_huge_must_wait vs truncate/hole punch + last sharer exit'),
   { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12 } },
-  walkerScenario('follow-page', 'hugetlb_follow_page_mask vs unshare + free'),
+  // rmap-walk migrates folios, so follow-page also meets migration entries (patch 3's path).
+  { ...walkerScenario('follow-page', 'hugetlb_follow_page_mask vs unshare + free', { 'rmap-walk': 2 }), hotSlots: 4 },
   walkerScenario('gup-slow', 'follow_hugetlb_page (incl. FOLL_NOWAIT) vs unshare + free'),
   walkerScenario('vma-maps-page', 'hugetlb_vma_maps_page (caller holds i_mmap write) vs unshare + free'),
   walkerScenario('walk-range', 'walk_hugetlb_range (smaps/pagemap) vs unshare + free'),

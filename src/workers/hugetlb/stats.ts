@@ -18,6 +18,10 @@ export const C = {
   SHARES: 163,
   PMD_ALLOCS: 164,
   VIOLATIONS: 165,
+  /** follow-page met a migration entry and waited for it (no walker lock held). */
+  MIGRATION_WAITS: 166,
+  /** ... and returned without waiting, because a walker lock was held (RFC patch 3). */
+  MIGRATION_NOWAIT: 167,
 } as const;
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {

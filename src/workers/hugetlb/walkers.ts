@@ -86,8 +86,11 @@ export function opFollowPage(k: Kernel, vma: number, slot: number): void {
     underPtl(k, 'follow-page', slot, Access.write, (at) => {
       const pte = k.s.ld(at);
       if ((pte & Pte.PRESENT) !== 0) grabFolio(k, pte);
-      else if ((pte & Pte.MIGRATION) !== 0 && k.mode.walkerLock === 'none') {
-        k.cpu.point(Pt['walk-ptl']); // __migration_entry_wait_huge would sleep here
+      else if ((pte & Pte.MIGRATION) !== 0) {
+        if (k.mode.walkerLock === 'none') {
+          k.count(C.MIGRATION_WAITS);
+          k.cpu.point(Pt['walk-ptl']); // __migration_entry_wait_huge would sleep here
+        } else k.count(C.MIGRATION_NOWAIT); // patch 3: no sleeping under the walker lock
       }
     });
   });
