@@ -23,7 +23,7 @@ import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/po
 import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
 import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
 import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../src/locks/lockdep.js';
-import { readRcuStats, type RcuStats, findRcuStalls } from '../src/locks/rcu.js';
+import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../src/locks/rcu.js';
 import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
 import { lockClassName } from '../src/locks/classes.js';
 import { rcuHoldsGp } from '../src/locks/rcu.js';
@@ -273,7 +273,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   timeline.beginRun(n);
   const sampleTimeline = (now: number, force = false): void => {
     const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
-    timeline.sample({ elapsedMs: now - t0, opsPerCpu, violations: violationCount(arena), rcuBacklog: readRcuStats(arena).backlog }, force);
+    timeline.sample({ elapsedMs: now - t0, opsPerCpu, violations: violationCount(arena), rcuBacklog: takeRcuBacklogPeak(arena) }, force);
   };
   while (!settled) {
     await new Promise((r) => setTimeout(r, 50));

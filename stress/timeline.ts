@@ -28,7 +28,7 @@ export interface TimelineJson {
   total: number[];
   /** Violations so far (cumulative) at t[i]. */
   violations: number[];
-  /** RCU callbacks queued and not yet invoked at t[i]. */
+  /** Peak of RCU callbacks queued and not yet invoked over the interval ending at t[i]. */
   rcuBacklog: number[];
   marks: TimelineMark[];
   /** Marks dropped once TIMELINE_MAX_MARKS were kept. */
@@ -40,6 +40,7 @@ export interface TimelineSample {
   elapsedMs: number;
   opsPerCpu: readonly number[];
   violations: number;
+  /** RCU callback backlog (its peak since the previous call, or an instant value). */
   rcuBacklog: number;
 }
 
@@ -59,6 +60,8 @@ export class Timeline {
   private violBase = 0;
   private lastViol = 0;
   private lastSampleAt = -Infinity;
+  /** Largest rcuBacklog passed since the last recorded sample (calls between samples count). */
+  private backlogPeak = 0;
 
   /** Begin a run (a soak round): its times continue where the previous run ended. */
   beginRun(cpus: number, round?: number): void {
@@ -77,6 +80,7 @@ export class Timeline {
 
   /** Take a sample if the interval has passed (or `force`, at the end of a run). */
   sample(s: TimelineSample, force = false): void {
+    this.backlogPeak = Math.max(this.backlogPeak, s.rcuBacklog);
     if (!force && s.elapsedMs - this.lastSampleAt < this.intervalMs) return;
     this.lastSampleAt = s.elapsedMs;
     const t = this.offsetMs + s.elapsedMs;
@@ -95,7 +99,8 @@ export class Timeline {
     this.t.push(Math.round(t));
     this.total.push(Math.round(sum));
     this.viol.push(v);
-    this.backlog.push(s.rcuBacklog);
+    this.backlog.push(this.backlogPeak);
+    this.backlogPeak = 0;
     this.lastT = t;
     if (this.t.length >= TIMELINE_CAPACITY) this.halve();
   }

@@ -126,6 +126,38 @@ describe('rcu (unit, one thread)', () => {
     expect(readRcuStats(arena).gracePeriods).toBe(2);
   });
 
+  it('grace periods completed only by call_rcu (tryAdvance) feed the latency histogram, once each', () => {
+    const { arena, cpus } = oneCpu();
+    cpus[1]!.setState(CpuState.running);
+    const r0 = new Rcu(cpus[0]!);
+    const r1 = new Rcu(cpus[1]!);
+    const seen: number[] = [];
+    for (const r of [r0, r1]) r.onCallback(5, (arg) => seen.push(arg));
+    r1.readLock(); // CPU 1 holds the first grace period up
+    r0.call(5, 1); // due at epoch 4
+    // The stall watchdog's first sighting moves GP to 4 itself: the first CPU to drive it stamps it.
+    expect(findRcuStalls(arena, 0)).toEqual([]);
+    expect(Atomics.load(arena.mem, arena.base('rcu')) >>> 2).toBe(1);
+    cpus[0]!.poll();
+    expect(seen).toEqual([]);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 3) {
+      // CPU 1 stays inside its section for >= 3 ms
+    }
+    r1.readUnlock();
+    r1.quiesce();
+    cpus[0]!.poll(); // completes epoch 4 asynchronously
+    r0.call(5, 2); // due at epoch 8: nobody in a section, over at the first poll
+    cpus[0]!.poll();
+    expect(seen).toEqual([1, 2]);
+    const s = readRcuStats(arena);
+    expect(s.gracePeriods).toBe(2);
+    expect(s.asyncGracePeriods).toBe(2);
+    expect(s.gpLatencyHist.reduce((a, b) => a + b, 0)).toBe(2);
+    // >= 3000 µs lands in [2048, 4096): p99 is that bucket's upper bound or more.
+    expect(s.gpP99Us).toBeGreaterThanOrEqual(4096);
+  });
+
   it('the stall detector names a CPU stuck in one section, and only then', () => {
     const { arena, cpus } = oneCpu();
     cpus[1]!.setState(CpuState.running);
@@ -163,6 +195,10 @@ describe('rcutorture (real workers)', () => {
     expect(r.rcu.callbacksInvoked).toBeGreaterThan(1000);
     // Every object went round the pipe: callbacks did not starve.
     expect(r.circulation[10]).toBeGreaterThan(100);
+    // Each asynchronous grace period (a distinct epoch) has its latency in the histogram.
+    expect(r.rcu.asyncGracePeriods).toBeGreaterThan(0);
+    expect(r.rcu.gpLatencyHist.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(r.rcu.asyncGracePeriods);
+    expect(r.rcu.gpP99Us).toBeGreaterThan(0);
   });
 
   it('real RCU, mixed retire, 8 CPUs with 2 updaters: zero violations over 10^6 sections', async () => {

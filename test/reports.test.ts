@@ -40,7 +40,8 @@ beforeAll(async () => {
   const runs: Array<[string[], number]> = [
     [['run', '--scenario', 'follow-page', '--mode', 'none', '--widen', '--ops', '20000', '--seed', '3', '--cpus', '2', '--quiet', '--report', 'run.json', '--html', 'run.html', '--junit', 'run.xml'], 1],
     [['compare', '--modes', 'vma-lock,walker-rcu,final', '--ops', '6000', '--seed', '1', '--cpus', '2', '--quiet', '--report', 'compare.json', '--html', 'compare.html', '--junit', 'compare.xml'], 0],
-    [['soak', '--duration', '2s', '--round', '1s', '--seed', '2', '--cpus', '2', '--quiet', '--report', 'soak.json', '--html', 'soak.html', '--junit', 'soak.xml'], 0],
+    // walker-rcu: its RCU charts (grace-period latency, callback backlog) must carry data.
+    [['soak', '--mode', 'walker-rcu', '--duration', '2s', '--round', '1s', '--seed', '2', '--cpus', '2', '--quiet', '--report', 'soak.json', '--html', 'soak.html', '--junit', 'soak.xml'], 0],
     [['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '30', '--seed', '1', '--quiet', '--json', '--out', '.', '--html', 'hunt.html', '--junit', 'hunt.xml'], 1],
   ];
   for (const [args, want] of runs) {
@@ -210,27 +211,41 @@ describe('HTML report in headless Chromium', () => {
           const name = el.getAttribute('data-chart')!;
           if (el.tagName.toLowerCase() === 'svg') {
             const marks = el.querySelectorAll('rect,circle,path,line').length;
-            return { name, ok: el.classList.contains('empty') || marks > 0, kind: 'svg' };
+            const empty = el.classList.contains('empty');
+            return { name, ok: empty || marks > 0, empty, kind: 'svg' };
           }
           const canvas = el.querySelector('canvas');
-          if (!canvas) return { name, ok: false, kind: 'canvas' };
+          if (!canvas) return { name, ok: false, empty: true, kind: 'canvas' };
           const ctx = canvas.getContext('2d')!;
           const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
           let ink = 0;
           for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) ink++;
-          return { name, ok: canvas.width > 0 && ink > 100, kind: 'canvas' };
+          return { name, ok: canvas.width > 0 && ink > 100, empty: false, kind: 'canvas' };
         }),
       );
       expect(charts.length).toBeGreaterThan(0);
       expect(charts.filter((c) => !c.ok)).toEqual([]);
       const want: Record<string, string[]> = {
         run: ['timeline', 'lock-hist', 'refhold', 'violation-trace'],
-        soak: ['timeline', 'lock-hist', 'refhold', 'rcu-gp'],
+        soak: ['timeline', 'lock-hist', 'refhold', 'rcu-gp', 'rcu-backlog'],
         compare: ['compare-ops', 'compare-contentions', 'compare-wait-p99', 'timeline'],
         hunt: ['violation-trace'],
         merged: ['lock-hist', 'refhold'],
       };
       for (const w of want[kind]!) expect(charts.map((c) => c.name), w).toContain(w);
+      // A chart drawn as "no samples" passes the check above; these must show data. walker-rcu
+      // completes most grace periods through call_rcu, so an empty GP histogram is a defect.
+      // (compare has one rcu-gp per mode: vma-lock and final take no grace periods.)
+      const withData: Record<string, string[]> = { soak: ['rcu-gp', 'rcu-backlog'], merged: ['rcu-gp'], compare: ['rcu-gp'] };
+      for (const w of withData[kind] ?? []) expect(charts.filter((c) => c.name === w && !c.empty), `${w} has data`).not.toEqual([]);
+      if (kind !== 'compare') for (const w of withData[kind] ?? []) expect(charts.filter((c) => c.name === w && c.empty), `${w} empty`).toEqual([]);
+      // ...and every asynchronous grace period (a distinct epoch) is in the histogram, not only
+      // the odd synchronize() that a ring-full call_rcu makes.
+      if (kind === 'soak' || kind === 'merged') {
+        const rcu = doc['rcu'] as { gpLatencyHist: number[]; asyncGracePeriods: number };
+        expect(rcu.asyncGracePeriods).toBeGreaterThan(0);
+        expect(rcu.gpLatencyHist.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(rcu.asyncGracePeriods);
+      }
       const nums = await page.evaluate(() => [...document.querySelectorAll('[data-json]')].map((el) => ({ path: el.getAttribute('data-json')!, text: el.textContent ?? '' })));
       expect(nums.length).toBeGreaterThan(5);
       for (const n of nums) {

@@ -30,6 +30,16 @@
  *   that stops reporting quiescent states).
  * - COMPLETED = the largest e whose grace period is known to be over. Because a GP with a larger
  *   e waits for a superset of readers, "COMPLETED >= c" means every GP up to c is over.
+ * - Grace-period latency (HIST, what reports call the GP latency p50/p99): for each epoch e that
+ *   someone needed — started by synchronize() or by tryAdvance() for a callback, whichever
+ *   completes it — the time from GP reaching e to COMPLETED reaching e, once per epoch. The start
+ *   is stamped in a 16-slot table (tag = e, then e|1 once recorded), stamped by whoever moved GP
+ *   to e or, for an epoch the stall watchdog started, by the first CPU that drives it. The CPU
+ *   that advances COMPLETED claims every stamped epoch it jumped over (CAS e -> e|1); a stamp that
+ *   lands after the jump is claimed by its stamper, so each epoch is counted exactly once. Times
+ *   are process.hrtime() µs (CLOCK_MONOTONIC, one clock for every worker thread; performance.now()
+ *   has a per-thread origin). Epochs nobody waited for (watchdog bumps no one drove) are not GPs
+ *   and are not counted; neither is an epoch whose slot was reused 16 epochs later.
  *
  * call_rcu: a bounded MPMC ring (Vyukov's sequence-numbered cells) of {kind, arg, target}
  * records; target = GP at enqueue + 4, due when COMPLETED >= target. Any CPU may drive a grace
@@ -61,12 +71,18 @@ export const RcuG = {
   ASYNC_GPS: 23,
   /** CPUs sleeping for ring space or for a barrier (consumers wake HEAD only when > 0). */
   HEAD_WAITERS: 24,
+  /** Largest backlog a callback driver saw since the main thread last took it (timeline peaks). */
+  PEAK_BACKLOG: 25,
   /** Ring producer ticket (line 2). */
   TAIL: 32,
   /** Ring consumer ticket (line 3). */
   HEAD: 48,
-  /** synchronize() latency histogram, log2 µs (lines 4-5). */
+  /** Grace-period latency histogram, log2 µs (lines 4-5): see the header. */
   HIST: 64,
+  /** Per-epoch start stamps, slot (e >> 2) & 15: tag e (stamped) or e|1 (recorded) (line 6)... */
+  GP_TAG: 96,
+  /** ...and the start time, hrtime µs modulo 2^32 (line 7). */
+  GP_START: 112,
 } as const;
 
 /** Per-CPU words: two lines per CPU after the 8 global lines. Line 0 is the reader word alone. */
@@ -94,6 +110,9 @@ const REC_TARGET = 3;
 const GP_STEP = 4;
 const ACTIVE = 1;
 const WAIT = 2;
+/** Start-stamp slots (a power of two, one line): epochs in flight at once that keep their stamp. */
+const GP_SLOTS = 16;
+const RECORDED = 1;
 /** Callbacks run per poll: bounds the time a poller steals from the CPU's own work. */
 const POLL_BATCH = 16;
 /** How long call() on a full ring, holding locks, waits for other CPUs to drain it. */
@@ -128,6 +147,12 @@ function blocks(v: number, e: number): boolean {
 /** Epoch a is at or after epoch b (wrap-safe). */
 function reached(a: number, b: number): boolean {
   return ((a - b) | 0) >= 0;
+}
+
+/** Monotonic µs modulo 2^32, the same clock in every worker thread; subtract with `| 0`. */
+function gpClockUs(): number {
+  const [s, ns] = process.hrtime();
+  return (s * 1e6 + Math.floor(ns / 1000)) | 0;
 }
 
 export class RcuError extends Error {
@@ -217,14 +242,13 @@ export class Rcu {
       throw new RcuError(`synchronize_rcu() inside an RCU read-side section on cpu ${this.ctx.cpuId} would deadlock`);
     }
     const m = this.mem;
-    const t0 = performance.now();
     this.quiesce();
     const e = Atomics.add(m, this.gpAt, GP_STEP) + GP_STEP;
+    this.stampGp(e);
     this.ctx.emit(TraceEv.rcu, RcuTrace.gpStart, e);
     if (!this.syncEarly) this.waitReaders(e);
     this.complete(e);
     Atomics.add(m, this.mine + RcuCpu.SYNCS, 1);
-    histAdd(m, this.base + RcuG.HIST, (performance.now() - t0) * 1000);
     this.ctx.emit(TraceEv.rcu, RcuTrace.gpEnd, e);
     if (this.safeToRun()) this.runDue(POLL_BATCH, false);
   }
@@ -264,9 +288,50 @@ export class Rcu {
     for (;;) {
       const c = Atomics.load(m, at);
       if (reached(c, e)) break;
-      if (Atomics.compareExchange(m, at, c, e) === c) break;
+      if (Atomics.compareExchange(m, at, c, e) === c) {
+        this.recordGps(c, e);
+        break;
+      }
     }
     Atomics.add(m, this.base + RcuG.GPS, 1);
+  }
+
+  /**
+   * Stamp the start of the grace period for epoch e (GP has reached e), unless it is stamped or
+   * recorded already or its slot holds a later epoch. Idempotent: the first stamper wins.
+   */
+  private stampGp(e: number): void {
+    const m = this.mem;
+    const slot = (e >> 2) & (GP_SLOTS - 1);
+    const tagAt = this.base + RcuG.GP_TAG + slot;
+    const tag = Atomics.load(m, tagAt);
+    if (reached(tag & ~3, e)) return;
+    const t = gpClockUs();
+    Atomics.store(m, this.base + RcuG.GP_START + slot, t);
+    if (Atomics.compareExchange(m, tagAt, tag, e) !== tag) return; // another stamper won
+    // Completed before the stamp was visible: the completer skipped it, so we record it.
+    // (Seq-cst: either the completer's CAS on COMPLETED follows our tag store and it sees the
+    // tag, or our load sees COMPLETED >= e; the tag CAS below makes "both" count once.)
+    if (this.done(e) && Atomics.compareExchange(m, tagAt, e, e | RECORDED) === e) {
+      histAdd(m, this.base + RcuG.HIST, (gpClockUs() - t) | 0);
+    }
+  }
+
+  /** COMPLETED moved from c to e: record the latency of every stamped epoch in (c, e]. */
+  private recordGps(c: number, e: number): void {
+    const m = this.mem;
+    const now = gpClockUs();
+    // Only the last GP_SLOTS epochs of a long jump can still hold their stamps.
+    const n = Math.min(((e - c) | 0) >> 2, GP_SLOTS);
+    for (let i = n - 1; i >= 0; i--) {
+      const k = (e - i * GP_STEP) | 0;
+      const slot = (k >> 2) & (GP_SLOTS - 1);
+      const tagAt = this.base + RcuG.GP_TAG + slot;
+      if (Atomics.load(m, tagAt) !== k) continue;
+      const start = Atomics.load(m, this.base + RcuG.GP_START + slot);
+      if (Atomics.compareExchange(m, tagAt, k, k | RECORDED) !== k) continue;
+      histAdd(m, this.base + RcuG.HIST, (now - start) | 0);
+    }
   }
 
   private done(target: number): boolean {
@@ -278,13 +343,25 @@ export class Rcu {
    * then scan the reader words once. Returns true when the GP is over.
    */
   private tryAdvance(target: number): boolean {
-    if (this.done(target)) return true;
     const m = this.mem;
+    // Every callback passes here while still queued, so the peak seen here is the interval's
+    // peak backlog: an instant sample every 200 ms mostly sees an empty ring.
+    const backlog = (Atomics.load(m, this.base + RcuG.TAIL) - Atomics.load(m, this.base + RcuG.HEAD)) | 0;
+    const peakAt = this.base + RcuG.PEAK_BACKLOG;
+    let peak = Atomics.load(m, peakAt);
+    while (backlog > peak) {
+      const seen = Atomics.compareExchange(m, peakAt, peak, backlog);
+      if (seen === peak) break;
+      peak = seen;
+    }
+    if (this.done(target)) return true;
     let g = Atomics.load(m, this.gpAt);
     while (!reached(g, target)) {
       const seen = Atomics.compareExchange(m, this.gpAt, g, g + GP_STEP);
       g = seen === g ? g + GP_STEP : seen;
     }
+    // Whoever moved GP to target stamps it; if the stall watchdog did, this first driver does.
+    this.stampGp(target);
     // Our own deferred quiescent state must not hold up the grace period we are driving.
     this.quiesce();
     // The add that produced `target` happened after the callback was queued (it read GP <
@@ -301,7 +378,10 @@ export class Rcu {
     for (;;) {
       const c = Atomics.load(m, at);
       if (reached(c, target)) return true;
-      if (Atomics.compareExchange(m, at, c, target) === c) break;
+      if (Atomics.compareExchange(m, at, c, target) === c) {
+        this.recordGps(c, target);
+        break;
+      }
     }
     Atomics.add(m, this.base + RcuG.GPS, 1);
     Atomics.add(m, this.base + RcuG.ASYNC_GPS, 1);
@@ -537,7 +617,7 @@ export interface RcuStats {
   /** Grace periods completed (synchronize calls + asynchronous completions). */
   gracePeriods: number;
   asyncGracePeriods: number;
-  /** synchronize() latency histogram, bucket i = [2^i, 2^(i+1)) µs. */
+  /** Grace-period latency (GP start to completion, synchronous or not), bucket i = [2^i, 2^(i+1)) µs. */
   gpLatencyHist: number[];
   gpP50Us: number;
   gpP99Us: number;
@@ -574,7 +654,18 @@ export function readRcuStats(arena: Arena): RcuStats {
   };
 }
 
-/** Reset the synchronize() latency histogram (e.g. after a warm-up). */
+/**
+ * The largest callback backlog since the previous call (at least the current one), for one
+ * main-thread sampler: call_rcu work comes in bursts that an instant sample mostly misses.
+ */
+export function takeRcuBacklogPeak(arena: Arena): number {
+  const m = arena.mem;
+  const base = arena.base('rcu');
+  const now = (Atomics.load(m, base + RcuG.TAIL) - Atomics.load(m, base + RcuG.HEAD)) | 0;
+  return Math.max(now, Atomics.exchange(m, base + RcuG.PEAK_BACKLOG, 0));
+}
+
+/** Reset the grace-period latency histogram (e.g. after a warm-up). */
 export function resetRcuLatency(arena: Arena): void {
   const at = arena.base('rcu') + RcuG.HIST;
   for (let i = 0; i < HIST_BUCKETS; i++) Atomics.store(arena.mem, at + i, 0);

@@ -144,7 +144,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   p.add('<h3>RCU, IPIs and walker references</h3>');
   p.add(table(['grace periods', 'GP p50 µs', 'GP p99 µs', 'callbacks queued', 'invoked', 'max backlog', 'IPIs sent', 'shootdowns', 'IPI p99 µs'], [[p.v(k('rcu.gracePeriods'), r.rcu.gracePeriods), p.v(k('rcu.gpP50Us'), r.rcu.gpP50Us), p.v(k('rcu.gpP99Us'), r.rcu.gpP99Us), p.v(k('rcu.callbacksQueued'), r.rcu.callbacksQueued), p.v(k('rcu.callbacksInvoked'), r.rcu.callbacksInvoked), p.v(k('rcu.maxBacklog'), r.rcu.maxBacklog), p.v(k('ipi.sent'), r.ipi.sent), p.v(k('ipi.shootdowns'), r.ipi.shootdowns), p.v(k('ipi.p99Us'), r.ipi.p99Us)]]));
   p.add('<div class="grid">');
-  p.add(svgHistogram({ title: 'RCU grace-period latency (synchronize)', series: [{ name: 'GP', hist: r.rcu.gpLatencyHist }], unitNs: 1000, chart: 'rcu-gp' }));
+  p.add(svgHistogram({ title: 'RCU grace-period latency (start to completion; synchronize and call_rcu)', series: [{ name: 'GP', hist: r.rcu.gpLatencyHist }], unitNs: 1000, chart: 'rcu-gp' }));
   if (r.ipi.latencyHist.some((x) => x > 0)) p.add(svgHistogram({ title: 'IPI latency', series: [{ name: 'IPI', hist: r.ipi.latencyHist }], unitNs: 1000, chart: 'ipi' }));
   if (r.refHold) {
     const rh = r.refHold;
@@ -153,7 +153,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   p.add('</div>');
   if (tl && tl.t.length > 1 && tl.rcuBacklog.some((x) => x > 0)) {
     const id = p.id('rcu');
-    p.series[id] = { kind: 'backlog', t: tl.t.map((x) => x / 1000), series: [{ name: 'RCU callback backlog', values: tl.rcuBacklog }], marks: [], yLabel: 'callbacks', title: 'RCU callback backlog over time' };
+    p.series[id] = { kind: 'backlog', t: tl.t.map((x) => x / 1000), series: [{ name: 'RCU callback backlog', values: tl.rcuBacklog }], marks: [], yLabel: 'callbacks', title: 'RCU callback backlog over time (peak per interval)' };
     p.add(`<div class="uplot-host" id="${id}" data-chart="rcu-backlog"></div>`);
   }
   if (r.refHold) p.add(`<p class="note">Walker references timed: ${p.v(k('refHold.samples'), r.refHold.samples)}. The age is the time from hugetlb_walk() to each dereference of the page it returned: how wide the race windows were.</p>`);
