@@ -358,7 +358,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
     },
     lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
-    lockdep: readLockdepReports(arena),
+    lockdep: readLockdepReports(arena, opSiteName),
     rcu: readRcuStats(arena),
     ipi: readIpiStats(arena),
     invariants,

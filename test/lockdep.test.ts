@@ -8,6 +8,7 @@ import { LockTracker } from '../src/locks/tracker.js';
 import { LockClass, LOCK_CLASS_NAMES } from '../src/locks/classes.js';
 import { LockdepKind, readHeldLocks, readLockdepCounts, readLockdepEdges, readLockdepReports } from '../src/locks/lockdep.js';
 import { rwsemState } from '../src/locks/rwsem.js';
+import { Op, opSiteName } from '../src/workers/hugetlb/ops-list.js';
 
 describe('lockdep over real workers', () => {
   it('catches an A→B / B→A inversion across two CPUs and names both classes', async () => {
@@ -112,6 +113,31 @@ describe('lockdep in one thread', () => {
     t[0]!.upRead(B, s + 200);
     t[0]!.upRead(B, s + 200);
     expect(readLockdepCounts(arena).recursive).toBe(0);
+  });
+
+  it('reports name the ops of both CPUs of an inversion from the ops list (CUR_OP = op id + 1)', () => {
+    const { arena, cpu, t } = setup();
+    const s = arena.base('scratch');
+    const A = LockClass.torture_a;
+    const B = LockClass.torture_b;
+    const run = (c: number, op: number, x: number, y: number): void => {
+      cpu[c]!.setField(CpuField.CUR_OP, op + 1);
+      t[c]!.mutexLock(x, s + x * 16);
+      t[c]!.mutexLock(y, s + y * 16);
+      t[c]!.mutexUnlock(y, s + y * 16);
+      t[c]!.mutexUnlock(x, s + x * 16);
+    };
+    run(0, Op['truncate']!, A, B);
+    run(1, Op['fault']!, B, A);
+    const [rep] = readLockdepReports(arena, opSiteName);
+    expect(rep!.kind).toBe(LockdepKind.inversion);
+    expect([rep!.op, rep!.opName]).toEqual([Op['fault']! + 1, 'fault [hugetlb_fault]']);
+    expect([rep!.otherOp, rep!.otherOpName]).toEqual([Op['truncate']! + 1, 'truncate [fallocate(PUNCH_HOLE)/truncate]']);
+    expect(rep!.message).toContain('CPU 1 (fault [hugetlb_fault]) takes');
+    expect(rep!.message).toContain('but CPU 0 (truncate [fallocate(PUNCH_HOLE)/truncate]) already took');
+    expect(rep!.message).not.toMatch(/\(op \d+\)/);
+    // Without the op list (locktorture has its own ops) they are numbered, as before.
+    expect(readLockdepReports(arena)[0]!.message).toContain(`CPU 1 (op ${Op['fault']!})`);
   });
 });
 

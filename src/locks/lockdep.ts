@@ -16,6 +16,7 @@
 import { type Arena, CPU_WORDS, LINE_WORDS, MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
 import { CpuField, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
 import { lockClassName } from './classes.js';
+import type { SiteNamer } from './lockstat.js';
 
 const C = MAX_LOCK_CLASSES;
 export const REPORT_SLOTS = 32;
@@ -53,7 +54,10 @@ export interface LockdepReport {
   kind: number;
   kindName: string;
   cpu: number;
+  /** The CPU's CUR_OP when it reported (op id + 1; 0 = between ops). */
   op: number;
+  /** `op` named by the workload's op list (e.g. `fault [hugetlb_fault]`), '' for 0. */
+  opName: string;
   cls: number;
   clsName: string;
   at: number;
@@ -64,6 +68,7 @@ export interface LockdepReport {
   /** CPU and op that first recorded the opposite order (inversion), else -1. */
   otherCpu: number;
   otherOp: number;
+  otherOpName: string;
   /** The reverse path cls → … → heldCls that was already recorded (inversion). */
   path: number[];
   message: string;
@@ -138,9 +143,12 @@ export function writeReport(mem: Int32Array, base: number, r: ReportInput): void
   Atomics.store(mem, at, r.kind);
 }
 
-function describe(r: Omit<LockdepReport, 'message' | 'kindName' | 'clsName' | 'heldName'>): string {
+/** Without the workload's op list an op is only numbered (`op 2`). */
+const defaultOpName: SiteNamer = (slot) => `op ${slot - 1}`;
+
+function describe(r: Omit<LockdepReport, 'message' | 'kindName' | 'clsName' | 'heldName' | 'opName' | 'otherOpName'>, opName: SiteNamer): string {
   const n = lockClassName;
-  const who = (cpu: number, op: number): string => `CPU ${cpu}${op > 0 ? ` (op ${op - 1})` : ''}`;
+  const who = (cpu: number, op: number): string => `CPU ${cpu}${op > 0 ? ` (${opName(op)})` : ''}`;
   switch (r.kind) {
     case LockdepKind.inversion:
       return `possible circular locking dependency: ${who(r.cpu, r.op)} takes ${n(r.cls)} while holding ${n(r.heldCls)}, `
@@ -181,8 +189,11 @@ export function readLockdepCounts(arena: Arena): LockdepCounts {
   };
 }
 
-/** Reports recorded so far (the first REPORT_SLOTS in full; counts in readLockdepCounts). */
-export function readLockdepReports(arena: Arena): LockdepReport[] {
+/**
+ * Reports recorded so far (the first REPORT_SLOTS in full; counts in readLockdepCounts). `opName`
+ * names a CUR_OP value (the workload's op list, e.g. opSiteName); by default ops are numbered.
+ */
+export function readLockdepReports(arena: Arena, opName: SiteNamer = defaultOpName): LockdepReport[] {
   const m = arena.mem;
   const base = lockdepBase(arena);
   const n = Math.min(Atomics.load(m, base + HDR), REPORT_SLOTS);
@@ -197,10 +208,12 @@ export function readLockdepReports(arena: Arena): LockdepReport[] {
     const r = { kind, cpu: w(1), op: w(2), cls: w(3), at: w(4), heldCls: w(5), heldAt: w(6), otherCpu: w(7), otherOp: w(8), path };
     out.push({
       ...r,
+      opName: r.op > 0 ? opName(r.op) : '',
+      otherOpName: r.otherOp > 0 ? opName(r.otherOp) : '',
       clsName: lockClassName(r.cls),
       heldName: r.heldCls >= 0 ? lockClassName(r.heldCls) : '',
       kindName: KIND_NAMES[kind] ?? `kind ${kind}`,
-      message: describe(r),
+      message: describe(r, opName),
     });
   }
   return out;
