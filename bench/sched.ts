@@ -4,13 +4,14 @@
  *     spin-then-wait (2 workers on 2 cores; 3 workers on 2 cores);
  *  2. controlled steps (yield points) per second: 2 CPUs random (target >= 100,000/s), 2 CPUs
  *     pct, 3 CPUs random on 2 cores — with the ratio to the floor;
- *  3. per race scenario of mode `none`: iterations to the first failure (median over seeds) for
- *     pct and random hunts, next to parallel-with-widening time to the first failure.
+ *  3. per race scenario of mode `none`: iterations to the first failure at the scenario's own
+ *     call site (median over seeds; hunts stop only there, as test/sched.test.ts does) for pct
+ *     and random hunts, next to parallel-with-widening time to the first failure.
  */
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { ControlledPool, controlledConfig, hunt, runControlled } from '../stress/controlled.js';
+import { ControlledPool, controlledConfig, hunt, openTargets, runControlled } from '../stress/controlled.js';
 import { runStress } from '../stress/engine.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 
@@ -61,7 +62,7 @@ export async function benchSched(): Promise<void> {
   console.log(`hand-off floor (turn word, spin then wait): 2 workers ${fmt(floor2)}/s, 3 workers on ${cores} cores ${fmt(floor3)}/s`);
 
   const rows: Array<[string, number, 'random' | 'pct']> = [['2 CPUs random', 2, 'random'], ['2 CPUs pct', 2, 'pct'], [`3 CPUs random (${cores} cores)`, 3, 'random']];
-  console.log('\nsteps/s (yield points per second; a step is a named point, a lock/RCU/IPI/model event or a block)');
+  console.log('\nsteps/s (yield points per second; a step is a named point, a lock attempt, a lock/RCU/IPI/model event, an RCU/IRQ operation, a page-table entry access or a block)');
   console.log('config                      steps/s   switches/s  steps/op  vs floor');
   for (const [name, cpus, sched] of rows) {
     const pool = new ControlledPool(cpus);
@@ -87,16 +88,17 @@ export async function benchSched(): Promise<void> {
   const races = truthTable().filter((r) => r.expected['none'] === 'race').map((r) => r.scenario);
   const seeds = [1, 2, 3, 4, 5];
   const CAP = 1000;
-  console.log(`\niterations to first failure, mode none, 2 CPUs, 200 ops/iteration (median over ${seeds.length} seeds, cap ${CAP}); parallel = --widen time to first failure (median of 3)`);
+  console.log(`\niterations to the first failure at the scenario's own call site, mode none, 2 CPUs, 200 ops/iteration (median over ${seeds.length} seeds, cap ${CAP}); parallel = --widen time to first failure (median of 3)`);
   console.log('scenario            pct iters  pct ms  random iters  random ms  parallel+widen ms');
   const pool = new ControlledPool(2);
   const pctMedians: number[] = [];
   try {
     for (const sc of races) {
       const res: Record<string, { it: number[]; ms: number[] }> = { pct: { it: [], ms: [] }, random: { it: [], ms: [] } };
+      const targets = openTargets(sc, 'none');
       for (const sched of ['pct', 'random'] as const) {
         for (const seed of seeds) {
-          const h = await hunt({ ...controlledConfig({ scenario: sc, mode: 'none', sched, seed, ops: 200 }), iterations: CAP }, pool);
+          const h = await hunt({ ...controlledConfig({ scenario: sc, mode: 'none', sched, seed, ops: 200, stopAtSites: targets }), iterations: CAP }, pool);
           res[sched]!.it.push(h.found ? h.iterations : Infinity);
           res[sched]!.ms.push(h.elapsedMs);
         }
@@ -105,9 +107,10 @@ export async function benchSched(): Promise<void> {
       for (const seed of [1, 2, 3]) {
         const r = await runStress({
           scenario: sc, mode: 'none', cpus: 2, seed, ops: 0, durationMs: 10_000, widen: { prob: 0.05, us: 200 },
-          lockstat: false, stopOnViolation: true, stallTimeoutMs: 10_000,
+          lockstat: false, stopOnViolation: true, stopAtSites: targets, stallTimeoutMs: 10_000,
+          arena: { violationSlots: 128 }, // room for the violations elsewhere that come first
         });
-        par.push(r.violationCount > 0 ? r.elapsedMs : Infinity);
+        par.push(r.violations.some((v) => targets.includes(v.site)) ? r.elapsedMs : Infinity);
       }
       const pm = median(res['pct']!.it);
       pctMedians.push(pm);

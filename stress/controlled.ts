@@ -14,11 +14,13 @@ import { distPath } from '../src/workers/paths.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { readViolations, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
+import { MODES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { OPS } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
 import { EVENT_POINT_BASE } from '../src/workers/cpu.js';
+import { pteYieldName } from '../src/workers/hugetlb/pte.js';
+import { lockYieldName } from '../src/locks/yield-points.js';
 import { TraceEv, traceEventName } from '../src/shared-mem/trace.js';
 import { lockClassName } from '../src/locks/classes.js';
 import {
@@ -29,6 +31,7 @@ import type { Schedule, SchedSpec } from '../src/sched/scheduler.js';
 import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
 import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
 import { arenaConfigFor } from './engine.js';
+import { toolVersion } from './report-json.js';
 
 export type SchedKind = 'random' | 'pct';
 
@@ -58,6 +61,12 @@ export interface ControlledConfig {
   yields: 'events' | 'points';
   /** Stop at the first violation (CPUs finish their current operation). Default true. */
   stopOnViolation?: boolean | undefined;
+  /**
+   * With stopOnViolation: stop only at a violation at one of these call sites (a hunt aimed at
+   * the scenario's own walker; in `none` a fault races too). Violations elsewhere are counted in
+   * violationCount but are not the run's `violation`, and alone leave the status 'ok'.
+   */
+  stopAtSites?: readonly string[] | undefined;
 }
 
 export type ControlledStatus = 'ok' | 'violations' | 'deadlock' | 'crashed' | 'step-limit' | 'timeout';
@@ -115,6 +124,7 @@ export function controlledConfig(c: Partial<ControlledConfig> & Pick<ControlledC
     yields: c.yields ?? 'events',
     arena: c.arena,
     stopOnViolation: c.stopOnViolation ?? true,
+    stopAtSites: c.stopAtSites,
   };
 }
 
@@ -166,12 +176,25 @@ export function validateControlled(cfg: ControlledConfig): void {
   if (!Number.isInteger(cfg.ops) || cfg.ops < 1) {
     if (!cfg.opsPerCpu) throw new RangeError(`controlled runs need a finite --ops (got ${cfg.ops})`);
   }
+  for (const site of cfg.stopAtSites ?? []) {
+    if (!(SITES as readonly string[]).includes(site)) throw new RangeError(`unknown call site '${site}' (known: ${SITES.join(', ')})`);
+  }
+}
+
+/** The sites a scenario is named for that `mode` leaves open: what a hunt aimed at the scenario stops at. */
+export function openTargets(scenario: string, mode: string): string[] {
+  const sc = scenarioByName(scenario);
+  const m = modeByName(mode);
+  if (!sc || !m) throw new RangeError(`unknown scenario '${scenario}' or mode '${mode}'`);
+  return sc.targets.filter((s) => !siteSafe(m, s));
 }
 
 export async function runControlled(cfg: ControlledConfig, opts: RunControlledOptions = {}): Promise<ControlledResult> {
   validateControlled(cfg);
   const n = cfg.cpus;
-  const arenaCfg = arenaConfigFor({ cpus: n, arena: { traceDepth: 128, ...cfg.arena } });
+  // Stopping at chosen sites: violations elsewhere come first and may fill the default 16 slots.
+  const slots = cfg.stopAtSites !== undefined ? { violationSlots: 128 } : {};
+  const arenaCfg = arenaConfigFor({ cpus: n, arena: { traceDepth: 128, ...slots, ...cfg.arena } });
   const arena = Arena.create(arenaCfg);
   setupModel(arena);
   opts.prepare?.(arena);
@@ -209,6 +232,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         ops,
         lockstat: false,
         stopOnViolation: cfg.stopOnViolation ?? true,
+        stopAtSites: cfg.stopAtSites,
         skip: cfg.skipOps?.[cpu],
         sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields },
       })
@@ -245,14 +269,18 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
 
   const out = readSchedOutcome(sbuf, plan);
   const violations = readViolations(arena, cfg);
-  const first = violations[0];
+  const stopAt = cfg.stopAtSites;
+  const first = stopAt !== undefined ? violations.find((v) => stopAt.includes(v.site)) : violations[0];
+  if (stopAt !== undefined && !first && out.violationStep >= 0) {
+    errors.push(`a violation at ${stopAt.join(', ')} was seen at step ${out.violationStep} but not recorded: every violation slot was taken by violations elsewhere`);
+  }
   const perCpu = results.map((r) => r?.ops ?? 0);
   let status: ControlledStatus;
   if (out.abort === 'deadlock') status = 'deadlock';
   else if (out.abort === 'crash' || errors.length > 0 && out.abort !== 'external') status = 'crashed';
   else if (out.abort === 'step-limit' || out.abort === 'log-full') status = 'step-limit';
   else if (out.abort === 'external') status = 'timeout';
-  else status = violations.length > 0 ? 'violations' : 'ok';
+  else status = first ? 'violations' : 'ok';
   if (out.abort === 'step-limit') errors.push(`step budget of ${cfg.maxSteps} exceeded (livelock?)`);
   if (out.abort === 'log-full') errors.push(`schedule log full after ${out.steps} steps (${plan.logCap} runs): controlled runs are meant to be short`);
   const quiescent = out.abort === 'none' && results.every((r) => r?.status === 'ok');
@@ -304,7 +332,7 @@ function decodeEvents(ev: Int32Array): StepEvent[] {
 function pointName(p: number, a: number, b: number): string {
   if (p === PSEUDO.block) return 'blocks';
   if (p === PSEUDO.finish) return 'finished';
-  if (p < EVENT_POINT_BASE) return POINT_NAMES[p] ?? `point${p}`;
+  if (p < EVENT_POINT_BASE) return POINT_NAMES[p] ?? pteYieldName(p) ?? lockYieldName(p) ?? `point${p}`;
   const ev = p - EVENT_POINT_BASE;
   const name = traceEventName(ev);
   if (ev === TraceEv.lock || ev === TraceEv.unlock) return `${name} ${lockClassName(a)}`;
@@ -327,7 +355,7 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 
 // ------------------------------------------------------------------ replay files
 
-export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name) };
+export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name), sites: SITES, toolVersion: toolVersion() };
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');
@@ -335,9 +363,9 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   const config: ReplayConfig = {
     scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: c.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, skipOps: c.skipOps,
     sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields,
-    arena: c.arena as Record<string, number> | undefined,
+    arena: c.arena as Record<string, number> | undefined, stopAtSites: c.stopAtSites !== undefined ? [...c.stopAtSites] : undefined,
   };
-  return { version: REPLAY_VERSION, config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
+  return { version: REPLAY_VERSION, toolVersion: toolVersion(), config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
 }
 
 export function configOfReplay(f: ReplayFile): ControlledConfig {
@@ -345,6 +373,7 @@ export function configOfReplay(f: ReplayFile): ControlledConfig {
   return controlledConfig({
     scenario: c.scenario, mode: c.mode, cpus: c.cpus, seed: f.seed, ops: c.ops, opsPerCpu: c.opsPerCpu, skipOps: c.skipOps, sched: c.sched,
     pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields ?? 'events', arena: c.arena as Partial<ArenaConfig> | undefined,
+    stopAtSites: c.stopAtSites,
   });
 }
 

@@ -54,9 +54,16 @@ describe('hunt and replay CLI', () => {
     ['corrupt', '{"version":', /corrupt/],
     ['other version', JSON.stringify({ version: 99 }), /version 99 is not supported/],
     ['missing scenario', 'SCENARIO', /unknown scenario 'gone'/],
+    // A schedule is choices at yield points: another pmdtorture's model or yield points differ.
+    ['other pmdtorture version', 'TOOL', /written by pmdtorture 0\.0\.0-other, this is pmdtorture \d+\.\d+\.\d+/],
   ])('a %s replay file: one line, exit 2', (_what, text, msg) => {
-    const p = join(tmp, `bad-${_what.replace(' ', '-')}.json`);
-    writeFileSync(p, text === 'SCENARIO' ? readFileSync(file, 'utf8').replace('"follow-page"', '"gone"') : text);
+    const p = join(tmp, `bad-${_what.replaceAll(' ', '-')}.json`);
+    const recorded = readFileSync(file, 'utf8');
+    if (text === 'TOOL') expect(recorded).toMatch(/"toolVersion": "\d+\.\d+\.\d+"/);
+    writeFileSync(
+      p,
+      text === 'SCENARIO' ? recorded.replace('"follow-page"', '"gone"') : text === 'TOOL' ? recorded.replace(/"toolVersion": "[^"]*"/, '"toolVersion": "0.0.0-other"') : text,
+    );
     const r = cli(['replay', p]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import {
-  ControlledPool, REPLAY_KNOWN, controlledConfig, hunt, loadAndReplay, replayFile, replayFileOf, runControlled,
+  ControlledPool, REPLAY_KNOWN, configOfReplay, controlledConfig, hunt, loadAndReplay, openTargets, replayFile, replayFileOf, runControlled,
+  sameKind, shrinkReplay,
 } from '../stress/controlled.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { RandomScheduler } from '../src/sched/random.js';
@@ -108,11 +109,15 @@ describe('controlled runs', () => {
     expect(c.traceHash).not.toBe(a.traceHash);
   });
 
-  it.each(RACES)(`%s: hunt --sched pct (mode none, 200 ops) finds the race within ${HUNT_BOUND} iterations; the replay hits the identical violation at the identical step`, async (scenario) => {
-    const h = await hunt({ ...controlledConfig({ scenario, mode: 'none', sched: 'pct', seed: 1, ops: 200 }), iterations: HUNT_BOUND, outDir: tmp }, pool);
+  it.each(RACES)(`%s: hunt --sched pct (mode none, 200 ops) finds the race at the scenario's own call site within ${HUNT_BOUND} iterations; the replay hits the identical violation at the identical step`, async (scenario) => {
+    // The walkers' scenarios also fault, and in `none` the fault races too: the hunt stops only
+    // at a site the scenario is named for (others are counted, not the run's violation).
+    const targets = openTargets(scenario, 'none');
+    const h = await hunt({ ...controlledConfig({ scenario, mode: 'none', sched: 'pct', seed: 1, ops: 200, stopAtSites: targets }), iterations: HUNT_BOUND, fixedPctSteps: true, outDir: tmp }, pool);
     expect(h.anomalies).toEqual([]);
     expect(h.found).toBe(true);
     const fail = h.failure!;
+    expect(targets).toContain(fail.violation!.site);
     expect(fail.violation!.step).toBeGreaterThanOrEqual(0);
     // From the written file, through the loader.
     const r = await loadAndReplay(h.replayPath!, { pool });
@@ -167,14 +172,18 @@ describe('deadlock under control', () => {
 
 describe('replay files', () => {
   const good = {
-    version: 1,
+    version: 2,
+    toolVersion: REPLAY_KNOWN.toolVersion,
     config: { scenario: 'follow-page', mode: 'none', cpus: 2, seed: 5, ops: 200, sched: 'pct', pctDepth: 3, pctSteps: 600, maxSteps: 80000 },
     seed: 5,
     steps: [[0, 3], [1, 2]],
     violation: { kind: 'stale-write', site: 'fault', op: 'fault', cpu: 0, page: 1, pointerGen: 1, pageGen: 1, pageState: 'live', access: 'write', mm: 0, pudIndex: 0, slot: 0, step: 4 },
   };
   const cases: Array<[string, unknown, RegExp]> = [
-    ['another version', { ...good, version: 2 }, /version 2 is not supported/],
+    ['another version', { ...good, version: 99 }, /version 99 is not supported/],
+    ['another pmdtorture version', { ...good, toolVersion: '0.0.0-other' }, /written by pmdtorture 0\.0\.0-other, this is pmdtorture /],
+    ['no pmdtorture version (a version 1 file)', { ...good, toolVersion: undefined }, /written by an unknown pmdtorture version/],
+    ['an unknown stop site', { ...good, config: { ...good.config, stopAtSites: ['nowhere'] } }, /config\.stopAtSites must list call sites/],
     ['a missing scenario', { ...good, config: { ...good.config, scenario: 'no-such' } }, /unknown scenario 'no-such'/],
     ['a bad step', { ...good, steps: [[5, 1]] }, /steps\[0\]/],
     ['no violation', { ...good, violation: undefined }, /missing "violation"/],
@@ -191,7 +200,7 @@ describe('replay files', () => {
   });
   it('refuses a corrupt file and accepts a good one', () => {
     const bad = join(tmp, 'corrupt.json');
-    writeFileSync(bad, '{"version": 1, "config": ');
+    writeFileSync(bad, '{"version": 2, "config": ');
     expect(() => loadReplay(bad, REPLAY_KNOWN)).toThrow(/corrupt/);
     const ok = join(tmp, 'good.json');
     writeFileSync(ok, JSON.stringify(good));
@@ -206,5 +215,27 @@ describe('replay files', () => {
       const again = await replayFile(f);
       expect(again.recurred).toBe(true);
     }
+  });
+});
+
+describe('shrinking to fewer CPUs', () => {
+  it('a 3-CPU failing schedule that needs only 2 CPUs shrinks to 2 CPUs and still replays', async () => {
+    // A 2-CPU failure, replayed with a third CPU added: the recorded schedule never picks CPU 2,
+    // so the same race recurs with 3 CPUs, and pass 2 of the shrinker must drop CPU 2 again.
+    const h = await hunt({ ...controlledConfig({ scenario: 'follow-page', mode: 'none', cpus: 2, sched: 'pct', seed: 1, ops: 200 }), iterations: HUNT_BOUND, fixedPctSteps: true });
+    expect(h.found).toBe(true);
+    const f2 = replayFileOf(h.failure!);
+    const r3 = await runControlled({ ...configOfReplay(f2), cpus: 3, ops: 300, opsPerCpu: [100, 100, 100] }, { replay: f2.steps });
+    expect(r3.status).toBe('violations');
+    expect(sameKind(r3.violation, f2.violation)).toBe(true);
+    const f3 = replayFileOf(r3);
+    expect(f3.config.cpus).toBe(3);
+    const s = await shrinkReplay(f3, { maxRuns: 100, maxMs: 60_000 });
+    expect(s.file.config.cpus).toBe(2);
+    expect(s.file.config.opsPerCpu).toHaveLength(2);
+    expect(s.file.steps.every(([c]) => c < 2)).toBe(true);
+    expect(sameKind(s.file.violation, f3.violation)).toBe(true);
+    const again = await replayFile(s.file);
+    expect(again.recurred).toBe(true);
   });
 });

@@ -55,4 +55,10 @@ export interface CpuCtx extends LockCtx {
   now(): number;
   /** True under a controlled scheduler (one CPU runs at a time; decisions must not read time). */
   readonly controlled: boolean;
+  /**
+   * A fine-grained yield point (ids: locks/yield-points.ts, workers/hugetlb/pte.ts): where a
+   * controlled scheduler may switch CPUs between two shared accesses. Parallel runs pay a
+   * branch on a constant field and nothing else.
+   */
+  yieldAt(point: number): void;
 }

@@ -17,6 +17,7 @@ import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
 import { CpuField, CpuState, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
 import { TraceEv } from '../shared-mem/trace.js';
 import type { CpuCtx } from './ctx.js';
+import { YieldPt } from './yield-points.js';
 import { HIST_BUCKETS, histAdd, histPercentile, histRead } from './log2hist.js';
 
 /** Global words, offsets from the start of the `ipi` region (4 lines). */
@@ -125,10 +126,14 @@ export class Irq {
 
   localIrqDisable(): void {
     this.depth++;
+    // Controlled runs: another CPU may run (send a shootdown, wait for our ack) while IRQs are off.
+    this.ctx.yieldAt(YieldPt.irqDisable);
   }
 
   localIrqEnable(): void {
     if (this.depth <= 0) throw new IrqError(`local_irq_enable with interrupts enabled on cpu ${this.ctx.cpuId}`);
+    // Controlled runs: another CPU may run while IRQs are still off.
+    this.ctx.yieldAt(YieldPt.irqEnable);
     if (--this.depth === 0) {
       if (this.offShown) {
         this.offShown = false;
@@ -166,6 +171,10 @@ export class Irq {
       if (!this.offShown) {
         this.offShown = true;
         Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 1);
+        // A sender already waiting for our ack saw IRQs on and waits with no deadline (we would
+        // ack at our next poll): wake it so it re-judges us (blocked, IRQs off: the detector).
+        // Without this a controlled run reports the scheduler's deadlock instead of IpiDeadlock.
+        if (Atomics.load(this.mem, this.mine + IpiCpu.REQ) !== this.acked) this.ctx.wake(this.mine + IpiCpu.ACK, this.ncpu);
       }
       return;
     }

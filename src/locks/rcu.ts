@@ -53,6 +53,7 @@ import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
 import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
 import { TraceEv } from '../shared-mem/trace.js';
 import type { CpuCtx } from './ctx.js';
+import { YieldPt } from './yield-points.js';
 import { HIST_BUCKETS, histAdd, histPercentile, histRead } from './log2hist.js';
 
 /** Global words, offsets from the start of the `rcu` region (8 cache lines). */
@@ -206,12 +207,17 @@ export class Rcu {
   // ---- read side: one load in, nothing out; a store only when a grace period has started ----
 
   readLock(): void {
-    if (this.readDepth++ !== 0 || !this.publish) return;
-    const v = Atomics.load(this.mem, this.gpAt) | ACTIVE;
-    if (v !== this.snap) this.republish(v);
+    if (this.readDepth++ === 0 && this.publish) {
+      const v = Atomics.load(this.mem, this.gpAt) | ACTIVE;
+      if (v !== this.snap) this.republish(v);
+    }
+    // Controlled runs: another CPU may run (start a grace period, free) inside the new section.
+    this.ctx.yieldAt(YieldPt.rcuReadLock);
   }
 
   readUnlock(): void {
+    // Controlled runs: another CPU may run while this CPU is still inside the section.
+    this.ctx.yieldAt(YieldPt.rcuReadUnlock);
     // Free, as in non-preemptible kernels: the quiescent state is reported by the next poll,
     // wait round or rcu_read_lock (which republishes when a grace period has started).
     if (--this.readDepth < 0) {

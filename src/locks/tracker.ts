@@ -21,6 +21,7 @@ import {
   addEdge, decodeHeld, edgeAt, findPath, type HeldLock, LockdepKind, LockMode, lockdepBase, writeReport,
 } from './lockdep.js';
 import type { LockClassId } from './classes.js';
+import { YieldPt } from './yield-points.js';
 
 export type { HeldLock } from './lockdep.js';
 export type HeldMode = 'read' | 'write' | 'any';
@@ -235,8 +236,10 @@ export class LockTracker {
 
   // ------------------------------------------------------------ internals
   private acquire(cls: number, at: number, mode: number, kind: number, lock: Acquire, trylock: Acquire): boolean {
-    if (this.ld) this.checkOrder(cls, at);
     const ctx = this.ctx;
+    // Another CPU may run between deciding to lock and the attempt (it may free the lock's page).
+    ctx.yieldAt(YieldPt.lockAttempt + cls);
+    if (this.ld) this.checkOrder(cls, at);
     const stat = this.stat;
     let t = NaN;
     let waitNs = -1;
@@ -268,6 +271,7 @@ export class LockTracker {
 
   private tryAcquire(cls: number, at: number, mode: number, kind: number, trylock: Acquire): boolean {
     // No order edge for a trylock (it cannot deadlock), as in the kernel.
+    this.ctx.yieldAt(YieldPt.lockAttempt + cls);
     if (!trylock(this.ctx, at)) return false;
     const stat = this.stat;
     const t = stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0 ? performance.now() : NaN;

@@ -24,13 +24,15 @@
  * make progress — and only when no CPU has a deadline is that a deadlock.
  *
  * Determinism: every decision reads only shared state written under the turn (the arena and
- * this buffer) and the scheduler's seeded state; nothing reads a clock. Hashing the CPUs' trace
+ * this buffer) and the scheduler's seeded state; nothing reads a clock. Every word of this
+ * buffer, as of the arena, is read and written with Atomics (sequentially consistent: the turn
+ * hand-off orders them between workers; the main thread reads them after the workers joined). Hashing the CPUs' trace
  * events (timestamps excluded) in turn order gives a trace hash that two runs with the same
  * seed reproduce bit for bit.
  */
 import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
 import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
-import { requestStop, StopState } from '../shared-mem/ctl.js';
+import { Ctl, requestStop, StopState } from '../shared-mem/ctl.js';
 import { RunAborted } from '../locks/ctx.js';
 import { readHeldLocks, type HeldLock } from '../locks/lockdep.js';
 import { lockClassName } from '../locks/classes.js';
@@ -118,15 +120,15 @@ export function createSchedBuffer(plan: SchedBufferPlan, spec: SchedSpec, maxSte
   const o = offsets(plan);
   const buf = new SharedArrayBuffer(o.total * 4);
   const s = new Int32Array(buf);
-  s[SH.CPUS] = plan.cpus;
-  s[SH.LOG_CAP] = plan.logCap;
-  s[SH.EV_CAP] = plan.evCap;
-  s[SH.MAX_STEPS] = maxSteps;
-  s[SH.VIOL_STEP] = -1;
-  s[SH.VIOL_CPU] = -1;
-  s[SH.ABORT_STEP] = -1;
-  s[SH.HASH_A] = 0x811c9dc5 | 0;
-  s[SH.HASH_B] = 0x3c6ef372 | 0;
+  Atomics.store(s, SH.CPUS, plan.cpus);
+  Atomics.store(s, SH.LOG_CAP, plan.logCap);
+  Atomics.store(s, SH.EV_CAP, plan.evCap);
+  Atomics.store(s, SH.MAX_STEPS, maxSteps);
+  Atomics.store(s, SH.VIOL_STEP, -1);
+  Atomics.store(s, SH.VIOL_CPU, -1);
+  Atomics.store(s, SH.ABORT_STEP, -1);
+  Atomics.store(s, SH.HASH_A, 0x811c9dc5 | 0);
+  Atomics.store(s, SH.HASH_B, 0x3c6ef372 | 0);
   const state = s.subarray(o.state, o.state + SCHED_STATE_WORDS);
   switch (spec.kind) {
     case 'random':
@@ -137,18 +139,18 @@ export function createSchedBuffer(plan: SchedBufferPlan, spec: SchedSpec, maxSte
       break;
     case 'replay':
       ReplayScheduler.init(state, s.subarray(o.replay, o.replay + 2 * plan.replayCap), spec.steps);
-      s[SH.REPLAY_LEN] = spec.steps.length;
+      Atomics.store(s, SH.REPLAY_LEN, spec.steps.length);
       break;
   }
   // CPU 0 holds the first turn.
-  s[SH.TURN] = 0;
-  s[o.go] = 1;
+  Atomics.store(s, SH.TURN, 0);
+  Atomics.store(s, o.go, 1);
   return buf;
 }
 
 export function planOf(buf: SharedArrayBuffer, cpus: number, replayCap: number): SchedBufferPlan {
   const s = new Int32Array(buf);
-  return { cpus, logCap: s[SH.LOG_CAP]!, replayCap, evCap: s[SH.EV_CAP]! };
+  return { cpus, logCap: Atomics.load(s, SH.LOG_CAP), replayCap, evCap: Atomics.load(s, SH.EV_CAP) };
 }
 
 // ---------------------------------------------------------------- main-thread readers
@@ -192,22 +194,22 @@ export interface SchedOutcome {
 export function readSchedOutcome(buf: SharedArrayBuffer, plan: SchedBufferPlan): SchedOutcome {
   const s = new Int32Array(buf);
   const o = offsets(plan);
-  const n = Math.min(s[SH.LOG_LEN]!, plan.logCap);
+  const n = Math.min(Atomics.load(s, SH.LOG_LEN), plan.logCap);
   const schedule: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) schedule.push([s[o.log + 2 * i]!, s[o.log + 2 * i + 1]!]);
-  const ev = Math.min(s[SH.EV_LEN]!, plan.evCap);
+  for (let i = 0; i < n; i++) schedule.push([Atomics.load(s, o.log + 2 * i), Atomics.load(s, o.log + 2 * i + 1)]);
+  const ev = Math.min(Atomics.load(s, SH.EV_LEN), plan.evCap);
   return {
-    steps: s[SH.STEP]!,
-    switches: s[SH.SWITCHES]!,
-    preemptions: s[SH.PREEMPTIONS]!,
-    traceHash: hex(s[SH.HASH_A]!) + hex(s[SH.HASH_B]!),
-    timeouts: s[SH.TIMEOUTS]!,
+    steps: Atomics.load(s, SH.STEP),
+    switches: Atomics.load(s, SH.SWITCHES),
+    preemptions: Atomics.load(s, SH.PREEMPTIONS),
+    traceHash: hex(Atomics.load(s, SH.HASH_A)) + hex(Atomics.load(s, SH.HASH_B)),
+    timeouts: Atomics.load(s, SH.TIMEOUTS),
     schedule,
-    violationStep: s[SH.VIOL_STEP]!,
-    violationCpu: s[SH.VIOL_CPU]!,
-    abort: ABORT_NAMES[s[SH.ABORT]!] ?? 'none',
-    abortStep: s[SH.ABORT_STEP]!,
-    events: s.slice(o.ev, o.ev + EV_WORDS * ev),
+    violationStep: Atomics.load(s, SH.VIOL_STEP),
+    violationCpu: Atomics.load(s, SH.VIOL_CPU),
+    abort: ABORT_NAMES[Atomics.load(s, SH.ABORT)] ?? 'none',
+    abortStep: Atomics.load(s, SH.ABORT_STEP),
+    events: Int32Array.from({ length: EV_WORDS * ev }, (_, i) => Atomics.load(s, o.ev + i)),
   };
 }
 
@@ -253,6 +255,7 @@ export class ControlledWaiter implements Waiter {
   private readonly traceRing: number;
   private readonly traceMask: number;
   private readonly violAt: number;
+  private readonly stopAt: number;
   private readonly cpuBase: number;
   private spin = 4096;
   /** Filled when this worker found the deadlock. */
@@ -268,6 +271,11 @@ export class ControlledWaiter implements Waiter {
     spec: SchedSpec,
     replayCap: number,
     yieldOnEvents = true,
+    /**
+     * The run stops only at violations at chosen sites (RunConfig.stopAtSites): the violation
+     * step is the one at which a violation requested the stop, not the first of any violation.
+     */
+    private readonly violationStop = false,
   ) {
     this.yieldOnEvents = yieldOnEvents;
     this.s = new Int32Array(buf);
@@ -283,13 +291,14 @@ export class ControlledWaiter implements Waiter {
         ? new RandomScheduler(state)
         : spec.kind === 'pct'
           ? new PctScheduler(state)
-          : new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), this.s[SH.REPLAY_LEN]!);
+          : new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), Atomics.load(this.s, SH.REPLAY_LEN));
     this.mem = arena.mem;
     const depth = arena.config.traceDepth;
     this.traceBase = arena.base('trace') + me * LINE_WORDS;
     this.traceRing = arena.base('trace') + this.n * LINE_WORDS + me * depth * 4;
     this.traceMask = depth - 1;
     this.violAt = arena.base('violations');
+    this.stopAt = arena.base('ctl') + Ctl.STOP;
     this.cpuBase = arena.base('cpu');
   }
 
@@ -336,7 +345,7 @@ export class ControlledWaiter implements Waiter {
 
   /** The virtual clock: written only under the turn, so every replay reads the same value at the same step. */
   now(_cpu: Cpu): number {
-    return this.s[SH.VCLOCK]!;
+    return Atomics.load(this.s, SH.VCLOCK);
   }
 
   block(cpu: Cpu, at: number, expected: number, deadline?: number): void {
@@ -353,17 +362,17 @@ export class ControlledWaiter implements Waiter {
       // Interrupt delivery (IPI acknowledgement, RCU help) happens in a wait round, as in parallel runs.
       cpu.poll();
       if (Atomics.load(m, at) !== expected) return;
-      s[mine + PC.BLOCK_AT] = at;
-      s[mine + PC.BLOCK_VAL] = expected;
-      s[mine + PC.WOKEN] = 0;
-      s[mine + PC.TIMED] = deadline === undefined ? 0 : 1;
+      Atomics.store(s, mine + PC.BLOCK_AT, at);
+      Atomics.store(s, mine + PC.BLOCK_VAL, expected);
+      Atomics.store(s, mine + PC.WOKEN, 0);
+      Atomics.store(s, mine + PC.TIMED, deadline === undefined ? 0 : 1);
       // Clamped to int32 ms; a deadline already past is due at the next idle moment.
-      s[mine + PC.DEADLINE] = deadline === undefined ? 0 : Math.min(0x7fffffff, Math.max(0, Math.ceil(deadline)));
-      s[mine + PC.STATUS] = St.blocked;
+      Atomics.store(s, mine + PC.DEADLINE, deadline === undefined ? 0 : Math.min(0x7fffffff, Math.max(0, Math.ceil(deadline))));
+      Atomics.store(s, mine + PC.STATUS, St.blocked);
       this.decide(cpu.field(CpuField.CUR_OP), PSEUDO.block);
     } finally {
-      s[mine + PC.STATUS] = St.runnable;
-      s[mine + PC.TIMED] = 0;
+      Atomics.store(s, mine + PC.STATUS, St.runnable);
+      Atomics.store(s, mine + PC.TIMED, 0);
       Atomics.store(m, b + CpuField.STATE, prev);
       Atomics.store(m, b + CpuField.WAIT_ON, -1);
     }
@@ -375,7 +384,7 @@ export class ControlledWaiter implements Waiter {
     const s = this.s;
     for (let c = 0; c < this.n; c++) {
       const l = this.o.pcpu + c * LINE_WORDS;
-      if (s[l + PC.STATUS] === St.blocked && s[l + PC.BLOCK_AT] === at) s[l + PC.WOKEN] = 1;
+      if (Atomics.load(s, l + PC.STATUS) === St.blocked && Atomics.load(s, l + PC.BLOCK_AT) === at) Atomics.store(s, l + PC.WOKEN, 1);
     }
   }
 
@@ -386,7 +395,7 @@ export class ControlledWaiter implements Waiter {
       return;
     }
     if (this.aborted()) return;
-    this.s[this.mine + PC.STATUS] = St.done;
+    Atomics.store(this.s, this.mine + PC.STATUS, St.done);
     try {
       this.decide(0, PSEUDO.finish);
     } catch (e) {
@@ -400,15 +409,15 @@ export class ControlledWaiter implements Waiter {
     const s = this.s;
     if (Atomics.load(s, SH.ABORT) !== Abort.none) throw new RunAborted('controlled run aborted');
     const me = this.me;
-    const step = s[SH.STEP]!;
-    s[SH.STEP] = step + 1;
-    s[this.mine + PC.STEPS] = s[this.mine + PC.STEPS]! + 1;
+    const step = Atomics.load(s, SH.STEP);
+    Atomics.store(s, SH.STEP, step + 1);
+    Atomics.add(s, this.mine + PC.STEPS, 1);
     this.hashStep(point);
-    if (s[SH.VIOL_STEP]! < 0 && Atomics.load(this.mem, this.violAt) > 0) {
-      s[SH.VIOL_STEP] = step;
-      s[SH.VIOL_CPU] = me;
+    if (Atomics.load(s, SH.VIOL_STEP) < 0 && this.violationSeen()) {
+      Atomics.store(s, SH.VIOL_STEP, step);
+      Atomics.store(s, SH.VIOL_CPU, me);
     }
-    if (step >= s[SH.MAX_STEPS]!) this.abort(Abort.stepLimit);
+    if (step >= Atomics.load(s, SH.MAX_STEPS)) this.abort(Abort.stepLimit);
     // Runnable set, ascending.
     const r = this.runnable;
     r.length = 0;
@@ -416,16 +425,16 @@ export class ControlledWaiter implements Waiter {
     let done = 0;
     for (let c = 0; c < this.n; c++) {
       const l = this.o.pcpu + c * LINE_WORDS;
-      const st = s[l + PC.STATUS]!;
+      const st = Atomics.load(s, l + PC.STATUS);
       if (st === St.runnable) r.push(c);
       else if (st === St.blocked) {
-        if (s[l + PC.WOKEN] !== 0 || Atomics.load(m, s[l + PC.BLOCK_AT]!) !== s[l + PC.BLOCK_VAL]) r.push(c);
+        if (Atomics.load(s, l + PC.WOKEN) !== 0 || Atomics.load(m, Atomics.load(s, l + PC.BLOCK_AT)) !== Atomics.load(s, l + PC.BLOCK_VAL)) r.push(c);
       } else done++;
     }
     if (r.length === 0 && done < this.n) this.timeoutsDue(r);
     if (r.length === 0) {
       if (done === this.n) {
-        s[SH.FINISHED] = 1;
+        Atomics.store(s, SH.FINISHED, 1);
         Atomics.store(s, SH.TURN, -1);
         return;
       }
@@ -434,35 +443,41 @@ export class ControlledWaiter implements Waiter {
     }
     const next = this.sched.next(r, me, step);
     // Record the step.
-    const logLen = s[SH.LOG_LEN]!;
+    const logLen = Atomics.load(s, SH.LOG_LEN);
     const lastAt = this.o.log + 2 * (logLen - 1);
-    if (logLen > 0 && s[lastAt] === next) s[lastAt + 1] = s[lastAt + 1]! + 1;
+    if (logLen > 0 && Atomics.load(s, lastAt) === next) Atomics.add(s, lastAt + 1, 1);
     else {
-      if (logLen >= s[SH.LOG_CAP]!) this.abort(Abort.logFull);
-      s[lastAt + 2] = next;
-      s[lastAt + 3] = 1;
-      s[SH.LOG_LEN] = logLen + 1;
+      if (logLen >= Atomics.load(s, SH.LOG_CAP)) this.abort(Abort.logFull);
+      Atomics.store(s, lastAt + 2, next);
+      Atomics.store(s, lastAt + 3, 1);
+      Atomics.store(s, SH.LOG_LEN, logLen + 1);
     }
-    const evLen = s[SH.EV_LEN]!;
-    if (evLen < s[SH.EV_CAP]!) {
+    const evLen = Atomics.load(s, SH.EV_LEN);
+    if (evLen < Atomics.load(s, SH.EV_CAP)) {
       const e = this.o.ev + EV_WORDS * evLen;
-      s[e] = me;
-      s[e + 1] = curOp;
-      s[e + 2] = point;
-      s[e + 3] = next;
+      Atomics.store(s, e, me);
+      Atomics.store(s, e + 1, curOp);
+      Atomics.store(s, e + 2, point);
+      Atomics.store(s, e + 3, next);
       if (point >= EVENT_POINT_BASE) {
         const last = this.traceRing + ((Atomics.load(m, this.traceBase) - 1) & this.traceMask) * 4;
-        s[e + 4] = Atomics.load(m, last + 2);
-        s[e + 5] = Atomics.load(m, last + 3);
+        Atomics.store(s, e + 4, Atomics.load(m, last + 2));
+        Atomics.store(s, e + 5, Atomics.load(m, last + 3));
       }
-      s[SH.EV_LEN] = evLen + 1;
+      Atomics.store(s, SH.EV_LEN, evLen + 1);
     }
     if (next === me) return;
-    s[SH.SWITCHES] = s[SH.SWITCHES]! + 1;
-    if (s[this.mine + PC.STATUS] === St.runnable) s[SH.PREEMPTIONS] = s[SH.PREEMPTIONS]! + 1;
+    Atomics.add(s, SH.SWITCHES, 1);
+    if (Atomics.load(s, this.mine + PC.STATUS) === St.runnable) Atomics.add(s, SH.PREEMPTIONS, 1);
     this.handOff(next);
-    if (s[this.mine + PC.STATUS] === St.done) return;
+    if (Atomics.load(s, this.mine + PC.STATUS) === St.done) return;
     if (!this.waitTurn()) throw new RunAborted('controlled run aborted');
+  }
+
+  /** Has the violation the run is after happened (the first one, or the first at a stop site)? */
+  private violationSeen(): boolean {
+    if (this.violationStop) return Atomics.load(this.mem, this.stopAt) === StopState.stop;
+    return Atomics.load(this.mem, this.violAt) > 0;
   }
 
   /**
@@ -474,18 +489,18 @@ export class ControlledWaiter implements Waiter {
     let min = -1;
     for (let c = 0; c < this.n; c++) {
       const l = this.o.pcpu + c * LINE_WORDS;
-      if (s[l + PC.STATUS] !== St.blocked || s[l + PC.TIMED] === 0) continue;
-      const d = s[l + PC.DEADLINE]!;
+      if (Atomics.load(s, l + PC.STATUS) !== St.blocked || Atomics.load(s, l + PC.TIMED) === 0) continue;
+      const d = Atomics.load(s, l + PC.DEADLINE);
       if (min < 0 || d < min) min = d;
     }
     if (min < 0) return;
-    const clock = Math.max(s[SH.VCLOCK]!, min);
-    s[SH.VCLOCK] = clock;
-    s[SH.TIMEOUTS] = s[SH.TIMEOUTS]! + 1;
+    const clock = Math.max(Atomics.load(s, SH.VCLOCK), min);
+    Atomics.store(s, SH.VCLOCK, clock);
+    Atomics.add(s, SH.TIMEOUTS, 1);
     for (let c = 0; c < this.n; c++) {
       const l = this.o.pcpu + c * LINE_WORDS;
-      if (s[l + PC.STATUS] !== St.blocked || s[l + PC.TIMED] === 0 || s[l + PC.DEADLINE]! > clock) continue;
-      s[l + PC.WOKEN] = 1;
+      if (Atomics.load(s, l + PC.STATUS) !== St.blocked || Atomics.load(s, l + PC.TIMED) === 0 || Atomics.load(s, l + PC.DEADLINE) > clock) continue;
+      Atomics.store(s, l + PC.WOKEN, 1);
       r.push(c);
     }
   }
@@ -500,10 +515,10 @@ export class ControlledWaiter implements Waiter {
   private hashStep(point: number): void {
     const s = this.s;
     const m = this.mem;
-    let a = s[SH.HASH_A]!;
-    let b = s[SH.HASH_B]!;
+    let a = Atomics.load(s, SH.HASH_A);
+    let b = Atomics.load(s, SH.HASH_B);
     const head = Atomics.load(m, this.traceBase);
-    const seen = s[this.mine + PC.TRACE_SEEN]!;
+    const seen = Atomics.load(s, this.mine + PC.TRACE_SEEN);
     const from = Math.max(seen, head - this.traceMask - 1);
     const mix = (x: number): void => {
       a = Math.imul(a ^ x, 0x01000193);
@@ -519,9 +534,9 @@ export class ControlledWaiter implements Waiter {
       mix(Atomics.load(m, at + 3));
     }
     mix(point);
-    s[this.mine + PC.TRACE_SEEN] = head;
-    s[SH.HASH_A] = a;
-    s[SH.HASH_B] = b;
+    Atomics.store(s, this.mine + PC.TRACE_SEEN, head);
+    Atomics.store(s, SH.HASH_A, a);
+    Atomics.store(s, SH.HASH_B, b);
   }
 
   private deadlockReport(step: number): DeadlockReport {
@@ -532,8 +547,8 @@ export class ControlledWaiter implements Waiter {
     for (let c = 0; c < this.n; c++) {
       const b = this.cpuBase + c * CPU_WORDS;
       const l = this.o.pcpu + c * LINE_WORDS;
-      const st = s[l + PC.STATUS]!;
-      const waitingOn = st === St.blocked ? s[l + PC.BLOCK_AT]! : -1;
+      const st = Atomics.load(s, l + PC.STATUS);
+      const waitingOn = st === St.blocked ? Atomics.load(s, l + PC.BLOCK_AT) : -1;
       const op = Atomics.load(m, b + CpuField.CUR_OP);
       const cls = Atomics.load(m, b + CpuField.WAIT_CLASS);
       cpus.push({
@@ -542,7 +557,7 @@ export class ControlledWaiter implements Waiter {
         op: op > 0 ? (OPS[op - 1]?.name ?? `op${op - 1}`) : '-',
         lastPoint: POINT_NAMES[Atomics.load(m, b + CpuField.LAST_POINT)] ?? '-',
         waitingOn,
-        waitValue: st === St.blocked ? s[l + PC.BLOCK_VAL]! : 0,
+        waitValue: st === St.blocked ? Atomics.load(s, l + PC.BLOCK_VAL) : 0,
         waitClass: cls >= 0 && st === St.blocked ? lockClassName(cls) : '-',
         heldBy: waitingOn < 0 ? -1 : held.findIndex((hs) => hs.some((h) => h.at === waitingOn)),
         heldLocks: held[c]!,

@@ -26,7 +26,7 @@ export class PctScheduler implements Scheduler {
 
   constructor(private readonly w: Int32Array) {
     this.rng = new SharedRng(w, 0);
-    this.n = w[N]!;
+    this.n = Atomics.load(w, N);
     this.cps = PRIO + this.n;
   }
 
@@ -37,39 +37,39 @@ export class PctScheduler implements Scheduler {
     const k = Math.max(1, Math.floor(estSteps));
     SharedRng.init(w, 0, seed, 2);
     const rng = new SharedRng(w, 0);
-    w[N] = cpus;
-    w[D] = depth;
-    w[NEXT_CP] = 0;
+    Atomics.store(w, N, cpus);
+    Atomics.store(w, D, depth);
+    Atomics.store(w, NEXT_CP, 0);
     // Distinct initial priorities d .. d+n-1 in random order (Fisher–Yates).
     const prio = Array.from({ length: cpus }, (_, i) => depth + i);
     for (let i = cpus - 1; i > 0; i--) {
       const j = rng.below(i + 1);
       [prio[i], prio[j]] = [prio[j]!, prio[i]!];
     }
-    prio.forEach((p, i) => (w[PRIO + i] = p));
+    prio.forEach((p, i) => Atomics.store(w, PRIO + i, p));
     // d-1 change points in [1, k], distinct where k allows it, ascending.
     const cps = new Set<number>();
     const want = depth - 1;
     for (let tries = 0; cps.size < want && tries < want * 64; tries++) cps.add(1 + rng.below(k));
     const sorted = [...cps].sort((a, b) => a - b);
-    for (let j = 0; j < want; j++) w[PRIO + cpus + j] = sorted[j] ?? 0x7fffffff;
+    for (let j = 0; j < want; j++) Atomics.store(w, PRIO + cpus + j, sorted[j] ?? 0x7fffffff);
   }
 
   next(runnable: readonly number[], current: number, step: number): number {
     const w = this.w;
-    const d = w[D]!;
-    let j = w[NEXT_CP]!;
+    const d = Atomics.load(w, D);
+    let j = Atomics.load(w, NEXT_CP);
     // Change points at or before this step lower the priority of the CPU holding the turn.
-    while (j < d - 1 && w[this.cps + j]! <= step) {
-      if (current >= 0) w[PRIO + current] = d - 1 - j;
+    while (j < d - 1 && Atomics.load(w, this.cps + j) <= step) {
+      if (current >= 0) Atomics.store(w, PRIO + current, d - 1 - j);
       j++;
     }
-    w[NEXT_CP] = j;
+    Atomics.store(w, NEXT_CP, j);
     let best = runnable[0]!;
-    let bp = w[PRIO + best]!;
+    let bp = Atomics.load(w, PRIO + best);
     for (let i = 1; i < runnable.length; i++) {
       const c = runnable[i]!;
-      const p = w[PRIO + c]!;
+      const p = Atomics.load(w, PRIO + c);
       if (p > bp) {
         bp = p;
         best = c;
@@ -84,10 +84,10 @@ export class PctScheduler implements Scheduler {
 
   /** Current priorities (tests, reports). */
   priorities(): number[] {
-    return Array.from({ length: this.n }, (_, i) => this.w[PRIO + i]!);
+    return Array.from({ length: this.n }, (_, i) => Atomics.load(this.w, PRIO + i));
   }
 
   changePoints(): number[] {
-    return Array.from({ length: Math.max(0, this.w[D]! - 1) }, (_, j) => this.w[this.cps + j]!);
+    return Array.from({ length: Math.max(0, Atomics.load(this.w, D) - 1) }, (_, j) => Atomics.load(this.w, this.cps + j));
   }
 }

@@ -6,15 +6,19 @@
  * record is exhausted, it keeps the CPU holding the turn if it can run, else the lowest
  * runnable one — the non-preemptive default, so deleting pairs removes preemptions.
  *
- * File (JSON): { version, config, seed, steps, violation } — config is the full controlled run
- * configuration, violation what the run hit and at which step. Loading validates everything and
- * fails with one clear line (ReplayFileError), which the CLI turns into exit 2.
+ * File (JSON): { version, toolVersion, config, seed, steps, violation } — version is the file
+ * format's, toolVersion the pmdtorture package version that wrote it (a schedule is a list of
+ * choices at yield points, so it replays only on the same model and the same yield points: a
+ * file from another version is refused), config the full controlled run configuration,
+ * violation what the run hit and at which step. Loading validates everything and fails with one
+ * clear line (ReplayFileError), which the CLI turns into exit 2.
  */
 import { readFileSync } from 'node:fs';
 import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { Scheduler } from './scheduler.js';
 
-export const REPLAY_VERSION = 1;
+/** 2: toolVersion and config.stopAtSites. */
+export const REPLAY_VERSION = 2;
 
 /** State words: 0 pair index, 1 steps used of that pair. The pairs live in their own words (2 per pair). */
 export class ReplayScheduler implements Scheduler {
@@ -28,24 +32,24 @@ export class ReplayScheduler implements Scheduler {
 
   static init(w: Int32Array, pairs: Int32Array, steps: ReadonlyArray<readonly [number, number]>): void {
     if (steps.length * 2 > pairs.length) throw new RangeError(`replay: ${steps.length} schedule pairs exceed the buffer (${pairs.length / 2})`);
-    w[0] = 0;
-    w[1] = 0;
+    Atomics.store(w, 0, 0);
+    Atomics.store(w, 1, 0);
     steps.forEach(([c, n], i) => {
-      pairs[2 * i] = c;
-      pairs[2 * i + 1] = n;
+      Atomics.store(pairs, 2 * i, c);
+      Atomics.store(pairs, 2 * i + 1, n);
     });
   }
 
   next(runnable: readonly number[], current: number, _step: number): number {
     const w = this.w;
-    const i = w[0]!;
+    const i = Atomics.load(w, 0);
     if (i < this.len) {
-      const want = this.pairs[2 * i]!;
-      const used = w[1]! + 1;
-      if (used >= this.pairs[2 * i + 1]!) {
-        w[0] = i + 1;
-        w[1] = 0;
-      } else w[1] = used;
+      const want = Atomics.load(this.pairs, 2 * i);
+      const used = Atomics.load(w, 1) + 1;
+      if (used >= Atomics.load(this.pairs, 2 * i + 1)) {
+        Atomics.store(w, 0, i + 1);
+        Atomics.store(w, 1, 0);
+      } else Atomics.store(w, 1, used);
       if (runnable.includes(want)) return want;
     }
     return runnable.includes(current) ? current : runnable[0]!;
@@ -73,6 +77,8 @@ export interface ReplayConfig {
   maxSteps: number;
   yields?: 'events' | 'points' | undefined;
   arena?: Record<string, number> | undefined;
+  /** The run stopped only at a violation at one of these call sites. */
+  stopAtSites?: string[] | undefined;
 }
 
 /** The violation a replay must hit again: the stable fields of a ViolationRecord, and where. */
@@ -86,6 +92,8 @@ export type ReplayViolation = Pick<
 
 export interface ReplayFile {
   version: number;
+  /** pmdtorture package version that wrote the file; replay refuses another. */
+  toolVersion: string;
   config: ReplayConfig;
   seed: number;
   steps: Array<[number, number]>;
@@ -107,6 +115,10 @@ export class ReplayFileError extends Error {
 export interface ReplayKnown {
   scenarios: readonly string[];
   modes: readonly string[];
+  /** Call sites (config.stopAtSites). */
+  sites: readonly string[];
+  /** This pmdtorture's package version. */
+  toolVersion: string;
 }
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
@@ -119,6 +131,10 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
   if (typeof x !== 'object' || x === null || Array.isArray(x)) bad('not a JSON object');
   const o = x as Record<string, unknown>;
   if (o.version !== REPLAY_VERSION) bad(`version ${JSON.stringify(o.version)} is not supported (this pmdtorture reads version ${REPLAY_VERSION})`);
+  if (o.toolVersion !== known.toolVersion) {
+    const by = typeof o.toolVersion === 'string' ? `pmdtorture ${o.toolVersion}` : 'an unknown pmdtorture version';
+    bad(`written by ${by}, this is pmdtorture ${known.toolVersion}: schedules replay only on the version that recorded them`);
+  }
   const c = o.config as Record<string, unknown> | undefined;
   if (typeof c !== 'object' || c === null) bad('missing "config"');
   const cfg = c as Record<string, unknown>;
@@ -138,6 +154,9 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
   if (!isInt(cfg.pctSteps) || cfg.pctSteps < 1) bad('config.pctSteps must be a positive integer');
   if (!isInt(cfg.maxSteps) || cfg.maxSteps < 1) bad('config.maxSteps must be a positive integer');
   if (cfg.yields !== undefined && cfg.yields !== 'events' && cfg.yields !== 'points') bad('config.yields must be events or points');
+  if (cfg.stopAtSites !== undefined && (!Array.isArray(cfg.stopAtSites) || !cfg.stopAtSites.every((x) => typeof x === 'string' && known.sites.includes(x)))) {
+    bad(`config.stopAtSites must list call sites (known: ${known.sites.join(', ')})`);
+  }
   if (!isInt(o.seed) || (o.seed as number) < 0 || (o.seed as number) > 0xffffffff) bad('seed must be a uint32');
   if (!Array.isArray(o.steps)) bad('missing "steps"');
   const steps = o.steps as unknown[];

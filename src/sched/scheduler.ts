@@ -5,10 +5,10 @@
  *
  * Only one worker runs at a time and the decision is made by whichever worker holds the turn,
  * so a scheduler keeps ALL of its state in a word array inside the scheduler's shared buffer
- * (see controlled-waiter.ts): plain reads and writes are enough, the turn hand-off (a
- * sequentially consistent Atomics store/load pair) orders them between workers. The main
- * thread initialises that state once from the seed; a decision therefore depends only on the
- * seed and the schedule so far — never on timing.
+ * (see controlled-waiter.ts), read and written with Atomics like all shared memory here; the
+ * turn hand-off (a sequentially consistent Atomics store/load pair) orders them between
+ * workers. The main thread initialises that state once from the seed; a decision therefore
+ * depends only on the seed and the schedule so far — never on timing.
  */
 import { Prng, Stream } from '../shared-mem/prng.js';
 
@@ -50,17 +50,17 @@ export class SharedRng {
 
   static init(w: Int32Array, off: number, seed: number, salt = 0): void {
     const p = new Prng((seed ^ Math.imul(salt, 0x2545f491)) >>> 0, -1, Stream.sched);
-    for (let i = 0; i < 4; i++) w[off + i] = p.nextU32() | 0;
-    if ((w[off]! | w[off + 1]! | w[off + 2]! | w[off + 3]!) === 0) w[off] = 1;
+    for (let i = 0; i < 4; i++) Atomics.store(w, off + i, p.nextU32() | 0);
+    if ((Atomics.load(w, off) | Atomics.load(w, off + 1) | Atomics.load(w, off + 2) | Atomics.load(w, off + 3)) === 0) Atomics.store(w, off, 1);
   }
 
   nextU32(): number {
     const w = this.w;
     const o = this.off;
-    let a = w[o]!;
-    let b = w[o + 1]!;
-    let c = w[o + 2]!;
-    let d = w[o + 3]!;
+    let a = Atomics.load(w, o);
+    let b = Atomics.load(w, o + 1);
+    let c = Atomics.load(w, o + 2);
+    let d = Atomics.load(w, o + 3);
     const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
     c ^= a;
@@ -69,10 +69,10 @@ export class SharedRng {
     a ^= d;
     c ^= t;
     d = rotl(d, 11);
-    w[o] = a;
-    w[o + 1] = b;
-    w[o + 2] = c;
-    w[o + 3] = d;
+    Atomics.store(w, o, a);
+    Atomics.store(w, o + 1, b);
+    Atomics.store(w, o + 2, c);
+    Atomics.store(w, o + 3, d);
     return r;
   }
 

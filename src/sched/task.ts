@@ -19,7 +19,8 @@ export interface ControlledCpuResult extends CpuResult {
 
 export default function controlledTask(task: ControlledTask): ControlledCpuResult {
   const arena = Arena.attach(task.buffer, task.arena);
-  const w = new ControlledWaiter(task.sched.buffer, arena, task.cpu, task.sched.spec, task.sched.replayCap, task.sched.yields === 'events');
+  const stopAtSites = task.stopOnViolation && task.stopAtSites !== undefined;
+  const w = new ControlledWaiter(task.sched.buffer, arena, task.cpu, task.sched.spec, task.sched.replayCap, task.sched.yields === 'events', stopAtSites);
   if (!w.waitTurn()) return { cpu: task.cpu, ops: 0, status: 'aborted' };
   const { sched: _s, ...plain } = task;
   const r = runCpu({ ...plain, widen: undefined, waiter: w });

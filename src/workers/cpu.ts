@@ -20,7 +20,8 @@ export interface Waiter {
   /**
    * When true, every trace event (each lock and unlock, RCU and IPI operation, model event) is
    * also a yield point: `yieldAt(cpu, EVENT_POINT_BASE + event id)` right after the event.
-   * Controlled schedules only; parallel runs leave it unset and pay nothing.
+   * Controlled schedules only; parallel runs leave it unset and pay nothing. It also enables the
+   * fine-grained yield points (Cpu.yieldAt: lock attempts, RCU/IRQ, page-table entry accesses).
    */
   readonly yieldOnEvents?: boolean | undefined;
   /**
@@ -106,6 +107,15 @@ export class Cpu implements CpuCtx {
   emit(ev: number, a: number, b: number): void {
     this.trace.emit(ev, a, b);
     if (this.eventYields) this.waiter.yieldAt(this, EVENT_POINT_BASE + ev);
+  }
+
+  /**
+   * A yield point of the lock library or the model's page-table accesses (no poll, no widening:
+   * unlike `point`, it is no window of its own). Only with eventYields, so parallel runs and the
+   * coarser 'points' schedules pay one branch.
+   */
+  yieldAt(point: number): void {
+    if (this.eventYields) this.waiter.yieldAt(this, point);
   }
 
   addPoller(fn: () => void): void {

@@ -12,6 +12,7 @@ import { Access } from './violations.js';
 import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
+import { hugePtepGet, pudRead, pudWrite, setHugePteAt } from './pte.js';
 
 /** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
 export function folioOf(k: Kernel, file: number, idx: number): number {
@@ -61,9 +62,9 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     k.ptlLock(spage);
     k.locks.spinLock(LockClass.page_table_lock, ptlAt);
     k.cpu.point(Pt['share-populate']);
-    const populated = s.ld(pudAt) === 0;
+    const populated = pudRead(k, pudAt) === 0;
     if (populated) {
-      s.st(pudAt, (tag << 16) | (spage + 1));
+      pudWrite(k, pudAt, (tag << 16) | (spage + 1));
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);
       k.cpu.emit(KEv.share, mm, spage);
@@ -80,17 +81,17 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
 function hugePteAlloc(k: Kernel, vma: number): boolean {
   const s = k.s;
   const pudAt = k.pudEntryAt(vma);
-  if (s.ld(pudAt) !== 0) return true;
+  if (pudRead(k, pudAt) !== 0) return true;
   if (wantPmdShare(k, vma)) hugePmdShare(k, vma, pudAt);
-  if (s.ld(pudAt) !== 0) return true;
+  if (pudRead(k, pudAt) !== 0) return true;
   const mm = s.vmaMm(vma);
   const page = k.allocPmd(mm);
   if (page < 0) return false;
   const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
   k.locks.spinLock(LockClass.page_table_lock, ptlAt);
-  const raced = s.ld(pudAt) !== 0;
+  const raced = pudRead(k, pudAt) !== 0;
   if (!raced) {
-    s.st(pudAt, k.pool.pointer(page));
+    pudWrite(k, pudAt, k.pool.pointer(page));
     Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
   }
   k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
@@ -120,13 +121,13 @@ export function hugetlbFaultLocked(k: Kernel, vma: number, slot: number): void {
       k.ptlLock(page);
       try {
         const at = k.pool.entry(page, slot);
-        const cur = s.ld(at);
+        const cur = hugePtepGet(k, at);
         if (k.check('fault', Access.write, slot, cur) !== Oc.ok) return;
         if (cur === 0) {
           const folio = folioOf(k, file, slot);
           Atomics.store(k.mem, s.folio(folio) + Folio.CACHED, 1);
           Atomics.add(k.mem, s.folio(folio) + Folio.MAPCOUNT, 1);
-          s.st(at, mkPte(folio, Pte.PRESENT | Pte.WRITE));
+          setHugePteAt(k, at, mkPte(folio, Pte.PRESENT | Pte.WRITE));
         }
       } finally {
         k.ptlUnlock(page);
@@ -172,7 +173,7 @@ export function opFaultSwapEntry(k: Kernel, vma: number, slot: number): void {
       if (!k.hugetlbWalk('fault-swap-entry', vma)) return;
       k.cpu.point(Pt['walk-deref']);
       const at = k.pool.entry(k.wPage, slot);
-      const pte = s.ld(at);
+      const pte = hugePtepGet(k, at);
       const oc = k.check('fault-swap-entry', Access.read, slot, pte);
       if (oc !== Oc.ok && oc !== Oc['stale-read']) return;
       if ((pte & Pte.MIGRATION) !== 0) {
@@ -180,7 +181,7 @@ export function opFaultSwapEntry(k: Kernel, vma: number, slot: number): void {
         migrating = true;
         const page = k.wPage;
         k.ptlLock(page);
-        k.check('fault-swap-entry', Access.lock, slot, s.ld(at));
+        k.check('fault-swap-entry', Access.lock, slot, hugePtepGet(k, at));
         k.ptlUnlock(page);
       }
     } finally {

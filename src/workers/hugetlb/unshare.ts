@@ -11,6 +11,7 @@ import { Mm, Pte, Vma, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
 import { Folio } from './structs.js';
 import { C } from './stats.js';
 import { Pt } from './points.js';
+import { hugePtepGet, hugePtepGetAndClear, hugePteNoneScan, pudGetAndClear, pudRead, pudWrite, setHugePteAt } from './pte.js';
 import { Oc } from './outcomes.js';
 import { Access } from './violations.js';
 
@@ -19,11 +20,11 @@ import { Access } from './violations.js';
  * is empty. Without the unshare locks (mode `none`) the page may already be gone: counted, skipped.
  */
 function lockPmdOf(k: Kernel, vma: number): number {
-  const e = k.s.ld(k.pudEntryAt(vma));
+  const e = pudRead(k, k.pudEntryAt(vma));
   if (e === 0) return -1;
   const page = ptrPage(e);
   k.ptlLock(page);
-  if (k.pool.state(page) !== PageState.live || (k.pool.gen(page) & 0x7fff) !== ptrTag(e) || k.s.ld(k.pudEntryAt(vma)) !== e) {
+  if (k.pool.state(page) !== PageState.live || (k.pool.gen(page) & 0x7fff) !== ptrTag(e) || pudRead(k, k.pudEntryAt(vma)) !== e) {
     k.ptlUnlock(page);
     k.count(C.ZAP_STALE);
     return -1;
@@ -45,7 +46,7 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
     if (!ok) k.violation(Oc['lock-rule'], null, page, k.pool.gen(page), Access.write, mm, k.s.vmaPudIndex(vma), 0, 0);
   }
   if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
-  k.s.st(k.pudEntryAt(vma), 0);
+  pudWrite(k, k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
   k.cpu.point(Pt['unshare-clear']);
   k.putTable(page);
@@ -56,7 +57,7 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
 
 /** Clear one huge PMD entry: the folio loses a mapping. */
 function zapEntry(k: Kernel, at: number): void {
-  const pte = Atomics.exchange(k.mem, at, 0);
+  const pte = hugePtepGetAndClear(k, at);
   if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) Atomics.sub(k.mem, k.s.folio(pteFolio(pte)) + Folio.MAPCOUNT, 1);
 }
 
@@ -73,7 +74,7 @@ export function unmapHugepageRange(k: Kernel, vma: number, from: number, to: num
   }
   const e0 = k.pool.entry(page, 0);
   for (let i = from; i < to; i++) {
-    if (k.s.ld(e0 + i) !== 0) {
+    if (!hugePteNoneScan(k, e0 + i)) {
       zapEntry(k, e0 + i);
       k.cpu.point(Pt.zap);
     }
@@ -90,7 +91,7 @@ export function unmapHugepageRange(k: Kernel, vma: number, from: number, to: num
  */
 export function freePgtables(k: Kernel, vma: number): void {
   const at = k.pudEntryAt(vma);
-  const e = Atomics.exchange(k.mem, at, 0);
+  const e = pudGetAndClear(k, at);
   if (e === 0) return;
   const page = ptrPage(e);
   const mm = k.s.vmaMm(vma);
@@ -105,7 +106,7 @@ export function freePgtables(k: Kernel, vma: number): void {
   const last = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) === 1;
   if (last) {
     const e0 = k.pool.entry(page, 0);
-    for (let i = 0; i < k.E; i++) if (k.s.ld(e0 + i) !== 0) zapEntry(k, e0 + i);
+    for (let i = 0; i < k.E; i++) if (!hugePteNoneScan(k, e0 + i)) zapEntry(k, e0 + i);
   }
   k.ptlUnlock(page);
   if (last) k.freeTable(page);
@@ -226,8 +227,9 @@ export function opMprotect(k: Kernel, vma: number): void {
     if (hugePmdUnshare(k, vma, page)) return;
     const e0 = k.pool.entry(page, 0);
     for (let i = 0; i < k.E; i++) {
-      const pte = k.s.ld(e0 + i);
-      if ((pte & Pte.PRESENT) !== 0) k.s.st(e0 + i, pte ^ Pte.WRITE);
+      if (hugePteNoneScan(k, e0 + i)) continue;
+      const pte = hugePtepGet(k, e0 + i);
+      if ((pte & Pte.PRESENT) !== 0) setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
     }
   });
 }

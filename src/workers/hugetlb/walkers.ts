@@ -11,6 +11,7 @@ import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
 import { hugetlbFaultLocked, folioOf } from './fault.js';
+import { hugePtepGet, setHugePteAt } from './pte.js';
 
 /**
  * Shared skeleton of a walker in its own mm: mmap_lock read, guard, hugetlb_walk, then `deref`.
@@ -40,7 +41,7 @@ function ownMmWalk(k: Kernel, site: Site, vma: number, deref: () => void, mayNot
 
 /** A lockless huge_ptep_get(ptep) of the walked page. */
 function readEntry(k: Kernel, site: Site, slot: number): number {
-  const v = k.s.ld(k.pool.entry(k.wPage, slot));
+  const v = hugePtepGet(k, k.pool.entry(k.wPage, slot));
   const oc = k.check(site, Access.read, slot, v);
   return oc === Oc.ok || oc === Oc['stale-read'] ? v : -1;
 }
@@ -55,7 +56,7 @@ function underPtl<T>(k: Kernel, site: Site, slot: number, access: number, body: 
   try {
     k.cpu.point(Pt['walk-ptl']);
     const at = k.pool.entry(page, slot);
-    if (k.check(site, access, slot, k.s.ld(at)) !== Oc.ok) return undefined;
+    if (k.check(site, access, slot, hugePtepGet(k, at)) !== Oc.ok) return undefined;
     return body(at);
   } finally {
     k.ptlUnlock(page);
@@ -84,7 +85,7 @@ function grabFolio(k: Kernel, pte: number): void {
 export function opFollowPage(k: Kernel, vma: number, slot: number): void {
   ownMmWalk(k, 'follow-page', vma, () => {
     underPtl(k, 'follow-page', slot, Access.write, (at) => {
-      const pte = k.s.ld(at);
+      const pte = hugePtepGet(k, at);
       if ((pte & Pte.PRESENT) !== 0) grabFolio(k, pte);
       else if ((pte & Pte.MIGRATION) !== 0) {
         if (k.mode.walkerLock === 'none') {
@@ -108,7 +109,7 @@ export function opGupSlow(k: Kernel, vma: number, slot: number, noWait: boolean)
     vma,
     () => {
       const got = underPtl(k, 'gup-slow', slot, Access.write, (at) => {
-        const pte = k.s.ld(at);
+        const pte = hugePtepGet(k, at);
         if ((pte & Pte.PRESENT) !== 0) grabFolio(k, pte);
         return pte;
       });
@@ -186,9 +187,9 @@ function rmapPass(k: Kernel, file: number, slot: number, update: (pte: number) =
       if (!k.hugetlbWalk('rmap-walk', v)) continue;
       k.cpu.point(Pt['walk-deref']);
       underPtl(k, 'rmap-walk', slot, Access.write, (at) => {
-        const pte = s.ld(at);
+        const pte = hugePtepGet(k, at);
         const next = update(pte);
-        if (next !== pte) s.st(at, next);
+        if (next !== pte) setHugePteAt(k, at, next);
       });
     }
   } finally {
@@ -200,8 +201,8 @@ function rmapPass(k: Kernel, file: number, slot: number, update: (pte: number) =
 export function opPtlUnderWalker(k: Kernel, vma: number, slot: number): void {
   ownMmWalk(k, 'ptl-under-walker', vma, () => {
     underPtl(k, 'ptl-under-walker', slot, Access.lock, (at) => {
-      const pte = k.s.ld(at);
-      if ((pte & Pte.PRESENT) !== 0) k.s.st(at, pte | Pte.WRITE); // huge_ptep_set_access_flags
+      const pte = hugePtepGet(k, at);
+      if ((pte & Pte.PRESENT) !== 0) setHugePteAt(k, at, pte | Pte.WRITE); // huge_ptep_set_access_flags
     });
   });
 }
