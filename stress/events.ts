@@ -4,7 +4,8 @@
  * soak `round`s, and `end` with the status. Lines are written synchronously and nothing is
  * kept in memory.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { openOutputFile } from './out-file.js';
 import type { LiveStat } from './engine.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 
@@ -21,7 +22,7 @@ export class EventLog {
   private seq = 0;
 
   constructor(readonly path: string | undefined) {
-    if (path !== undefined) this.fd = openSync(path, 'w');
+    if (path !== undefined) this.fd = openOutputFile(path);
   }
 
   get enabled(): boolean {

@@ -2,10 +2,10 @@
  * `--html FILE` and `--junit FILE` for every command that produces a report (run, soak, compare,
  * hunt, merge, report): the option declarations, the early writability check, and the writing.
  */
-import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from './args.js';
-import { checkWritable, type Session } from './session.js';
+import type { Session } from './session.js';
+import { checkWritable, writeOutputFile } from './out-file.js';
 import type { RunReport } from './report-json.js';
 import { formatRunReport, formatSummary } from './report-text.js';
 import { renderHtml, type AnyReport } from './html/render.js';
@@ -36,8 +36,8 @@ export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
 }
 
 export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): void {
-  if (o.html !== undefined) writeFileSync(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' }))));
-  if (o.junit !== undefined) writeFileSync(o.junit, renderJunit(docs));
+  if (o.html !== undefined) writeOutputFile(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' }))));
+  if (o.junit !== undefined) writeOutputFile(o.junit, renderJunit(docs));
 }
 
 /**

@@ -4,30 +4,13 @@
  * events files (checked writable before anything runs), the progress line, and one engine run
  * with its live stats fanned out to progress, events and status lines.
  */
-import { accessSync, closeSync, constants, openSync, writeFileSync } from 'node:fs';
 import { runStress, type LiveStat, type RunConfig, type RunResult } from './engine.js';
-import { UsageError, type StressArgs } from './args.js';
+import type { StressArgs } from './args.js';
 import { EventLog } from './events.js';
 import { Progress } from './progress.js';
 import { paintFor, type Paint } from './color.js';
 import { EXIT } from './report-json.js';
-
-/** Fail early, as bad usage, when a file we must write later cannot be written. */
-export function checkWritable(flag: string, path: string): void {
-  try {
-    let existed = true;
-    try {
-      accessSync(path, constants.F_OK);
-    } catch {
-      existed = false;
-    }
-    if (existed) accessSync(path, constants.W_OK);
-    else closeSync(openSync(path, 'w'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new UsageError(flag, `cannot write '${path}' (${code}) (accepted: a writable file path)`);
-  }
-}
+import { checkWritable, writeOutputFile } from './out-file.js';
 
 export class Session {
   /** Where the human report goes: stdout, or stderr when stdout carries JSON. */
@@ -116,7 +99,7 @@ export class Session {
   }
 
   writeReport(doc: unknown): void {
-    if (this.args.reportFile !== undefined) writeFileSync(this.args.reportFile, JSON.stringify(doc, null, 2) + '\n');
+    if (this.args.reportFile !== undefined) writeOutputFile(this.args.reportFile, JSON.stringify(doc, null, 2) + '\n');
   }
 
   /** Machine output: the JSON report on stdout with --json. */

@@ -4,10 +4,9 @@
  * mode the truth table calls safe), 2 when the reports cannot be merged (different versions or
  * configurations, overlapping shards, unreadable files), else the merged status's code.
  */
-import { writeFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../args.js';
-import { checkWritable } from '../session.js';
+import { checkWritable, writeOutputFile } from '../out-file.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { readReportFile } from '../report-files.js';
 import { MergeError, mergeReports } from '../merge.js';
@@ -46,7 +45,7 @@ export function mergeMain(a: Raw): number {
     throw e;
   }
   const text = JSON.stringify(merged, null, 2) + '\n';
-  if (reportFile !== undefined) writeFileSync(reportFile, text);
+  if (reportFile !== undefined) writeOutputFile(reportFile, text);
   if (a['json'] === true) process.stdout.write(text);
   writeOutputs(out, [merged], [`merged from ${files.length} reports`]);
   const human = a['json'] === true ? process.stderr : process.stdout;
