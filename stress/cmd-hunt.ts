@@ -10,8 +10,8 @@ import { controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, t
 import { resolveSched, schedOptions } from './sched-options.js';
 import { SCHEMA_VERSION, toolInfo } from './report-json.js';
 import { outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
-import { parseShard, shardOptions } from './shard.js';
-import { huntShard } from './hunt-shard.js';
+import { parseShard, shardItems, shardOptions } from './shard.js';
+import { checkWritableDir } from './out-file.js';
 import type { HuntReport } from './hunt-report.js';
 import { shellWord } from './args.js';
 
@@ -49,6 +49,7 @@ export async function huntMain(a: Raw): Promise<number> {
   if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
   const out = String(a['out'] ?? '.');
   if (out.trim() === '') throw new UsageError('--out', 'needs a directory');
+  checkWritableDir('--out', out);
   const json = a['json'] === true;
   const shard = parseShard(a['shard']);
   const outputs = resolveOutputs(a);
@@ -59,13 +60,18 @@ export async function huntMain(a: Raw): Promise<number> {
   };
   say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
   const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields });
-  const h: HuntResult & { items?: number[] } = shard ? await huntShard({ ...cfg, iterations, outDir: out }, shard) : await hunt({ ...cfg, iterations, outDir: out });
+  // One loop for sharded and unsharded hunts: iteration i is the same execution in both (PCT's k
+  // is fixed), so N shards together run exactly the unsharded hunt's iterations.
+  const items = shard ? shardItems(shard, iterations) : undefined;
+  const h: HuntResult = await hunt({ ...cfg, iterations, items, outDir: out });
   const f = h.failure;
+  // The failing iteration in the unsharded numbering (a shard's k-th iteration is items[k-1]).
+  const at = items && shard ? `${items[h.iterations - 1]! + 1} (iteration ${h.iterations} of shard ${shard.index}/${shard.count})` : String(h.iterations);
   let code: number = EXIT.ok;
   let summary: string;
   if (h.found && f?.violation) {
     code = EXIT.violations;
-    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${h.iterations} (seed ${f.config.seed}) at step ${f.violation.step}; replay file: ${h.replayPath ?? '-'}`;
+    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${at} (seed ${f.config.seed}) at step ${f.violation.step}; replay file: ${h.replayPath ?? '-'}`;
     if (!quiet) {
       // The tail of the interleaving: the last moves before the violation.
       const again = await replayFile(replayFileOf(f), { recordEvents: true });
@@ -75,17 +81,17 @@ export async function huntMain(a: Raw): Promise<number> {
     }
   } else if (f && f.status === 'deadlock') {
     code = EXIT.stall;
-    summary = `DEADLOCK in iteration ${h.iterations} (seed ${f.config.seed})\n${f.deadlock?.text ?? ''}`;
+    summary = `DEADLOCK in iteration ${at} (seed ${f.config.seed})\n${f.deadlock?.text ?? ''}`;
   } else if (f && f.status === 'crashed') {
     code = EXIT.internal;
-    summary = `CRASH in iteration ${h.iterations} (seed ${f.config.seed}): ${f.errors.join('; ')}`;
+    summary = `CRASH in iteration ${at} (seed ${f.config.seed}): ${f.errors.join('; ')}`;
   } else {
     summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
   const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', mode, '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : [])].map(shellWord).join(' ');
   const doc = {
       schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
-      ...(shard ? { shard: { ...shard, items: (h.items ?? []).slice(0, 10_000) } } : {}),
+      ...(shard ? { shard: { ...shard, items: (items ?? []).slice(0, Math.min(h.iterations, 10_000)) } } : {}),
       violations: (f?.violations ?? []).slice(0, 4),
       command: 'hunt', scenario, mode, cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,

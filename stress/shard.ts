@@ -3,7 +3,8 @@
  * the seeds of `run --seeds`) so that N machines cover disjoint work and together exactly the
  * work of one unsharded run: item i belongs to shard (i mod N) + 1. I is 1-based, like jest's and
  * Playwright's --shard. Without --shard, a Kubernetes indexed Job's JOB_COMPLETION_INDEX (0-based)
- * with a completion count in JOB_COMPLETIONS (or PMDTORTURE_SHARDS) selects the shard.
+ * with a completion count in JOB_COMPLETIONS (or PMDTORTURE_SHARDS) selects the shard; the index
+ * without a count is refused (exit 2) rather than ignored.
  */
 import { UsageError } from './args.js';
 
@@ -30,7 +31,13 @@ export function parseShard(v: unknown, env: NodeJS.ProcessEnv = process.env): Sh
   }
   const idx = env['JOB_COMPLETION_INDEX'];
   const cnt = env['JOB_COMPLETIONS'] ?? env['PMDTORTURE_SHARDS'];
-  if (idx === undefined || idx === '' || cnt === undefined || cnt === '') return undefined;
+  if (idx === undefined || idx === '') return undefined;
+  // Kubernetes sets the index in every pod of an Indexed Job but not the count. Without it, each
+  // pod would silently run the whole work (N identical copies, which merge then refuses, hours
+  // later): refuse at once, so the pod fails at start with this line in its log.
+  if (cnt === undefined || cnt === '') {
+    throw new UsageError('--shard', `JOB_COMPLETION_INDEX=${idx} is set but not the shard count: set JOB_COMPLETIONS to the Job's completions (or PMDTORTURE_SHARDS), or pass --shard I/N (--shard 1/1: the whole work)`);
+  }
   const index = Number(idx) + 1;
   const count = Number(cnt);
   if (!(Number.isInteger(index) && Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS && index >= 1 && index <= count)) {

@@ -71,7 +71,16 @@ export class Timeline {
     this.violBase = this.lastViol;
     this.lastSampleAt = -Infinity;
     while (this.perCpu.length < cpus) this.perCpu.push(new Array<number>(this.t.length).fill(0));
-    if (round !== undefined && round > 0) this.mark({ tMs: this.offsetMs, kind: 'round', n: round, label: `round ${round}` });
+    if (round !== undefined) this.markRound(round);
+  }
+
+  /**
+   * Mark the start of soak round `round` (none for round 0: the chart starts there) where the
+   * next run begins on the common axis. The soak calls it before each round: the engine's
+   * beginRun does not know the round.
+   */
+  markRound(round: number): void {
+    if (round > 0) this.mark({ tMs: this.endMs, kind: 'round', n: round, label: `round ${round}` });
   }
 
   get endMs(): number {

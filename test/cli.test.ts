@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'dist', 'stress', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-cli-'));
+// A regular file: a path under it can never be written (ENOTDIR), whatever directories are created.
+writeFileSync(join(tmp, 'a-file'), '');
 
 interface Out {
   code: number | null;
@@ -26,9 +28,9 @@ interface Out {
   stderr: string;
 }
 
-function cli(args: string[], opts: { timeoutMs?: number; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Out> {
+function cli(args: string[], opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string>; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Out> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd ?? tmp, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -73,6 +75,7 @@ interface Report {
   stalls: unknown[];
   soak: { rounds: number } | null;
   errors: string[];
+  timeline?: { marks: Array<{ kind: string; n: number; tMs: number }> };
 }
 
 beforeAll(() => {
@@ -170,7 +173,9 @@ describe('pmdtorture run', () => {
     [['run', '--widen-point', 'nowhere'], '--widen-point', /walk-pud/],
     [['run', '--widen-point', 'walk-ptl:2'], '--widen-point', /probability '2' is not 0 < P <= 1/],
     [['run', '--widen-point', 'walk-ptl:0.5:0'], '--widen-point', /length '0' is not an integer from 1/],
-    [['run', '--report', join(tmp, 'no', 'such', 'dir', 'r.json')], '--report', /writable/],
+    [['run', '--report', join(tmp, 'a-file', 'dir', 'r.json')], '--report', /cannot write .*ENOTDIR.*writable/],
+    [['run', '--html', tmp], '--html', /EISDIR/],
+    [['hunt', '--out', join(tmp, 'a-file')], '--out', /ENOTDIR/],
     [['run', '--frobnicate'], '--frobnicate', /accepted: .*--scenario/],
     [['run', '--cpus'], '--cpus', /needs a value/],
     [['compare', '--modes', 'none,bogus'], '--modes', /accepted: all or none/],
@@ -220,6 +225,65 @@ describe('pmdtorture run', () => {
   });
 });
 
+describe('output files', () => {
+  it('missing parent directories of --report, --events, --html, --junit and hunt --out are created', async () => {
+    const d = join(tmp, 'fresh');
+    const r = await cli(['run', '--mode', 'final', '--cpus', '1', '--ops', '2000', '--seed', '4', '--quiet', '--report', 'fresh/a/r.json', '--events', 'fresh/b/c/e.ndjson', '--html', 'fresh/h/r.html', '--junit', 'fresh/j/r.xml']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['a/r.json', 'b/c/e.ndjson', 'h/r.html', 'j/r.xml']) expect(statSync(join(d, f)).size, f).toBeGreaterThan(0);
+    const h = await cli(['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '300', '--seed', '1', '--quiet', '--out', 'fresh/replays/x']);
+    expect(h.code, h.stderr).toBe(1);
+    expect(readdirSync(join(d, 'replays', 'x')).filter((f) => f.endsWith('.replay.json'))).toHaveLength(1);
+    const m = await cli(['merge', 'fresh/a/r.json', '--quiet', '--report', 'fresh/m/merged.json']);
+    expect(m.code, m.stderr).toBe(0);
+    expect(statSync(join(d, 'm', 'merged.json')).size).toBeGreaterThan(0);
+  });
+
+  it('a command refused after its outputs were checked leaves no file or directory behind', async () => {
+    const d = join(tmp, 'refused');
+    mkdirSync(d);
+    const r = await cli(['merge', 'nope.json', '--report', 'out/m.json', '--html', 'out/m.html', '--junit', 'm.xml'], { cwd: d });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  // run --sched builds no RunReport: report outputs and multi-seed flags are refused, never ignored.
+  const refused: Array<[string, string[]]> = [
+    ['--report', ['--html', 'x.html', '--junit', 'y.xml', '--report', 'z.json']],
+    ['--html', ['--html', 'x.html']],
+    ['--junit', ['--junit', 'y.xml']],
+    ['--report', ['--report', 'z.json']],
+    ['--events', ['--events', 'e.ndjson']],
+    ['--seeds', ['--seeds', '1-4']],
+    ['--shard', ['--shard', '1/2']],
+  ];
+  it.each(refused)('run --sched pct|random %s: exit 2 with one line, no file created', async (flag, extra) => {
+    for (const sched of ['pct', 'random']) {
+      const d = mkdtempSync(join(tmp, `sched-${sched}-`));
+      const r = await cli(['run', '--sched', sched, '--ops', '100', '--mode', 'final', ...extra], { cwd: d });
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toContain(`${flag}: not with --sched ${sched}`);
+      expect(readdirSync(d)).toEqual([]);
+    }
+  });
+
+  it('JOB_COMPLETION_INDEX without a shard count: exit 2 with one line (soak, hunt, run --seeds); a single run is not sharded', async () => {
+    const env = { JOB_COMPLETION_INDEX: '2' };
+    for (const args of [['soak', '--duration', '1s'], ['hunt', '--iterations', '2'], ['run', '--seeds', '1-4', '--ops', '100']]) {
+      const r = await cli([...args, '--quiet'], { env });
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/JOB_COMPLETION_INDEX=2 is set but not the shard count: set JOB_COMPLETIONS/);
+    }
+    const one = await cli(['run', '--mode', 'final', '--cpus', '1', '--ops', '500', '--quiet'], { env });
+    expect(one.code, one.stderr).toBe(0);
+  });
+});
+
 describe('pmdtorture soak', () => {
   it('prints periodic status lines, checks invariants every round, exits 0', async () => {
     const r = await cli(['soak', '--mode', 'final', '--cpus', '2', '--duration', '2s', '--round', '1s', '--stat-interval', '500ms', '--seed', '9', '--json']);
@@ -228,6 +292,9 @@ describe('pmdtorture soak', () => {
     expectValid(j);
     expect(j.kind).toBe('soak');
     expect(j.soak!.rounds).toBe(2);
+    // The chart's round marks: round 1 starts after round 0's samples (none for round 0).
+    expect(j.timeline!.marks.filter((m) => m.kind === 'round').map((m) => m.n)).toEqual([1]);
+    expect(j.timeline!.marks.find((m) => m.kind === 'round')!.tMs).toBeGreaterThan(500);
     expect(r.stderr).toMatch(/pmdtorture-soak: \d\d:\d\d:\d\d round 0 ops \d+ ops\/s \d+ violations 0 gps \d+ cb-backlog \d+ pool live \d+ pending \d+ free \d+ rss [\d.]+ MB/);
     expect(r.stderr).toContain('round 1 done');
   });

@@ -6,7 +6,7 @@ import { buildRunReport, exitCodeFor } from '../report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { runControlledMain } from '../run-controlled.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
-import { parseShard, shardOptions } from '../shard.js';
+import { parseShard, shardItems, shardOptions } from '../shard.js';
 import { resolveSeeds, runSeeds } from '../run-seeds.js';
 
 export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
@@ -27,16 +27,35 @@ export const runCommand: CommandModule<object, Raw> = {
   },
 };
 
+/** Flags a controlled run (--sched random|pct) cannot honour, with why: refused, never ignored. */
+const NOT_UNDER_SCHED: Record<string, string> = {
+  report: 'a controlled run builds no run report (no lock_stat, outcome counts, RCU/IPI stats or time series): --json prints its result, a violation writes a replay file',
+  html: 'a controlled run builds no run report to draw; use hunt --html FILE',
+  junit: 'a controlled run builds no run report; use hunt --junit FILE',
+  events: 'a controlled run has no live stats or event stream; use --json',
+  seeds: 'a controlled run runs one seed (--seed S); for many derived seeds use hunt',
+  shard: 'a controlled run is one execution; hunt --shard I/N splits many of them',
+  plant: 'planted faults apply to parallel runs only',
+};
+
 export async function runMain(a: Raw): Promise<number> {
   const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  const sa = resolveSched(a);
+  // Checked before anything else so that a refused flag leaves no file behind.
+  if (sa.sched !== 'parallel') {
+    for (const [flag, why] of Object.entries(NOT_UNDER_SCHED)) {
+      if (a[flag] !== undefined) throw new UsageError(`--${flag}`, `not with --sched ${sa.sched}: ${why}`);
+    }
+  }
   const seeds = resolveSeeds(a);
   const args = resolveStress(a, RUN_DEFAULTS);
-  const shard = parseShard(a['shard']);
+  if (sa.sched !== 'parallel') return runControlledMain(args, mode, sa);
+  // Only a seed list is split into shards: a single run ignores JOB_COMPLETION_INDEX (nothing to split).
+  const shard = seeds !== undefined || a['shard'] !== undefined ? parseShard(a['shard']) : undefined;
   if (shard && shard.source === 'flag' && !seeds) throw new UsageError('--shard', 'run shards a seed list: give --seeds too (accepted: --seeds 1-64 --shard 1/4)');
+  if (shard && seeds && shardItems(shard, seeds.length).length === 0) throw new UsageError('--shard', `shard ${shard.index}/${shard.count} has no seeds: the list has only ${seeds.length}`);
   const outputs = resolveOutputs(a);
   const cfg = { ...args.base, mode };
-  const sa = resolveSched(a);
-  if (sa.sched !== 'parallel') return runControlledMain(args, mode, sa);
   const command = rerunCommand('run', cfg, { stopOnViolationDefault: RUN_DEFAULTS.stopOnViolation });
   const s = new Session(args);
   try {

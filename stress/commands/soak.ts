@@ -150,6 +150,7 @@ export async function soakMain(a: Raw): Promise<number> {
       const seed = roundSeed(cfg.seed, shardItem(shard, round));
       roundsRun.push(shardItem(shard, round));
       const before = { ops: acc?.ops ?? 0, violations: acc?.violationCount ?? 0, gps: acc?.rcu.gracePeriods ?? 0 };
+      timeline.markRound(round);
       let lastViolations = before.violations;
       const r = await s.run(
         { ...cfg, seed, timeline, pool, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
