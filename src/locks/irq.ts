@@ -182,6 +182,21 @@ export class Irq {
     if (r !== this.acked) this.ack(r);
   }
 
+  /**
+   * This CPU stops for good (done or crashed; its state already says so): like a CPU going
+   * offline, it counts as having acknowledged everything. Senders judge a stopped CPU by its state,
+   * but one that read it still running sleeps on our ACK word: move the word and wake it. (No
+   * handler runs: a stopped CPU has no TLB to flush.) Sequentially consistent: a sender that
+   * bumps REQ after our load reads our stopped state afterwards.
+   */
+  offline(): void {
+    const m = this.mem;
+    const r = Atomics.load(m, this.mine + IpiCpu.REQ);
+    this.acked = r;
+    Atomics.store(m, this.mine + IpiCpu.ACK, r);
+    this.ctx.wake(this.mine + IpiCpu.ACK, this.ncpu);
+  }
+
   private ack(r: number): void {
     const m = this.mem;
     let kinds = Atomics.exchange(m, this.mine + IpiCpu.KINDS, 0);

@@ -116,15 +116,18 @@ export function runCpu(task: CpuTask): CpuResult {
     k.rcu.barrier();
     k.locks.flush();
     cpu.setState(CpuState.done);
+    k.irq.offline();
     return { cpu: task.cpu, ops: done, status: 'ok' };
   } catch (e) {
     k.locks.releaseAll();
     k.locks.flush();
     if (e instanceof RunAborted) {
       cpu.setState(CpuState.done);
+      k.irq.offline();
       return { cpu: task.cpu, ops: done, status: 'aborted' };
     }
     cpu.setState(CpuState.crashed);
+    k.irq.offline();
     requestStop(arena, StopState.abort);
     const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
     return { cpu: task.cpu, ops: done, status: 'crashed', error: err };
