@@ -183,7 +183,7 @@ export function resolveStress(a: Raw, d: StressDefaults): StressArgs {
     const v = a[flag];
     if (v === undefined) return undefined;
     const s = String(v);
-    if (s.trim() === '' || v === true) throw new UsageError(`--${flag}`, 'needs a file name (accepted: a writable path, or - for stdout)');
+    if (s.trim() === '' || v === true) throw new UsageError(`--${flag}`, 'needs a file name (accepted: a writable path)');
     return s;
   };
   return {

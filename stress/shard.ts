@@ -31,7 +31,13 @@ export function parseShard(v: unknown, env: NodeJS.ProcessEnv = process.env): Sh
   }
   const idx = env['JOB_COMPLETION_INDEX'];
   const cnt = env['JOB_COMPLETIONS'] ?? env['PMDTORTURE_SHARDS'];
-  if (idx === undefined || idx === '') return undefined;
+  if (idx === undefined || idx === '') {
+    // Our own variable asks for sharding: without an index there is no shard to run.
+    if (env['PMDTORTURE_SHARDS'] !== undefined && env['PMDTORTURE_SHARDS'] !== '') {
+      throw new UsageError('--shard', `PMDTORTURE_SHARDS=${env['PMDTORTURE_SHARDS']} is set but not JOB_COMPLETION_INDEX (0-based): set it, or pass --shard I/N`);
+    }
+    return undefined;
+  }
   // Kubernetes sets the index in every pod of an Indexed Job but not the count. Without it, each
   // pod would silently run the whole work (N identical copies, which merge then refuses, hours
   // later): refuse at once, so the pod fails at start with this line in its log.

@@ -281,6 +281,10 @@ describe('output files', () => {
     }
     const one = await cli(['run', '--mode', 'final', '--cpus', '1', '--ops', '500', '--quiet'], { env });
     expect(one.code, one.stderr).toBe(0);
+    // And the other way round: our shard count without an index.
+    const noIndex = await cli(['soak', '--duration', '1s', '--quiet'], { env: { PMDTORTURE_SHARDS: '4' } });
+    expect(noIndex.code, noIndex.stderr).toBe(2);
+    expect(noIndex.stderr.trim()).toMatch(/^pmdtorture soak: --shard: PMDTORTURE_SHARDS=4 is set but not JOB_COMPLETION_INDEX/);
   });
 });
 
