@@ -40,7 +40,7 @@ interface BenchOut {
   chunkT1: number[];
   chunkPairs: number[];
   chunkClean: boolean[];
-  /** gp kind, CPU 0: every synchronize() latency in µs. */
+  /** gp kind, CPU 0: every synchronizeRcu() latency in µs. */
   gpUs?: number[];
 }
 
@@ -82,8 +82,8 @@ function workerMain(d: BenchIn): void {
       break;
     case 'rcu':
       body = () => {
-        rcu.readLock();
-        rcu.readUnlock();
+        rcu.rcuReadLock();
+        rcu.rcuReadUnlock();
       };
       break;
     case 'irq':
@@ -99,21 +99,21 @@ function workerMain(d: BenchIn): void {
       };
       break;
     case 'gp': {
-      // CPU 0: short read-side sections and a synchronize() every 64 of them; the others:
+      // CPU 0: short read-side sections and a synchronizeRcu() every 64 of them; the others:
       // back-to-back readers with a little work inside, polling now and then.
       let n = 0;
       body =
         d.cpu === 0
           ? () => {
-              rcu.readLock();
+              rcu.rcuReadLock();
               Atomics.load(m, priv);
-              rcu.readUnlock();
-              if ((++n & 63) === 0) rcu.synchronize();
+              rcu.rcuReadUnlock();
+              if ((++n & 63) === 0) rcu.synchronizeRcu();
             }
           : () => {
-              rcu.readLock();
+              rcu.rcuReadLock();
               for (let i = 0; i < 16; i++) Atomics.load(m, priv + 1);
-              rcu.readUnlock();
+              rcu.rcuReadUnlock();
               if ((++n & 255) === 0) cpu.poll();
             };
       break;
@@ -163,12 +163,12 @@ function workerMain(d: BenchIn): void {
     // Time each grace period exactly (the arena histogram has factor-of-2 buckets).
     let n = 0;
     body = () => {
-      rcu.readLock();
+      rcu.rcuReadLock();
       Atomics.load(m, priv);
-      rcu.readUnlock();
+      rcu.rcuReadUnlock();
       if ((++n & 63) === 0) {
         const t = performance.now();
-        rcu.synchronize();
+        rcu.synchronizeRcu();
         gpUs.push((performance.now() - t) * 1000);
       }
     };

@@ -30,30 +30,30 @@ describe('rcu (unit, one thread)', () => {
     const { arena, cpu } = oneCpu();
     const rcu = new Rcu(cpu);
     const ctr = rcuCtrAt(arena, 0);
-    rcu.readLock();
+    rcu.rcuReadLock();
     const v = Atomics.load(arena.mem, ctr);
     expect(v & 1).toBe(1);
-    rcu.readLock();
+    rcu.rcuReadLock();
     expect(rcu.readDepth).toBe(2);
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
-    expect(() => rcu.synchronize()).toThrow(RcuError);
-    rcu.readUnlock();
+    expect(() => rcu.synchronizeRcu()).toThrow(RcuError);
+    rcu.rcuReadUnlock();
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
-    rcu.readUnlock();
+    rcu.rcuReadUnlock();
     // No grace period waits: the quiescent state is reported lazily, at the next poll.
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
-    rcu.readLock();
-    rcu.readUnlock();
+    rcu.rcuReadLock();
+    rcu.rcuReadUnlock();
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
     rcu.quiesce();
     expect(Atomics.load(arena.mem, ctr)).toBe(0);
-    expect(() => rcu.readUnlock()).toThrow(RcuError);
+    expect(() => rcu.rcuReadUnlock()).toThrow(RcuError);
     // Once a grace period has started, the next poll outside a section reports.
-    rcu.readLock();
+    rcu.rcuReadLock();
     Atomics.add(arena.mem, arena.base('rcu'), 4);
     cpu.poll();
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
-    rcu.readUnlock();
+    rcu.rcuReadUnlock();
     expect(Atomics.load(arena.mem, ctr)).toBe(v);
     cpu.poll();
     expect(Atomics.load(arena.mem, ctr)).toBe(0);
@@ -64,14 +64,14 @@ describe('rcu (unit, one thread)', () => {
     const rcu = new Rcu(cpu);
     const seen: number[] = [];
     rcu.onCallback(1, (arg) => seen.push(arg));
-    rcu.synchronize();
-    rcu.readLock();
-    rcu.call(1, 42);
+    rcu.synchronizeRcu();
+    rcu.rcuReadLock();
+    rcu.callRcu(1, 42);
     cpu.poll(); // inside our own section: the grace period cannot be over
     expect(seen).toEqual([]);
-    rcu.readUnlock();
-    for (let i = 0; i < 10; i++) rcu.call(1, i);
-    rcu.barrier();
+    rcu.rcuReadUnlock();
+    for (let i = 0; i < 10; i++) rcu.callRcu(1, i);
+    rcu.rcuBarrier();
     expect(seen).toEqual([42, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const s = readRcuStats(arena);
     expect(s.callbacksQueued).toBe(11);
@@ -87,19 +87,19 @@ describe('rcu (unit, one thread)', () => {
     let n = 0;
     rcu.onCallback(2, () => n++);
     // No poll runs here: only the producer finding the ring full can drain it.
-    for (let i = 0; i < 50; i++) rcu.call(2, i);
+    for (let i = 0; i < 50; i++) rcu.callRcu(2, i);
     expect(n).toBeGreaterThanOrEqual(46);
-    rcu.barrier();
+    rcu.rcuBarrier();
     expect(n).toBe(50);
     expect(readRcuStats(arena).maxBacklog).toBeLessThanOrEqual(4);
     // Holding a tracked lock, the producer first leaves the draining to others; with nobody
     // else it forces the drain after a bounded wait instead of hanging.
     Atomics.store(arena.mem, cpu.block0 + CpuField.HELD_DEPTH, 1);
     const t0 = performance.now();
-    for (let i = 0; i < 6; i++) rcu.call(2, i);
+    for (let i = 0; i < 6; i++) rcu.callRcu(2, i);
     Atomics.store(arena.mem, cpu.block0 + CpuField.HELD_DEPTH, 0);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
-    rcu.barrier();
+    rcu.rcuBarrier();
     expect(n).toBe(56);
   });
 
@@ -107,9 +107,9 @@ describe('rcu (unit, one thread)', () => {
     const { cpu } = oneCpu({ rcuCallbacks: 4 });
     const rcu = new Rcu(cpu);
     rcu.onCallback(3, () => {});
-    rcu.readLock();
+    rcu.rcuReadLock();
     expect(() => {
-      for (let i = 0; i < 10; i++) rcu.call(3, i);
+      for (let i = 0; i < 10; i++) rcu.callRcu(3, i);
     }).toThrow(/full inside a read-side section/);
   });
 
@@ -118,11 +118,11 @@ describe('rcu (unit, one thread)', () => {
     cpus[1]!.setState(CpuState.running);
     const r0 = new Rcu(cpus[0]!);
     const r1 = new Rcu(cpus[1]!);
-    r1.readLock(); // CPU 1 leaves its work inside a section (a crash would do the same)
+    r1.rcuReadLock(); // CPU 1 leaves its work inside a section (a crash would do the same)
     cpus[1]!.setState(CpuState.crashed);
-    r0.synchronize();
+    r0.synchronizeRcu();
     cpus[1]!.setState(CpuState.done);
-    r0.synchronize();
+    r0.synchronizeRcu();
     expect(readRcuStats(arena).gracePeriods).toBe(2);
   });
 
@@ -133,8 +133,8 @@ describe('rcu (unit, one thread)', () => {
     const r1 = new Rcu(cpus[1]!);
     const seen: number[] = [];
     for (const r of [r0, r1]) r.onCallback(5, (arg) => seen.push(arg));
-    r1.readLock(); // CPU 1 holds the first grace period up
-    r0.call(5, 1); // due at epoch 4
+    r1.rcuReadLock(); // CPU 1 holds the first grace period up
+    r0.callRcu(5, 1); // due at epoch 4
     // The stall watchdog's first sighting moves GP to 4 itself: the first CPU to drive it stamps it.
     expect(findRcuStalls(arena, 0)).toEqual([]);
     expect(Atomics.load(arena.mem, arena.base('rcu')) >>> 2).toBe(1);
@@ -144,10 +144,10 @@ describe('rcu (unit, one thread)', () => {
     while (performance.now() - t0 < 3) {
       // CPU 1 stays inside its section for >= 3 ms
     }
-    r1.readUnlock();
+    r1.rcuReadUnlock();
     r1.quiesce();
     cpus[0]!.poll(); // completes epoch 4 asynchronously
-    r0.call(5, 2); // due at epoch 8: nobody in a section, over at the first poll
+    r0.callRcu(5, 2); // due at epoch 8: nobody in a section, over at the first poll
     cpus[0]!.poll();
     expect(seen).toEqual([1, 2]);
     const s = readRcuStats(arena);
@@ -164,16 +164,16 @@ describe('rcu (unit, one thread)', () => {
     const r1 = new Rcu(cpus[1]!);
     setRcuStallThreshold(arena, 100);
     expect(findRcuStalls(arena, 1000)).toEqual([]);
-    r1.readLock();
+    r1.rcuReadLock();
     expect(findRcuStalls(arena, 1000)).toEqual([]); // first sighting
     expect(findRcuStalls(arena, 1050)).toEqual([]);
     expect(findRcuStalls(arena, 1150)).toEqual([{ cpu: 1, ms: 150, first: true }]);
     expect(findRcuStalls(arena, 1200)).toEqual([{ cpu: 1, ms: 200, first: false }]);
-    r1.readUnlock();
+    r1.rcuReadUnlock();
     // A new section is a new sighting, even within the same epoch.
-    r1.readLock();
+    r1.rcuReadLock();
     expect(findRcuStalls(arena, 1300)).toEqual([]);
-    r1.readUnlock();
+    r1.rcuReadUnlock();
     expect(readRcuStats(arena).stalls).toBe(1);
   });
 });

@@ -8,7 +8,7 @@
  *   Bit 1 (WAIT) is set by a grace-period waiter that sleeps on the word, so the reader's
  *   unlock (an exchange, which costs the same as a sequentially consistent store in V8) knows
  *   to wake it; nesting is counted in the worker, not in shared memory.
- * - synchronize(): e = (GP += 4); wait until every CPU's CTR is 0 or carries a snapshot >= e.
+ * - synchronizeRcu(): e = (GP += 4); wait until every CPU's CTR is 0 or carries a snapshot >= e.
  *   Proof: a reader inside a section when the add happened has snapshot <= e - 4; it keeps that
  *   CTR until it leaves the section, and any later section loads GP >= e. So observing
  *   "0 or >= e" on each CPU after the add means each such section has ended. liburcu needs two
@@ -31,7 +31,7 @@
  * - COMPLETED = the largest e whose grace period is known to be over. Because a GP with a larger
  *   e waits for a superset of readers, "COMPLETED >= c" means every GP up to c is over.
  * - Grace-period latency (HIST, what reports call the GP latency p50/p99): for each epoch e that
- *   someone needed — started by synchronize() or by tryAdvance() for a callback, whichever
+ *   someone needed — started by synchronizeRcu() or by tryAdvance() for a callback, whichever
  *   completes it — the time from GP reaching e to COMPLETED reaching e, once per epoch. The start
  *   is stamped in a 16-slot table (tag = e, then e|1 once recorded), stamped by whoever moved GP
  *   to e or, for an epoch the stall watchdog started, by the first CPU that drives it. The CPU
@@ -45,8 +45,8 @@
  * records; target = GP at enqueue + 4, due when COMPLETED >= target. Any CPU may drive a grace
  * period without blocking (bump GP, then scan the reader words: `tryAdvance`) and run due
  * callbacks from its poller, at a safe moment (outside read-side sections, holding no tracked
- * lock, not inside a wait round, not already inside a callback). synchronize() runs due ones on
- * return, barrier() runs them itself, and a producer that finds the ring full runs a grace period
+ * lock, not inside a wait round, not already inside a callback). synchronizeRcu() runs due ones on
+ * return, rcuBarrier() runs them itself, and a producer that finds the ring full runs a grace period
  * and drains it — so callbacks cannot starve even if no poller ever reaches a safe moment.
  */
 import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
@@ -116,7 +116,7 @@ const GP_SLOTS = 16;
 const RECORDED = 1;
 /** Callbacks run per poll: bounds the time a poller steals from the CPU's own work. */
 const POLL_BATCH = 16;
-/** How long call() on a full ring, holding locks, waits for other CPUs to drain it. */
+/** How long callRcu() on a full ring, holding locks, waits for other CPUs to drain it. */
 const RING_FULL_WAIT_MS = 100;
 
 export const RCU_STALL_DEFAULT_MS = 2000;
@@ -182,7 +182,7 @@ export class Rcu {
   private readonly syncEarly: boolean;
   private readonly handlers = new Map<number, (arg: number) => void>();
   private inCallback = false;
-  /** When call() first found the ring full while holding locks (-1 = not waiting). */
+  /** When callRcu() first found the ring full while holding locks (-1 = not waiting). */
   private fullSince = -1;
 
   constructor(
@@ -206,7 +206,7 @@ export class Rcu {
 
   // ---- read side: one load in, nothing out; a store only when a grace period has started ----
 
-  readLock(): void {
+  rcuReadLock(): void {
     if (this.readDepth++ === 0 && this.publish) {
       const v = Atomics.load(this.mem, this.gpAt) | ACTIVE;
       if (v !== this.snap) this.republish(v);
@@ -215,7 +215,7 @@ export class Rcu {
     this.ctx.yieldAt(YieldPt.rcuReadLock);
   }
 
-  readUnlock(): void {
+  rcuReadUnlock(): void {
     // Controlled runs: another CPU may run while this CPU is still inside the section.
     this.ctx.yieldAt(YieldPt.rcuReadUnlock);
     // Free, as in non-preemptible kernels: the quiescent state is reported by the next poll,
@@ -243,7 +243,7 @@ export class Rcu {
   // ---- grace periods ----
 
   /** synchronize_rcu(): returns once every reader that was inside a section at entry has left it. */
-  synchronize(): void {
+  synchronizeRcu(): void {
     if (this.readDepth > 0) {
       throw new RcuError(`synchronize_rcu() inside an RCU read-side section on cpu ${this.ctx.cpuId} would deadlock`);
     }
@@ -403,7 +403,7 @@ export class Rcu {
   }
 
   /** call_rcu(): run handler `kind` with `arg` on some CPU after a grace period. Never fails. */
-  call(kind: number, arg: number): void {
+  callRcu(kind: number, arg: number): void {
     const m = this.mem;
     const tailAt = this.base + RcuG.TAIL;
     for (;;) {
@@ -471,7 +471,7 @@ export class Rcu {
       this.sleepOnHead(h);
       return;
     }
-    this.synchronize();
+    this.synchronizeRcu();
     if (this.runDue(this.cap, true) > 0) return;
     // Records claimed but not yet published, or being drained by others: wait for HEAD to move.
     this.sleepOnHead(Atomics.load(this.mem, this.base + RcuG.HEAD));
@@ -512,7 +512,7 @@ export class Rcu {
       if (dif < 0) break; // empty, or the next record is not published yet
       if (dif > 0) continue; // another consumer took it
       if (!this.tryAdvance(Atomics.load(m, rec + REC_TARGET))) break;
-      // Mark busy before claiming, so barrier() never sees the ticket neither queued nor running.
+      // Mark busy before claiming, so rcuBarrier() never sees the ticket neither queued nor running.
       Atomics.store(m, this.mine + RcuCpu.CB_TICKET, pos);
       Atomics.store(m, this.mine + RcuCpu.CB_BUSY, 1);
       if (Atomics.compareExchange(m, headAt, pos, pos + 1) !== pos) {
@@ -568,7 +568,7 @@ export class Rcu {
   }
 
   /** rcu_barrier(): wait until every callback queued before the call has been invoked. */
-  barrier(): void {
+  rcuBarrier(): void {
     if (this.readDepth > 0 || this.inCallback) {
       throw new RcuError(`rcu_barrier() inside an RCU read-side section or callback on cpu ${this.ctx.cpuId}`);
     }
@@ -588,7 +588,7 @@ export class Rcu {
       const cell = h & this.mask;
       const rec = this.ring + cell * REC_WORDS;
       const published = ((Atomics.load(m, rec + REC_SEQ) + cell - (h + 1)) | 0) === 0;
-      if (published && !this.done(Atomics.load(m, rec + REC_TARGET))) this.synchronize();
+      if (published && !this.done(Atomics.load(m, rec + REC_TARGET))) this.synchronizeRcu();
       else if (Atomics.load(m, headAt) === h) this.waitWord(headAt, h);
     }
   }

@@ -87,7 +87,7 @@ export default function timeoutSelftest(t: TimeoutSelftestTask): TimeoutSelftest
         Atomics.store(m, flag, 1);
         cpu.wake(flag, 8);
         for (let i = 0; i < t.steps; i++) {
-          rcu.call(1, i);
+          rcu.callRcu(1, i);
           step();
         }
         locks.mutexUnlock(LockClass.mmap_lock, lockA);
@@ -96,7 +96,7 @@ export default function timeoutSelftest(t: TimeoutSelftestTask): TimeoutSelftest
         locks.mutexLock(LockClass.mmap_lock, lockA);
         locks.mutexUnlock(LockClass.mmap_lock, lockA);
       }
-      rcu.barrier();
+      rcu.rcuBarrier();
     } else if (t.cpu === 2) {
       locks.mutexLock(LockClass.mmap_lock, lockA);
       Atomics.store(m, flag, 1);

@@ -194,11 +194,11 @@ export class Kernel {
 
   /** hugetlb_walker_lock(): rcu_read_lock() or local_irq_disable(), per the mode. */
   walkerLock(): void {
-    if (this.walkerRcu) this.rcu.readLock();
+    if (this.walkerRcu) this.rcu.rcuReadLock();
     else if (this.walkerIrq) this.irq.localIrqDisable();
   }
   walkerUnlock(): void {
-    if (this.walkerRcu) this.rcu.readUnlock();
+    if (this.walkerRcu) this.rcu.rcuReadUnlock();
     else if (this.walkerIrq) this.irq.localIrqEnable();
   }
 
@@ -320,7 +320,7 @@ export class Kernel {
       case 'rcu':
         // MMU_GATHER_RCU_TABLE_FREE: the page stays intact until a grace period has passed.
         this.pool.markPendingFree(page);
-        this.rcu.call(RCU_FREE_TABLE, page);
+        this.rcu.callRcu(RCU_FREE_TABLE, page);
         break;
       case 'ipi':
         // No RCU table free: tlb_remove_table_sync_one() IPIs every CPU; IRQ-off walkers hold it off.

@@ -113,7 +113,7 @@ export function runCpu(task: CpuTask): CpuResult {
       cpu.point(Pt['op-gap']);
     }
     // Drain this CPU's deferred frees so the end state is quiescent.
-    k.rcu.barrier();
+    k.rcu.rcuBarrier();
     k.locks.flush();
     cpu.setState(CpuState.done);
     k.irq.offline();

@@ -2,7 +2,7 @@
  * rcutorture for pmdtorture's RCU and IRQ/IPI walker locks, over real worker threads.
  *
  * Updaters replace the RCU-protected "current" object (a slot in the `scratch` region) and retire
- * the old one through synchronize(), call() (rcu flavor) or a TLB shootdown (irq flavor). Each
+ * the old one through synchronizeRcu(), callRcu() (rcu flavor) or a TLB shootdown (irq flavor). Each
  * retired object's pipe count starts at 1 and grows by one per later grace period (or acknowledged
  * shootdown) that the retiring updater completes — only ones that started after the retirement,
  * so concurrent updaters never produce false positives. Readers read the current object inside a
@@ -176,7 +176,7 @@ class TortureCpu {
   }
 
   private pipeCallback(i: number): void {
-    if (!this.bump(i)) this.rcu!.call(TORTURE_CB_KIND, i);
+    if (!this.bump(i)) this.rcu!.callRcu(TORTURE_CB_KIND, i);
   }
 
   private flush(): void {
@@ -215,12 +215,12 @@ class TortureCpu {
       const r = rng.nextU32();
       const delay = r % every === 0;
       const nest = (r >>> 8) % 8 === 0;
-      if (rcu !== null) rcu.readLock();
+      if (rcu !== null) rcu.rcuReadLock();
       else irq!.localIrqDisable();
       const g0 = Atomics.load(m, this.gpCountAt);
       const p = Atomics.load(m, curAt);
       if (nest) {
-        if (rcu !== null) rcu.readLock();
+        if (rcu !== null) rcu.rcuReadLock();
         else irq!.localIrqSave();
       }
       if (delay) {
@@ -229,14 +229,14 @@ class TortureCpu {
         else this.dawdle(spins);
       }
       if (nest) {
-        if (rcu !== null) rcu.readUnlock();
+        if (rcu !== null) rcu.rcuReadUnlock();
         else irq!.localIrqRestore(1);
       }
       const at = objBase + p * OBJ_WORDS;
       const pipe = Atomics.load(m, at + OBJ_PIPE);
       const mb = Atomics.load(m, at + OBJ_MB);
       const b = Atomics.load(m, this.gpCountAt) - g0;
-      if (rcu !== null) rcu.readUnlock();
+      if (rcu !== null) rcu.rcuReadUnlock();
       else irq!.localIrqEnable();
       this.reads++;
       this.hist[pipe < PIPE_LEN ? pipe : PIPE_LEN]!++;
@@ -277,7 +277,7 @@ class TortureCpu {
         fails++;
         Atomics.store(m, this.st + ST_ALLOC_FAIL, fails);
         // Everything is in flight: push grace periods along ourselves.
-        if (this.rcu !== null) this.rcu.synchronize();
+        if (this.rcu !== null) this.rcu.synchronizeRcu();
         else this.irq!.tlbShootdown();
         this.bumpRemoved(removed);
         continue;
@@ -290,10 +290,10 @@ class TortureCpu {
       Atomics.add(m, this.circ + 1, 1);
       const useCall = this.rcu !== null && (retire === 'call' || (retire === 'mixed' && (rng.nextU32() & 1) === 0));
       if (useCall) {
-        this.rcu!.call(TORTURE_CB_KIND, old);
+        this.rcu!.callRcu(TORTURE_CB_KIND, old);
       } else {
         removed.push(old);
-        if (this.rcu !== null) this.rcu.synchronize();
+        if (this.rcu !== null) this.rcu.synchronizeRcu();
         else this.irq!.tlbShootdown();
         this.bumpRemoved(removed);
       }
@@ -316,9 +316,9 @@ class TortureCpu {
   /** CPU 1 holds one read-side section for stallHoldMs: the stall detector must name it. */
   staller(): void {
     const hold = this.o.stallHoldMs ?? 600;
-    this.rcu!.readLock();
+    this.rcu!.rcuReadLock();
     Atomics.wait(this.m, this.napAt, 0, hold);
-    this.rcu!.readUnlock();
+    this.rcu!.rcuReadUnlock();
   }
 
   /** Sender side of the IPI deadlock scenarios: "hold" word L, then shoot down. */
@@ -349,8 +349,8 @@ class TortureCpu {
     while (!this.cpu.stopRequested()) {
       // Every wake-up: one more section, so every grace period finds a deferred state here.
       if (this.rcu !== null) {
-        this.rcu.readLock();
-        this.rcu.readUnlock();
+        this.rcu.rcuReadLock();
+        this.rcu.rcuReadUnlock();
       }
       this.cpu.block(at, 0);
     }
@@ -360,7 +360,7 @@ class TortureCpu {
     // Let CPU 1 fall asleep first.
     Atomics.wait(this.m, this.napAt, 0, 30);
     for (let i = 0; i < n && !this.cpu.stopRequested(); i++) {
-      if (this.rcu !== null) this.rcu.synchronize();
+      if (this.rcu !== null) this.rcu.synchronizeRcu();
       else this.irq!.tlbShootdown();
       Atomics.store(this.m, this.st + ST_UPDATES, i + 1);
       // Give the sleeper time to go back to sleep (and possibly to defer a state again).
