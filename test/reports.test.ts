@@ -279,6 +279,17 @@ describe.skipIf(SKIP_HTML)('HTML report in headless Chromium', () => {
         await page.screenshot({ path: join(root, shots, `report-${kind}.png`), clip: { x: 0, y: 0, width: 1200, height: kind === 'compare' ? 1100 : 900 } });
       }
       await page.close();
+      // With JavaScript off the summary (a table or a dl) is still there, with the same numbers.
+      const noJs = await browser.newContext({ javaScriptEnabled: false });
+      const plainPage = await noJs.newPage();
+      await plainPage.goto(pathToFileURL(join(dir, `${kind}.html`)).href);
+      const plain = await plainPage.evaluate(() => ({
+        tables: document.querySelectorAll('table, dl').length,
+        nums: [...document.querySelectorAll('[data-json]')].map((el) => ({ path: el.getAttribute('data-json')!, text: el.textContent ?? '' })),
+      }));
+      await noJs.close();
+      expect(plain.tables).toBeGreaterThan(0);
+      expect(plain.nums).toEqual(nums);
     });
   }
 });
