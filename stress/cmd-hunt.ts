@@ -6,7 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
 import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, type HuntResult } from './controlled.js';
+import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileOf, type HuntResult } from './controlled.js';
 import { resolveSched, schedOptions } from './sched-options.js';
 import { SCHEMA_VERSION, toolInfo } from './report-json.js';
 import { outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
@@ -29,6 +29,7 @@ export const huntCommand: CommandModule<object, Raw> = {
       .option('iterations', { type: 'string', requiresArg: true, default: '1000', describe: 'executions to try' })
       .option('seed', { type: 'string', requiresArg: true, describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' })
       .option('out', { type: 'string', requiresArg: true, default: '.', describe: 'directory for the replay file' })
+      .option('stop-at-target', { type: 'boolean', default: false, describe: "stop only at a violation at the scenario's own call sites (in none the walkers' scenarios also race in the fault)" })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout (human text goes to stderr)' })
       .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
       .example('$0 hunt --scenario follow-page --mode none --iterations 500 --seed 1', 'find the follow_page race and write a replay file')
@@ -59,7 +60,8 @@ export async function huntMain(a: Raw): Promise<number> {
     if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
   };
   say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
-  const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields });
+  const atTarget = a['stop-at-target'] === true;
+  const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields, ...(atTarget ? { stopAtSites: openTargets(scenario, mode) } : {}) });
   // One loop for sharded and unsharded hunts: iteration i is the same execution in both (PCT's k
   // is fixed), so N shards together run exactly the unsharded hunt's iterations.
   const items = shard ? shardItems(shard, iterations) : undefined;
@@ -88,7 +90,7 @@ export async function huntMain(a: Raw): Promise<number> {
   } else {
     summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
-  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', mode, '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : [])].map(shellWord).join(' ');
+  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', mode, '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {
       schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
       ...(shard ? { shard: { ...shard, items: (items ?? []).slice(0, Math.min(h.iterations, 10_000)) } } : {}),

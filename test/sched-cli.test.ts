@@ -21,13 +21,13 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
 
 describe('hunt and replay CLI', () => {
   let file = '';
-  it('hunt --sched pct finds the race, writes the replay file into --out, prints its path, exit 1', () => {
-    const r = cli(['hunt', '--scenario', 'follow-page', '--mode', 'none', '--seed', '1', '--iterations', '300', '--out', join(tmp, 'out')]);
+  it('hunt --sched pct --stop-at-target finds the scenario\'s own race, writes the replay file into --out, prints its path, exit 1', () => {
+    const r = cli(['hunt', '--scenario', 'follow-page', '--mode', 'none', '--seed', '1', '--iterations', '1000', '--stop-at-target', '--out', join(tmp, 'out')]);
     expect(r.code, r.stderr).toBe(1);
     file = r.stdout.trim().split('\n').pop()!;
     expect(file.startsWith(join(tmp, 'out'))).toBe(true);
     expect(existsSync(file)).toBe(true);
-    expect(r.stderr).toMatch(/FOUND .* in iteration \d+/);
+    expect(r.stderr).toMatch(/FOUND \S+ \(follow-page, op follow-page, .* in iteration \d+/);
   });
 
   it('replay FILE --json: the identical violation at the identical step, exit 1', () => {
