@@ -8,7 +8,7 @@ import { rssSplit } from './procmem.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { Arena, type ArenaConfig, defaultArenaConfig } from '../src/shared-mem/layout.js';
-import { CpuField, CpuState } from '../src/shared-mem/cpu-block.js';
+import { CPU_STATE_NAMES, CpuField, CpuState } from '../src/shared-mem/cpu-block.js';
 import { CPU_WORDS } from '../src/shared-mem/layout.js';
 import { StopState, requestStop, stopState } from '../src/shared-mem/ctl.js';
 import { readTrace } from '../src/shared-mem/trace.js';
@@ -173,7 +173,6 @@ interface AtomicsWaitAsync {
   waitAsync(mem: Int32Array, at: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }
 
-const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
 /** After an abort, how long workers get to unwind before the pool is destroyed. */
 const ABORT_GRACE_MS = 2000;
 
@@ -402,7 +401,7 @@ function stallReport(arena: Arena, cpu: number): StallReport {
   const waitCls = g(CpuField.WAIT_CLASS);
   return {
     cpu,
-    state: STATE_NAMES[g(CpuField.STATE)] ?? '?',
+    state: CPU_STATE_NAMES[g(CpuField.STATE)] ?? '?',
     op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
     waitingOn: g(CpuField.WAIT_ON),
     waitingFor: waitCls >= 0 && g(CpuField.STATE) === CpuState.blocked ? lockClassName(waitCls) : null,

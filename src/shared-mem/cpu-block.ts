@@ -30,3 +30,5 @@ export const HELD_WORDS = 2;
 export const MAX_HELD = 23;
 
 export const CpuState = { idle: 0, running: 1, blocked: 2, done: 3, crashed: 4 } as const;
+/** CpuState values by number, for reports. */
+export const CPU_STATE_NAMES: readonly string[] = ['idle', 'running', 'blocked', 'done', 'crashed'];

@@ -33,15 +33,15 @@
  * `runBarrierTorture`, which starts workers from the compiled copy in dist/.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
-import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
+import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
+import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
-import { TortureWorkers } from './torture-workers.js';
+import { type Sleeper, TortureWorkers } from './torture-workers.js';
 
 export const BARRIER_TORTURE_TYPES = [
   'barrier',
@@ -171,7 +171,6 @@ export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResul
   const { opts } = input;
   const arena = Arena.attach(input.buffer, input.config);
   const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: strictWaiter });
-  const m = arena.mem;
   const s0 = arena.base('scratch');
   const mine = s0 + S_CPU + input.cpu * LINE_WORDS;
   const res: BarrierTortureCpuResult = {
@@ -285,17 +284,7 @@ if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.tas
 
 // ================================================================ main-thread runner
 
-export interface StalledCpu {
-  cpu: number;
-  state: number;
-  waitOn: number;
-  /** Name of the word it sleeps on (count, gen), or '-'. */
-  waitName: string;
-  waitVal: number;
-  /** The word's value at the snapshot. */
-  wordNow: number;
-  /** It sleeps although its word no longer holds the value it sleeps on: never woken. */
-  lostWakeup: boolean;
+export interface StalledCpu extends Sleeper {
   /** Rounds it passed, and the round it last arrived at (-1: none). */
   rounds: number;
   arrivedAt: number;
@@ -333,7 +322,6 @@ export interface BarrierTortureResult {
   perCpu: BarrierTortureCpuResult[];
 }
 
-const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
 
 export async function runBarrierTorture(o: BarrierTortureOptions): Promise<BarrierTortureResult> {
   const cpus = o.cpus;
@@ -369,71 +357,19 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
   const t0 = performance.now();
   const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'barriertorture', buffer: arena.buffer, config, cpu: i, opts }));
   const tw = new TortureWorkers<BarrierTortureCpuResult>(arena, file, inputs);
-  const { results, errors, all } = tw;
+  const { results, errors } = tw;
   // The watchdog: every CPU's arrival and pass counters; no movement for the bound is a stall.
   const progress = (): number => {
     let p = 0;
     for (let c = 0; c < cpus; c++) p += Atomics.load(mem, line(c) + C_ARRIVED) + Atomics.load(mem, line(c) + C_PASSED);
     return p;
   };
-  let outcome: 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung' = 'done';
-  let last = -1;
-  let lastMove = t0;
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => {
-      timer = setTimeout(r, 20);
-    })]);
-    clearTimeout(timer);
-    if (tw.finished) break;
-    if (tw.crashed) {
-      outcome = 'crashed';
-      break;
-    }
-    const now = performance.now();
-    const p = progress();
-    if (p !== last) {
-      last = p;
-      lastMove = now;
-    }
-    if (stopState(arena) === StopState.abort) {
-      outcome = 'aborted'; // a CPU stopped at its first failure
-      break;
-    }
-    if (now - lastMove > bound) {
-      outcome = 'stalled';
-      break;
-    }
-    if (now - t0 > limit) {
-      outcome = 'hung';
-      break;
-    }
-  }
+  const outcome = await tw.watch(progress, bound, limit);
   const bar = s0 + S_BARRIER;
   const names = new Map<number, string>([[bar, 'count'], [bar + 1, 'gen']]);
-  const stalledCpus: StalledCpu[] = [];
-  if (outcome === 'stalled' || outcome === 'hung') {
-    // Snapshot who sleeps where before tearing down.
-    for (let i = 0; i < cpus; i++) {
-      const b = arena.base('cpu') + i * CPU_WORDS;
-      const state = Atomics.load(mem, b + CpuField.STATE);
-      if (state === CpuState.done || state === CpuState.idle) continue;
-      const waitOn = Atomics.load(mem, b + CpuField.WAIT_ON);
-      const waitVal = Atomics.load(mem, b + CpuField.WAIT_VAL);
-      const wordNow = waitOn >= 0 ? Atomics.load(mem, waitOn) : 0;
-      stalledCpus.push({
-        cpu: i,
-        state,
-        waitOn,
-        waitName: names.get(waitOn) ?? '-',
-        waitVal,
-        wordNow,
-        lostWakeup: state === CpuState.blocked && waitOn >= 0 && wordNow !== waitVal,
-        rounds: Atomics.load(mem, line(i) + C_PASSED),
-        arrivedAt: Atomics.load(mem, line(i) + C_ARRIVED) - 1,
-      });
-    }
-  }
+  const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
+    ? tw.sleepers(names).map((c) => ({ ...c, rounds: Atomics.load(mem, line(c.cpu) + C_PASSED), arrivedAt: Atomics.load(mem, line(c.cpu) + C_ARRIVED) - 1 }))
+    : [];
   const detectedMs = outcome === 'done' ? undefined : performance.now() - t0;
   const td0 = performance.now();
   if (outcome !== 'done') await tw.tearDown();
@@ -491,7 +427,7 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
       const where = c.waitOn >= 0
         ? `sleeps on word ${c.waitOn} (${c.waitName}) for value ${c.waitVal}, word now ${c.wordNow}${c.lostWakeup ? ' — never woken: lost wake-up' : ''}`
         : 'not in a barrier wait';
-      lines.push(`  CPU ${c.cpu} ${STATE_NAMES[c.state] ?? `state ${c.state}`}, ${where}, arrived at round ${c.arrivedAt}, ${c.rounds} passed`);
+      lines.push(`  CPU ${c.cpu} ${CPU_STATE_NAMES[c.state] ?? `state ${c.state}`}, ${where}, arrived at round ${c.arrivedAt}, ${c.rounds} passed`);
     }
     lines.push(`torn down in ${teardownMs.toFixed(0)} ms`);
   }

@@ -36,9 +36,9 @@
  * runner `runCompletionTorture`, which starts workers from the compiled copy in dist/.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
-import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
+import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
+import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
@@ -48,7 +48,7 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
-import { TortureWorkers } from './torture-workers.js';
+import { type Sleeper, TortureWorkers } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
   'completion',
@@ -382,17 +382,7 @@ if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.tas
 
 // ================================================================ main-thread runner
 
-export interface StalledCpu {
-  cpu: number;
-  state: number;
-  waitOn: number;
-  /** Name of the completion word it sleeps on (req0, req1, ack, ready), or '-'. */
-  waitName: string;
-  waitVal: number;
-  /** The word's value at the snapshot. */
-  wordNow: number;
-  /** It sleeps although its word no longer holds the value it sleeps on: never woken. */
-  lostWakeup: boolean;
+export interface StalledCpu extends Sleeper {
   handoffs: number;
 }
 
@@ -424,7 +414,6 @@ export interface CompletionTortureResult {
   perCpu: CompletionTortureCpuResult[];
 }
 
-const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
 
 export async function runCompletionTorture(o: CompletionTortureOptions): Promise<CompletionTortureResult> {
   const cpus = o.cpus;
@@ -450,68 +439,17 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
   const t0 = performance.now();
   const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'completiontorture', buffer: arena.buffer, config, cpu: i, opts }));
   const tw = new TortureWorkers<CompletionTortureCpuResult>(arena, file, inputs);
-  const { results, errors, all } = tw;
+  const { results, errors } = tw;
   const mem = arena.mem;
   const s0 = arena.base('scratch');
-  // The watchdog: poll the completer's round counter; no movement for stallMs is a stall.
-  let outcome: 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung' = 'done';
-  let lastRound = -1;
-  let lastMove = t0;
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => {
-      timer = setTimeout(r, 20);
-    })]);
-    clearTimeout(timer);
-    if (tw.finished) break;
-    if (tw.crashed) {
-      outcome = 'crashed';
-      break;
-    }
-    const now = performance.now();
-    const round = Atomics.load(mem, s0 + S_ROUND);
-    if (round !== lastRound) {
-      lastRound = round;
-      lastMove = now;
-    }
-    if (stopState(arena) === StopState.abort) {
-      outcome = 'aborted'; // a CPU stopped at its first failure
-      break;
-    }
-    if (now - lastMove > stallMs) {
-      outcome = 'stalled';
-      break;
-    }
-    if (now - t0 > bound) {
-      outcome = 'hung';
-      break;
-    }
-  }
+  // The watchdog: the completer's round counter; no movement for stallMs is a stall.
+  const outcome = await tw.watch(() => Atomics.load(mem, s0 + S_ROUND), stallMs, bound);
   const names = new Map<number, string>([
     [s0 + S_REQ0, 'req0'], [s0 + S_REQ1, 'req1'], [s0 + S_ACK, 'ack'], [s0 + S_READY, 'ready'],
   ]);
-  const stalledCpus: StalledCpu[] = [];
-  if (outcome === 'stalled' || outcome === 'hung') {
-    // Snapshot who sleeps where before tearing down.
-    for (let i = 0; i < cpus; i++) {
-      const b = arena.base('cpu') + i * CPU_WORDS;
-      const state = Atomics.load(mem, b + CpuField.STATE);
-      if (state === CpuState.done || state === CpuState.idle) continue;
-      const waitOn = Atomics.load(mem, b + CpuField.WAIT_ON);
-      const waitVal = Atomics.load(mem, b + CpuField.WAIT_VAL);
-      const wordNow = waitOn >= 0 ? Atomics.load(mem, waitOn) : 0;
-      stalledCpus.push({
-        cpu: i,
-        state,
-        waitOn,
-        waitName: names.get(waitOn) ?? '-',
-        waitVal,
-        wordNow,
-        lostWakeup: state === CpuState.blocked && waitOn >= 0 && wordNow !== waitVal,
-        handoffs: Atomics.load(mem, s0 + S_CPU + i * LINE_WORDS),
-      });
-    }
-  }
+  const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
+    ? tw.sleepers(names).map((c) => ({ ...c, handoffs: Atomics.load(mem, s0 + S_CPU + c.cpu * LINE_WORDS) }))
+    : [];
   if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;
   const per: CompletionTortureCpuResult[] = results.map((r, i) => r ?? {
@@ -549,7 +487,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
       ? `!!! no round finished for ${stallMs} ms at round ${rounds} (${lostWakeups > 0 ? 'lost wake-up' : 'stall: lost wake-up or deadlock'}); ${words}:`
       : `!!! not finished within ${bound} ms at round ${rounds}; ${words}:`);
     for (const c of stalledCpus) {
-      lines.push(`  CPU ${c.cpu} ${STATE_NAMES[c.state] ?? `state ${c.state}`}, sleeps on word ${c.waitOn} (${c.waitName}) for value ${c.waitVal}, word now ${c.wordNow}${c.lostWakeup ? ' — never woken: lost wake-up' : ''}, ${c.handoffs} hand-offs`);
+      lines.push(`  CPU ${c.cpu} ${CPU_STATE_NAMES[c.state] ?? `state ${c.state}`}, sleeps on word ${c.waitOn} (${c.waitName}) for value ${c.waitVal}, word now ${c.wordNow}${c.lostWakeup ? ' — never woken: lost wake-up' : ''}, ${c.handoffs} hand-offs`);
     }
   }
   if (outcome === 'aborted') lines.push('stopped at the first failure');

@@ -17,7 +17,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
-import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
+import { CpuField, CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
@@ -339,7 +339,6 @@ function count(rs: LockTortureCpuResult[]): TortureCount {
   };
 }
 
-const STATE_NAMES = ['idle', 'running', 'blocked', 'done', 'crashed'];
 
 function line(what: string, c: TortureCount): string {
   const flag = c.fails > 0 ? ' !!!' : c.unfair ? ' ???' : '';
@@ -429,7 +428,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
     const lw = [0, 1, 2].map((k) => Atomics.load(mem, arena.base('scratch') + S_LOCK + k));
     lines.push(`!!! no progress within ${bound} ms (lost wake-up or deadlock); lock words [${lw.map((x) => `0x${(x >>> 0).toString(16)}`).join(' ')}]:`);
     for (const h of hungCpus) {
-      lines.push(`  CPU ${h.cpu} ${STATE_NAMES[h.state] ?? `state ${h.state}`}, waits on word ${h.waitOn} for ${h.waitClass}, holds [${h.held.map((x) => `${x.name}@${x.at}`).join(', ')}], ${h.acquisitions} acquisitions`);
+      lines.push(`  CPU ${h.cpu} ${CPU_STATE_NAMES[h.state] ?? `state ${h.state}`}, waits on word ${h.waitOn} for ${h.waitClass}, holds [${h.held.map((x) => `${x.name}@${x.at}`).join(', ')}], ${h.acquisitions} acquisitions`);
     }
   }
   return {

@@ -6,8 +6,25 @@
  */
 import { Worker } from 'node:worker_threads';
 import { type Arena, CPU_WORDS } from '../../shared-mem/layout.js';
-import { CpuField } from '../../shared-mem/cpu-block.js';
-import { StopState, requestStop } from '../../shared-mem/ctl.js';
+import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
+import { StopState, requestStop, stopState } from '../../shared-mem/ctl.js';
+
+/** How a watched torture ended: finished, a worker crashed, a CPU stopped at its first failure, no progress, or the overall limit. */
+export type TortureOutcome = 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung';
+
+/** A CPU still running at a stall, and the word it sleeps on. */
+export interface Sleeper {
+  cpu: number;
+  state: number;
+  waitOn: number;
+  /** Name of the word it sleeps on (from the torture's names), or '-'. */
+  waitName: string;
+  waitVal: number;
+  /** The word's value at the snapshot. */
+  wordNow: number;
+  /** It sleeps although its word no longer holds the value it sleeps on: never woken. */
+  lostWakeup: boolean;
+}
 
 export class TortureWorkers<R extends { error?: string | undefined }> {
   readonly results: Array<R | undefined>;
@@ -54,6 +71,53 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
     this.all = Promise.all(done).then(() => {
       this.exited = true;
     });
+  }
+
+  /**
+   * The watchdog: until every worker has exited, poll `progress` (a counter the CPUs move);
+   * no movement for `stallMs` is a stall, `limitMs` in all is a hang.
+   */
+  async watch(progress: () => number, stallMs: number, limitMs: number): Promise<TortureOutcome> {
+    const t0 = performance.now();
+    let last = Number.NaN;
+    let lastMove = t0;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.all, new Promise<void>((r) => {
+        timer = setTimeout(r, 20);
+      })]);
+      clearTimeout(timer);
+      if (this.exited) return 'done';
+      if (this.crashedFlag) return 'crashed';
+      const now = performance.now();
+      const p = progress();
+      if (p !== last) {
+        last = p;
+        lastMove = now;
+      }
+      if (stopState(this.arena) === StopState.abort) return 'aborted'; // a CPU stopped at its first failure
+      if (now - lastMove > stallMs) return 'stalled';
+      if (now - t0 > limitMs) return 'hung';
+    }
+  }
+
+  /** Who sleeps where, before a teardown: every CPU not done, its word, and whether it was lost. */
+  sleepers(names: ReadonlyMap<number, string>): Sleeper[] {
+    const mem = this.arena.mem;
+    const out: Sleeper[] = [];
+    for (let i = 0; i < this.arena.config.cpus; i++) {
+      const b = this.arena.base('cpu') + i * CPU_WORDS;
+      const state = Atomics.load(mem, b + CpuField.STATE);
+      if (state === CpuState.done || state === CpuState.idle) continue;
+      const waitOn = Atomics.load(mem, b + CpuField.WAIT_ON);
+      const waitVal = Atomics.load(mem, b + CpuField.WAIT_VAL);
+      const wordNow = waitOn >= 0 ? Atomics.load(mem, waitOn) : 0;
+      out.push({
+        cpu: i, state, waitOn, waitName: names.get(waitOn) ?? '-', waitVal, wordNow,
+        lostWakeup: state === CpuState.blocked && waitOn >= 0 && wordNow !== waitVal,
+      });
+    }
+    return out;
   }
 
   get finished(): boolean {
