@@ -160,6 +160,8 @@ export interface RunResult {
   oversubscribed: boolean;
   /** performance.now() of this thread (≈ ms since process start) when every CPU passed the start barrier; 0 if never. */
   firstOpAtMs: number;
+  /** The start barrier on the trace clock (ms; a violation's `us` / 1000 is on it too), null if never passed. */
+  firstOpTraceMs: number | null;
   /** ms from the start barrier to the first recorded violation (its trace clock), null if none. */
   firstViolationMs: number | null;
   /** ops/s per CPU, violations, RCU backlog over time (bounded). */
@@ -334,6 +336,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
   const violations = readViolations(arena, cfg);
+  const firstOpTraceMs = firstOpAtMs > 0 ? firstOpAtMs - (startEpochMs - performance.timeOrigin) : null;
   const { onStat: _o, signal: _s, timeline: _t, pool: _p, ...plain } = cfg;
   return {
     config: { ...plain, arena: arenaCfg },
@@ -365,9 +368,8 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stalls,
     oversubscribed: n > availableParallelism(),
     firstOpAtMs,
-    firstViolationMs: firstOpAtMs > 0 && violations.length > 0
-      ? Math.max(0, violations[0]!.us / 1000 - (firstOpAtMs - (startEpochMs - performance.timeOrigin)))
-      : null,
+    firstOpTraceMs,
+    firstViolationMs: firstOpTraceMs !== null && violations.length > 0 ? Math.max(0, violations[0]!.us / 1000 - firstOpTraceMs) : null,
     timeline,
     refHold: readRefHold(arena),
   };

@@ -33,7 +33,7 @@
  * `runBarrierTorture`, which starts workers from the compiled copy in dist/.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
@@ -41,7 +41,7 @@ import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
-import { type Sleeper, TortureWorkers } from './torture-workers.js';
+import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const BARRIER_TORTURE_TYPES = [
   'barrier',
@@ -329,7 +329,7 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
     throw new RangeError(`barriertorture: cpus=${cpus} must be in [2, ${BARRIER_TORTURE_MAX_CPUS}]`);
   }
   const seed = (o.seed ?? 1) >>> 0;
-  const config = defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
+  const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,

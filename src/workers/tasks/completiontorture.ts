@@ -36,7 +36,7 @@
  * runner `runCompletionTorture`, which starts workers from the compiled copy in dist/.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
@@ -48,7 +48,7 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
-import { type Sleeper, TortureWorkers } from './torture-workers.js';
+import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
   'completion',
@@ -421,7 +421,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
     throw new RangeError(`completiontorture: cpus=${cpus} must be in [2, ${COMPLETION_TORTURE_MAX_CPUS}]`);
   }
   const seed = (o.seed ?? 1) >>> 0;
-  const config = defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
+  const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,

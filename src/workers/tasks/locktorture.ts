@@ -16,7 +16,7 @@
  * `runLockTorture`, which starts workers from the compiled copy in dist/.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuField, CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
 import { Cpu, strictWaiter } from '../cpu.js';
@@ -29,7 +29,7 @@ import { LockTracker } from '../../locks/tracker.js';
 import { type LockStatRow, readLockStat } from '../../locks/lockstat.js';
 import { type HeldLock, type LockdepReport, readHeldLocks, readLockdepReports } from '../../locks/lockdep.js';
 import { distPath } from '../paths.js';
-import { TortureWorkers } from './torture-workers.js';
+import { TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const LOCK_TORTURE_TYPES = [
   'spin', 'mutex', 'rwsem', 'spin_busted', 'mutex_busted', 'rwsem_busted',
@@ -353,7 +353,7 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   const rwType = o.type.startsWith('rwsem');
   const writers = Math.max(1, Math.min(cpus, o.writers ?? (rwType ? Math.ceil(cpus / 2) : cpus)));
   const seed = (o.seed ?? 1) >>> 0;
-  const config = defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
+  const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,

@@ -5,9 +5,14 @@
  * every CPU publishes it sleeps on (CpuField.WAIT_ON) until all have unwound, then terminates.
  */
 import { Worker } from 'node:worker_threads';
-import { type Arena, CPU_WORDS } from '../../shared-mem/layout.js';
+import { type Arena, type ArenaConfig, CPU_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { StopState, requestStop, stopState } from '../../shared-mem/ctl.js';
+
+/** The arena of a lock torture: CPU blocks, lock words and scratch; the hugetlb model's tables at their smallest. */
+export function tortureArenaConfig(cpus: number): ArenaConfig {
+  return defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
+}
 
 /** How a watched torture ended: finished, a worker crashed, a CPU stopped at its first failure, no progress, or the overall limit. */
 export type TortureOutcome = 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung';
