@@ -96,6 +96,8 @@ export class Irq {
   private readonly ncpu: number;
   private readonly cpuBase: number;
   private readonly noWait: boolean;
+  /** Under a controlled scheduler: only then are the yield points of irq disable/enable worth a call. */
+  private readonly controlled: boolean;
   private readonly want: Int32Array;
   private readonly handlers = new Map<number, () => void>();
 
@@ -109,6 +111,7 @@ export class Irq {
     this.mine = ipiLine(ctx.arena, ctx.cpuId);
     this.cpuBase = ctx.arena.base('cpu');
     this.noWait = opts.busted === 'shootdown-no-wait';
+    this.controlled = ctx.controlled;
     this.want = new Int32Array(this.ncpu);
     this.acked = Atomics.load(this.mem, this.mine + IpiCpu.ACK);
     Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 0);
@@ -127,13 +130,13 @@ export class Irq {
   localIrqDisable(): void {
     this.depth++;
     // Controlled runs: another CPU may run (send a shootdown, wait for our ack) while IRQs are off.
-    this.ctx.yieldAt(YieldPt.irqDisable);
+    if (this.controlled) this.ctx.yieldAt(YieldPt.irqDisable);
   }
 
   localIrqEnable(): void {
     if (this.depth <= 0) throw new IrqError(`local_irq_enable with interrupts enabled on cpu ${this.ctx.cpuId}`);
     // Controlled runs: another CPU may run while IRQs are still off.
-    this.ctx.yieldAt(YieldPt.irqEnable);
+    if (this.controlled) this.ctx.yieldAt(YieldPt.irqEnable);
     if (--this.depth === 0) {
       if (this.offShown) {
         this.offShown = false;
