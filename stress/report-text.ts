@@ -90,6 +90,7 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode})`)),
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
+    ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
     '',
     v.heldLocks.length ? `${v.heldLocks.length} lock${v.heldLocks.length > 1 ? 's' : ''} held by CPU ${v.cpu}/${v.op}:` : `no locks held by CPU ${v.cpu}/${v.op}`,

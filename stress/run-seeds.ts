@@ -38,6 +38,8 @@ export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds
     ran.push(seed);
     if (!args.quiet) s.note(`  seed ${seed}: ${r.status}, ${int(r.ops)} ops, ${r.violationCount} violations`);
     // Each violation keeps the command that re-runs its own seed.
+    const seedRerun = rerunCommand('run', { ...cfg, seed }, { stopOnViolationDefault: true });
+    for (const v of r.violations) v.rerun = seedRerun;
     acc = mergeRound(acc, r, i);
     if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
     if (r.status === 'violations' && cfg.stopOnViolation) break;

@@ -71,7 +71,7 @@ interface Report {
   exitCode: number;
   config: { cpus: number; mode: string; scenario: string };
   ops: { total: number; perOp: Record<string, number> };
-  violations: { count: number; recorded: Array<{ kind: string; heldLocks: unknown[]; trace: unknown[] }> };
+  violations: { count: number; recorded: Array<{ kind: string; heldLocks: unknown[]; trace: unknown[]; rerun?: string }> };
   stalls: unknown[];
   soak: { rounds: number } | null;
   errors: string[];
@@ -324,6 +324,9 @@ describe('pmdtorture soak', () => {
     expect(j.status).toBe('interrupted');
     expect(j.violations.count).toBeGreaterThan(0); // soak continues past violations
     expect(j.soak!.rounds).toBeGreaterThanOrEqual(2);
+    // Each recorded violation re-runs its own round's seed, not the whole soak.
+    expect(j.violations.recorded.length).toBeGreaterThan(0);
+    for (const v of j.violations.recorded) expect(v.rerun).toMatch(/^pmdtorture run .* --seed \d+/);
     const types = readFileSync(events, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types[0]).toBe('start');
     expect(types).toContain('stat');

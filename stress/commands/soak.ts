@@ -183,10 +183,11 @@ export async function soakMain(a: Raw): Promise<number> {
       rounds.push(rec);
       if (rounds.length > MAX_ROUNDS_KEPT) rounds.shift();
       s.events.write({ type: 'round', t: new Date().toISOString(), ...rec });
+      // A round is one run of its own seed: its violations keep the command that re-runs it.
+      const roundRerun = rerunCommand('run', { ...cfg, seed, ops: 0, durationMs: Math.round(r.elapsedMs) }, { stopOnViolationDefault: true });
+      for (const v of r.violations) v.rerun = roundRerun;
       acc = mergeRound(acc, r, round);
-      {
-        s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${r.violationCount} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${rerunCommand('run', { ...cfg, seed, ops: 0, durationMs: Math.round(r.elapsedMs) }, { stopOnViolationDefault: true })}` : ''}`);
-      }
+      s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${r.violationCount} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${roundRerun}` : ''}`);
       if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
       if (r.status === 'violations' && cfg.stopOnViolation) break;
     }

@@ -110,6 +110,8 @@ export interface ViolationRecord {
   value: number;
   access: string;
   us: number;
+  /** The command that re-runs this violation's own seed, where the report folds several (soak rounds, --seeds). */
+  rerun?: string | undefined;
   heldLocks: HeldLockInfo[];
   trace: Array<{ cpu: number; us: number; event: string; a: number; b: number }>;
 }
