@@ -35,12 +35,13 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
+import { Ctl, ctlAt } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
+import { TortureBooks, sumFailKinds } from './torture-books.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const BARRIER_TORTURE_TYPES = [
@@ -144,23 +145,6 @@ function waitFor(type: BarrierTortureType): BarrierWait {
   }
 }
 
-class Books {
-  fails = 0;
-  readonly kinds: Partial<Record<FailKind, number>> = {};
-  first: string | undefined;
-  constructor(private readonly cpu: Cpu, private readonly at: number, private readonly stopOnFail: boolean) {}
-  fail(kind: FailKind, what: string): void {
-    this.fails++;
-    this.kinds[kind] = (this.kinds[kind] ?? 0) + 1;
-    this.first ??= `cpu ${this.cpu.cpuId}: ${kind}: ${what}`;
-    Atomics.store(this.cpu.mem, this.at, this.fails);
-    if (this.stopOnFail) {
-      requestStop(this.cpu.arena, StopState.abort);
-      throw new RunAborted('stop at the first failure');
-    }
-  }
-}
-
 interface Stats {
   rounds: number;
   trues: number;
@@ -176,7 +160,7 @@ export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResul
   const res: BarrierTortureCpuResult = {
     cpu: input.cpu, rounds: 0, trues: 0, late: 0, sleeps: 0, fails: 0, failKinds: {}, aborted: false,
   };
-  const books = new Books(cpu, mine + C_FAILS, opts.stopOnFail);
+  const books = new TortureBooks<FailKind>(cpu, opts.stopOnFail, mine + C_FAILS);
   const st: Stats = { rounds: 0, trues: 0, late: 0 };
   cpu.setState(CpuState.running);
   try {
@@ -200,7 +184,7 @@ export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResul
   return res;
 }
 
-function tortureLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: Books, st: Stats): void {
+function tortureLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: TortureBooks<FailKind>, st: Stats): void {
   const m = cpu.mem;
   const wait = waitFor(opts.type);
   const n = cpu.arena.config.cpus;
@@ -250,7 +234,7 @@ function tortureLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: numb
  * up to lateMs more (the others fall asleep in the barrier). A CPU announcing round r + 1 in the
  * meantime passed round r without this one: caught here, and by its own check.
  */
-function arriveLate(opts: WorkerInput['opts'], cpu: Cpu, r: number, napAt: number, arrivedAt: (c: number) => number, b: Books): void {
+function arriveLate(opts: WorkerInput['opts'], cpu: Cpu, r: number, napAt: number, arrivedAt: (c: number) => number, b: TortureBooks<FailKind>): void {
   const m = cpu.mem;
   const n = cpu.arena.config.cpus;
   for (let c = 0; c < n; c++) {
@@ -385,10 +369,7 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
     failKinds: {},
     aborted: true,
   });
-  const failKinds: Partial<Record<FailKind, number>> = {};
-  for (const r of per) {
-    for (const [k, n] of Object.entries(r.failKinds) as Array<[FailKind, number]>) failKinds[k] = (failKinds[k] ?? 0) + n;
-  }
+  const failKinds = sumFailKinds<FailKind>(per);
   const firstFails = per.map((r) => r.firstFail).filter((x): x is string => x !== undefined);
   const sum = (f: (r: BarrierTortureCpuResult) => number): number => per.reduce((x, r) => x + f(r), 0);
   let fails = sum((r) => r.fails);

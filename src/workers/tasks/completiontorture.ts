@@ -38,7 +38,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
+import { Ctl, ctlAt } from '../../shared-mem/ctl.js';
 import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
@@ -48,6 +48,7 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
+import { TortureBooks, sumFailKinds } from './torture-books.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
@@ -182,22 +183,6 @@ function roundPlan(seed: number, r: number): { kind: Kind; extra: number } {
   return { kind, extra: (x >>> 8) & 1 };
 }
 
-class Books {
-  fails = 0;
-  readonly kinds: Partial<Record<FailKind, number>> = {};
-  first: string | undefined;
-  constructor(private readonly cpu: Cpu, private readonly stopOnFail: boolean) {}
-  fail(kind: FailKind, what: string): void {
-    this.fails++;
-    this.kinds[kind] = (this.kinds[kind] ?? 0) + 1;
-    this.first ??= `cpu ${this.cpu.cpuId}: ${kind}: ${what}`;
-    if (this.stopOnFail) {
-      requestStop(this.cpu.arena, StopState.abort);
-      throw new RunAborted('stop at the first failure');
-    }
-  }
-}
-
 export function completionTortureWorker(input: WorkerInput): CompletionTortureCpuResult {
   const { opts } = input;
   const arena = Arena.attach(input.buffer, input.config);
@@ -211,7 +196,7 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
   const res: CompletionTortureCpuResult = {
     cpu: input.cpu, completer, rounds: 0, handoffs: 0, sleeps: 0, timeouts: 0, fails: 0, failKinds: {}, aborted: false,
   };
-  const books = new Books(cpu, opts.stopOnFail);
+  const books = new TortureBooks<FailKind>(cpu, opts.stopOnFail);
   const st = { handoffs: 0, timeouts: 0, rounds: 0 };
   cpu.setState(CpuState.running);
   strictSleeps.n = 0;
@@ -247,7 +232,7 @@ function nap(m: Int32Array, at: number, us: number): void {
   Atomics.wait(m, at, 0, us / 1000);
 }
 
-function completerLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: Books, st: Stats): void {
+function completerLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: TortureBooks<FailKind>, st: Stats): void {
   const m = cpu.mem;
   const ops = opsFor(opts.type);
   const W = cpu.arena.config.cpus - 1;
@@ -320,7 +305,7 @@ function completerLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: nu
   }
 }
 
-function waiterLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: Books, st: Stats): void {
+function waiterLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: TortureBooks<FailKind>, st: Stats): void {
   const m = cpu.mem;
   const ops = opsFor(opts.type);
   const ack = s0 + S_ACK;
@@ -463,10 +448,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
     failKinds: {},
     aborted: true,
   });
-  const failKinds: Partial<Record<FailKind, number>> = {};
-  for (const r of per) {
-    for (const [k, n] of Object.entries(r.failKinds) as Array<[FailKind, number]>) failKinds[k] = (failKinds[k] ?? 0) + n;
-  }
+  const failKinds = sumFailKinds<FailKind>(per);
   const sum = (f: (r: CompletionTortureCpuResult) => number, rs = per): number => rs.reduce((x, r) => x + f(r), 0);
   const waiters = per.filter((r) => !r.completer);
   const wh = waiters.map((r) => r.handoffs);
