@@ -12,7 +12,7 @@ import { SCENARIOS, expected, scenarioByName } from '../src/workers/hugetlb/scen
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
 import { Access } from '../src/workers/hugetlb/violations.js';
-import { arenaConfigFor, runStress } from '../stress/engine.js';
+import { arenaConfigFor, msToViolation, runStress } from '../stress/engine.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 
 const median = (xs: number[]): number => {
@@ -117,7 +117,8 @@ async function firstViolation(): Promise<void> {
           scenario: sc.name, mode: 'none', cpus: 2, seed: deriveSeed(42, i), ops: 0, durationMs: 20_000,
           lockstat: false, stopOnViolation: true, stallTimeoutMs: 30_000, widen: widen ? { prob: 0.05, us: 300 } : undefined,
         });
-        out.push(r.firstViolationMs ?? Infinity);
+        const v = r.violations[0];
+        out.push((v !== undefined ? msToViolation(r, v) : null) ?? Infinity);
       }
       return out;
     };

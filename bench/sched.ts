@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { ControlledPool, controlledConfig, hunt, openTargets, runControlled } from '../stress/controlled.js';
-import { runStress } from '../stress/engine.js';
+import { msToViolation, runStress } from '../stress/engine.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 
 const HANDOFF_SRC = `
@@ -113,7 +113,7 @@ export async function benchSched(): Promise<void> {
         // From the first operation to the violation (trace clock), not the run's elapsed time,
         // which worker start-up floors at ~105 ms.
         const v = r.violations.find((x) => targets.includes(x.site));
-        par.push(v !== undefined && r.firstOpTraceMs !== null ? Math.max(0, v.us / 1000 - r.firstOpTraceMs) : Infinity);
+        par.push((v !== undefined ? msToViolation(r, v) : null) ?? Infinity);
       }
       const pm = median(res['pct']!.it);
       pctMedians.push(pm);

@@ -162,8 +162,6 @@ export interface RunResult {
   firstOpAtMs: number;
   /** The start barrier on the trace clock (ms; a violation's `us` / 1000 is on it too), null if never passed. */
   firstOpTraceMs: number | null;
-  /** ms from the start barrier to the first recorded violation (its trace clock), null if none. */
-  firstViolationMs: number | null;
   /** ops/s per CPU, violations, RCU backlog over time (bounded). */
   timeline?: Timeline | undefined;
   /** Age of walkers' page-table references at dereference (refhold.ts). */
@@ -369,10 +367,14 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     oversubscribed: n > availableParallelism(),
     firstOpAtMs,
     firstOpTraceMs,
-    firstViolationMs: firstOpTraceMs !== null && violations.length > 0 ? Math.max(0, violations[0]!.us / 1000 - firstOpTraceMs) : null,
     timeline,
     refHold: readRefHold(arena),
   };
+}
+
+/** ms from the run's start barrier to violation `v` (both on the trace clock), null if the run never started. */
+export function msToViolation(r: Pick<RunResult, 'firstOpTraceMs'>, v: ViolationRecord): number | null {
+  return r.firstOpTraceMs === null ? null : Math.max(0, v.us / 1000 - r.firstOpTraceMs);
 }
 
 function liveStat(arena: Arena, run: { scenario: string; mode: string }, elapsedMs: number, delivered: number): LiveStat {

@@ -80,6 +80,11 @@ export function runCpu(task: CpuTask): CpuResult {
     cum.push(total);
   }
   let done = 0;
+  /** This CPU stops for good: its state says so, then it goes offline for IPIs (irq.ts). */
+  const stopCpu = (state: number): void => {
+    cpu.setState(state);
+    k.irq.offline();
+  };
   const skip = task.skip !== undefined && task.skip.length > 0 ? new Set(task.skip) : undefined;
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
@@ -115,19 +120,16 @@ export function runCpu(task: CpuTask): CpuResult {
     // Drain this CPU's deferred frees so the end state is quiescent.
     k.rcu.rcuBarrier();
     k.locks.flush();
-    cpu.setState(CpuState.done);
-    k.irq.offline();
+    stopCpu(CpuState.done);
     return { cpu: task.cpu, ops: done, status: 'ok' };
   } catch (e) {
     k.locks.releaseAll();
     k.locks.flush();
     if (e instanceof RunAborted) {
-      cpu.setState(CpuState.done);
-      k.irq.offline();
+      stopCpu(CpuState.done);
       return { cpu: task.cpu, ops: done, status: 'aborted' };
     }
-    cpu.setState(CpuState.crashed);
-    k.irq.offline();
+    stopCpu(CpuState.crashed);
     requestStop(arena, StopState.abort);
     const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
     return { cpu: task.cpu, ops: done, status: 'crashed', error: err };
