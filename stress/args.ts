@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { randomInt } from 'node:crypto';
 import type { Argv } from 'yargs';
-import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
+import { MODE_CHOICES, MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES } from '../src/workers/hugetlb/scenarios.js';
 import { POINT_NAMES, parseWidenPoint } from '../src/workers/hugetlb/points.js';
 import type { RunConfig, WidenOptions } from './engine.js';
@@ -238,7 +238,7 @@ export function rerunCommand(command: string, cfg: Omit<RunConfig, 'onStat' | 's
   return w.map(shellWord).join(' ');
 }
 
-export { MODE_NAMES, SCENARIO_NAMES, POINT_NAMES };
+export { MODE_CHOICES, MODE_NAMES, SCENARIO_NAMES, POINT_NAMES };
 
 /** What a flag accepts, for "needs a value" messages. */
 export function acceptedFor(flag: string): string {
@@ -246,9 +246,9 @@ export function acceptedFor(flag: string): string {
     case 'scenario':
       return SCENARIO_NAMES.join(', ');
     case 'mode':
-      return MODE_NAMES.join(', ');
+      return MODE_CHOICES.join(', ');
     case 'modes':
-      return `all or a comma-separated list of ${MODE_NAMES.join(', ')}`;
+      return `all or a comma-separated list of ${MODE_CHOICES.join(', ')}`;
     case 'widen-point':
       return `NAME[:PROB[:US]], NAME one of ${POINT_NAMES.join(', ')}`;
     case 'cpus':

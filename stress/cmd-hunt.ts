@@ -4,7 +4,7 @@
  * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
+import { MODE_CHOICES, MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
 import { EXIT } from './report-json.js';
 import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileOf, type HuntResult } from './controlled.js';
 import { resolveSched, schedOptions } from './sched-options.js';
@@ -41,7 +41,7 @@ export const huntCommand: CommandModule<object, Raw> = {
 
 export async function huntMain(a: Raw): Promise<number> {
   const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
-  const mode = parseChoice('--mode', a['mode'] ?? 'none', MODE_NAMES);
+  const mode = parseChoice('--mode', a['mode'] ?? 'none', MODE_CHOICES);
   const cpus = parseInteger('--cpus', a['cpus'] ?? '2', 1, 64, 'a CPU count');
   const ops = parseInteger('--ops', a['ops'] ?? '200', 1, 10_000_000, 'an operation count');
   const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 100_000_000, 'an iteration count');

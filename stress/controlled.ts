@@ -14,7 +14,7 @@ import { distPath } from '../src/workers/paths.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { readViolations, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { MODES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
+import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { OPS } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
@@ -169,7 +169,7 @@ export interface RunControlledOptions {
 
 export function validateControlled(cfg: ControlledConfig): void {
   if (!scenarioByName(cfg.scenario)) throw new RangeError(`unknown scenario '${cfg.scenario}' (known: ${SCENARIO_NAMES.join(', ')})`);
-  if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODES.map((m) => m.name).join(', ')})`);
+  if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODE_CHOICES.join(', ')})`);
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) throw new RangeError(`cpus=${cfg.cpus} must be in [1, 64]`);
   if (cfg.opsPerCpu && cfg.opsPerCpu.length !== cfg.cpus) throw new RangeError('opsPerCpu must list one count per CPU');
   if (cfg.skipOps && cfg.skipOps.length !== cfg.cpus) throw new RangeError('skipOps must list one array per CPU');
@@ -355,7 +355,7 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 
 // ------------------------------------------------------------------ replay files
 
-export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name), sites: SITES, toolVersion: toolVersion() };
+export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODE_CHOICES, sites: SITES, toolVersion: toolVersion() };
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');

@@ -9,7 +9,8 @@
  * run crashed, stalled or was interrupted.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, parseList, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
+import { MODE_CHOICES, MODE_NAMES, parseList, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
 import { formatCompare, int } from '../report-text.js';
@@ -34,7 +35,7 @@ export const compareCommand: CommandModule<object, Raw> = {
 };
 
 export async function compareMain(a: Raw): Promise<number> {
-  const modes = parseList('--modes', a['modes'], MODE_NAMES, 'all');
+  const modes = uniqueModes(parseList('--modes', a['modes'], MODE_CHOICES, 'all'));
   const raw = { ...a };
   if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(COMPARE_DEFAULT_OPS);
   const args = resolveStress(raw, COMPARE_DEFAULTS);

@@ -1,6 +1,6 @@
 /** `pmdtorture run`: one stress run, then the report. Exit 0/1/3/4/130 from its status. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_CHOICES, MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor } from '../report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
@@ -39,7 +39,7 @@ const NOT_UNDER_SCHED: Record<string, string> = {
 };
 
 export async function runMain(a: Raw): Promise<number> {
-  const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  const mode = parseChoice('--mode', a['mode'], MODE_CHOICES);
   const sa = resolveSched(a);
   // Checked before anything else so that a refused flag leaves no file behind.
   if (sa.sched !== 'parallel') {

@@ -9,7 +9,7 @@
  * and write the report (exit 130).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_CHOICES, MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb } from '../report-text.js';
@@ -110,7 +110,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
 }
 
 export async function soakMain(a: Raw): Promise<number> {
-  const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  const mode = parseChoice('--mode', a['mode'], MODE_CHOICES);
   if (a['ops'] !== undefined) throw new UsageError('--ops', 'soak runs for a time, not an op count (accepted: --duration, e.g. 8h, or none: until SIGINT/SIGTERM)');
   const roundMs = parseDuration('--round', a['round']);
   const args = resolveStress(a, SOAK_DEFAULTS);
