@@ -32,6 +32,7 @@ import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type Re
 import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
 import { arenaConfigFor } from './engine.js';
 import { toolVersion } from './report-json.js';
+import { acceptDesign, designRecordOf } from './design-file.js';
 
 export type SchedKind = 'random' | 'pct';
 
@@ -227,7 +228,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         arena: arenaCfg,
         cpu,
         seed: cfg.seed,
-        mode: cfg.mode,
+        mode: modeByName(cfg.mode)!,
         scenario: cfg.scenario,
         ops,
         lockstat: false,
@@ -355,7 +356,10 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 
 // ------------------------------------------------------------------ replay files
 
-export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODE_CHOICES, sites: SITES, toolVersion: toolVersion() };
+export const REPLAY_KNOWN: ReplayKnown = {
+  scenarios: SCENARIO_NAMES, modes: MODE_CHOICES, sites: SITES, toolVersion: toolVersion(),
+  design: (x, where) => acceptDesign('', where, x).table.name,
+};
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');
@@ -365,7 +369,8 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
     sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields,
     arena: c.arena as Record<string, number> | undefined, stopAtSites: c.stopAtSites !== undefined ? [...c.stopAtSites] : undefined,
   };
-  return { version: REPLAY_VERSION, toolVersion: toolVersion(), config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
+  const design = designRecordOf(c.mode)?.table;
+  return { version: REPLAY_VERSION, toolVersion: toolVersion(), config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk, ...(design ? { design } : {}) };
 }
 
 export function configOfReplay(f: ReplayFile): ControlledConfig {

@@ -10,6 +10,7 @@ import { MODES } from '../../src/workers/hugetlb/modes.js';
 import { POINTS } from '../../src/workers/hugetlb/points.js';
 import { truthTable } from '../../src/workers/hugetlb/scenarios.js';
 import { paintFor } from '../color.js';
+import { listModeMain } from '../list-mode.js';
 
 type Raw = Record<string, unknown>;
 
@@ -62,8 +63,16 @@ export function listText(color = false): string {
 export const listCommand: CommandModule<object, Raw> = {
   command: 'list',
   describe: 'scenarios, modes, delay points and the truth table of expected outcomes',
-  builder: (y: Argv<object>) => y.option('json', { type: 'boolean', default: false, describe: 'print as JSON' }) as unknown as Argv<Raw>,
+  builder: (y: Argv<object>) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'print as JSON (with --mode: the mode in the design-file format)' })
+      .option('mode', { type: 'string', requiresArg: true, describe: "one mode's (NAME or design file FILE.json) derived truth table, with the reasons per walk site" }) as unknown as Argv<Raw>,
   handler: (argv: ArgumentsCamelCase<Raw>) => {
+    if (argv['mode'] !== undefined) {
+      listModeMain(argv['mode'], argv['json'] === true);
+      process.exitCode = 0;
+      return;
+    }
     if (argv['json'] === true) process.stdout.write(JSON.stringify(listJson(), null, 2) + '\n');
     else process.stdout.write(listText(paintFor(process.stdout).enabled) + '\n');
     process.exitCode = 0;

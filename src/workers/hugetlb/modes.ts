@@ -37,7 +37,8 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'uffd-must-wait': { kernel: 'userfaultfd_huge_must_wait (fs/userfaultfd.c)', takesPtl: false, writes: false, otherMm: false },
   'follow-page': { kernel: 'hugetlb_follow_page_mask (mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
   'gup-slow': { kernel: 'follow_hugetlb_page (mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
-  'vma-maps-page': { kernel: 'hugetlb_vma_maps_page (fs/hugetlbfs/inode.c)', takesPtl: false, writes: false, otherMm: false },
+  // Called for every VMA of the file in i_mmap (hugetlb_unmap_file_folio): other mms' tables.
+  'vma-maps-page': { kernel: 'hugetlb_vma_maps_page (fs/hugetlbfs/inode.c)', takesPtl: false, writes: false, otherMm: true },
   'walk-range': { kernel: 'walk_hugetlb_range (mm/pagewalk.c)', takesPtl: false, writes: false, otherMm: false },
   'rmap-walk': { kernel: 'page_vma_mapped_walk (mm/page_vma_mapped.c)', takesPtl: true, writes: true, otherMm: true },
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
@@ -312,26 +313,62 @@ export const MODE_NAMES = MODES.map((m) => m.name);
 /** Every name a mode is accepted by: canonical names, then aliases (`final` = the newest kernel). */
 export const MODE_CHOICES: readonly string[] = [...MODE_NAMES, ...MODES.flatMap((m) => m.aliases)];
 
-/** A mode by its name or alias. */
+/** Modes loaded from design files at run time (mode-design.ts validates, then registers them here). */
+const LOADED: ModeTable[] = [];
+
+/** Make a validated design findable by its name (main thread; workers receive the table itself). */
+export function registerMode(m: ModeTable): void {
+  const i = LOADED.findIndex((x) => x.name === m.name);
+  if (i >= 0) LOADED[i] = m;
+  else LOADED.push(m);
+}
+
+/** A mode by its name or alias: a built-in table, else a registered design. */
 export function modeByName(name: string): ModeTable | undefined {
-  return MODES.find((m) => m.name === name || m.aliases.includes(name));
+  return MODES.find((m) => m.name === name || m.aliases.includes(name)) ?? LOADED.find((m) => m.name === name);
+}
+
+/** One step of deciding whether a site is safe: the rule looked at and whether it held. */
+export interface SafetyStep {
+  rule: 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
+  ok: boolean;
 }
 
 /**
- * Is a site safe against unshare + free in this mode? Derived from the table alone:
- * - the vma lock (read) excludes every unshare when unshares take it for write;
+ * Is a site safe against unshare + free in this mode, and why: the rules in the order they
+ * decide, each with whether it held (explain prints them). Derived from the table alone:
+ * - with hugetlb_walk()'s assertion on, a walk under neither the vma lock nor i_mmap_rwsem is a
+ *   lock-rule violation;
+ * - the vma lock (read) excludes every unshare of the walker's own VMA when unshares take it for
+ *   write; a site reaching other mms' VMAs through i_mmap holds no vma lock of those;
  * - i_mmap_rwsem (read or write) excludes them when unshares take it for write;
- * - the walker lock alone keeps the page from being freed (never from being unshared): safe for
- *   lockless reads (stale values accepted), not for taking its ptl or writing to it.
+ * - the walker lock alone keeps the page from being freed (never from being unshared) when the
+ *   free waits for it: safe for lockless reads (stale values accepted), not for taking its ptl or
+ *   writing to it.
  */
-export function siteSafe(mode: ModeTable, site: Site): boolean {
+export function siteVerdict(mode: ModeTable, site: Site): { safe: boolean; steps: SafetyStep[] } {
   const gd = mode.guards[site];
   const info = SITE_INFO[site];
-  if (gd.vma !== 'none' && mode.unshare.vmaLockWrite) return true;
-  if (gd.iMmap !== 'none' && mode.unshare.iMmapWrite) return true;
+  const steps: SafetyStep[] = [];
+  const decide = (rule: SafetyStep['rule'], ok: boolean): boolean => {
+    steps.push({ rule, ok });
+    return ok;
+  };
+  const ownVmaLock = gd.vma !== 'none' && !info.otherMm;
+  if (mode.assertWalk && !decide('assert-walk', ownVmaLock || gd.iMmap !== 'none')) return { safe: false, steps };
+  if (decide('vma-lock', ownVmaLock && mode.unshare.vmaLockWrite)) return { safe: true, steps };
+  if (decide('i-mmap', gd.iMmap !== 'none' && mode.unshare.iMmapWrite)) return { safe: true, steps };
+  if (!decide('walker-lock', gd.walker)) return { safe: false, steps };
   const deferred =
     (mode.walkerLock === 'rcu' && mode.tableFree === 'rcu') || (mode.walkerLock === 'irq' && mode.tableFree === 'ipi');
-  return gd.walker && deferred && !info.takesPtl && !info.writes && mode.acceptStaleRead;
+  if (!decide('free-deferred', deferred)) return { safe: false, steps };
+  if (!decide('read-only', !info.takesPtl && !info.writes)) return { safe: false, steps };
+  return { safe: decide('stale-read', mode.acceptStaleRead), steps };
+}
+
+/** Is a site safe against unshare + free in this mode? (siteVerdict without its reasons.) */
+export function siteSafe(mode: ModeTable, site: Site): boolean {
+  return siteVerdict(mode, site).safe;
 }
 
 /** Drop a name whose mode an earlier name in the list already selects (`6.19,final` runs once). */
