@@ -15,6 +15,9 @@ import { EXIT } from '../report-json.js';
 
 type Raw = Record<string, unknown>;
 
+/** The witness search's defaults (bench/explain.ts measures these). */
+export const EXPLAIN_DEFAULTS = { seed: 1, iterations: 1000, ops: 200, shrinkRuns: 40 } as const;
+
 export const explainCommand: CommandModule<object, Raw> = {
   command: 'explain',
   describe: 'why a scenario × mode cell is race or safe, step by step from the mode table; for a race, the shortest interleaving found',
@@ -23,10 +26,10 @@ export const explainCommand: CommandModule<object, Raw> = {
       .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
       .option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
       .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT, 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
-      .option('seed', { type: 'string', requiresArg: true, default: '1', describe: 'base seed of the hunt' })
-      .option('iterations', { type: 'string', requiresArg: true, default: '1000', describe: 'most hunt iterations' })
-      .option('ops', { type: 'string', requiresArg: true, default: '200', describe: 'operations per hunt iteration' })
-      .option('shrink-runs', { type: 'string', requiresArg: true, default: '60', describe: 'most replays the shrink may try' })
+      .option('seed', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.seed), describe: 'base seed of the hunt' })
+      .option('iterations', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.iterations), describe: 'most hunt iterations' })
+      .option('ops', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.ops), describe: 'operations per hunt iteration' })
+      .option('shrink-runs', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.shrinkRuns), describe: 'most replays the shrink may try' })
       .option('out', { type: 'string', requiresArg: true, describe: 'also write the shrunk replay file into this directory' })
       .option('json', { type: 'boolean', default: false, describe: 'print the explanation as JSON' })
       .example('$0 explain --scenario follow-page --mode vma-lock', 'why 6.1 left follow_page open, and an interleaving that shows it')
@@ -39,10 +42,10 @@ export const explainCommand: CommandModule<object, Raw> = {
 export async function explainMain(a: Raw): Promise<number> {
   const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
   const mode = modeTableOf(parseModeArg('--mode', a['mode'] ?? 'final'));
-  const seed = parseInteger('--seed', a['seed'] ?? '1', 0, 2 ** 32 - 1, 'a uint32 seed');
-  const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 1_000_000, 'an iteration count');
-  const ops = parseInteger('--ops', a['ops'] ?? '200', 2, 100_000, 'an operation count');
-  const shrinkRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? '60', 1, 100_000, 'a run count');
+  const seed = parseInteger('--seed', a['seed'] ?? EXPLAIN_DEFAULTS.seed, 0, 2 ** 32 - 1, 'a uint32 seed');
+  const iterations = parseInteger('--iterations', a['iterations'] ?? EXPLAIN_DEFAULTS.iterations, 1, 1_000_000, 'an iteration count');
+  const ops = parseInteger('--ops', a['ops'] ?? EXPLAIN_DEFAULTS.ops, 2, 100_000, 'an operation count');
+  const shrinkRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? EXPLAIN_DEFAULTS.shrinkRuns, 1, 100_000, 'a run count');
   const out = a['out'] !== undefined ? String(a['out']) : undefined;
   if (out !== undefined) checkWritableDir('--out', out);
   const sc = scenarioByName(scenario)!;
