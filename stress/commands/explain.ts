@@ -33,7 +33,7 @@ export const explainCommand: CommandModule<object, Raw> = {
       .option('out', { type: 'string', requiresArg: true, describe: 'also write the shrunk replay file into this directory' })
       .option('json', { type: 'boolean', default: false, describe: 'print the explanation as JSON' })
       .example('$0 explain --scenario follow-page --mode vma-lock', 'why 6.1 left follow_page open, and an interleaving that shows it')
-      .example('$0 explain --scenario mixed --mode examples/designs/rcu-free-no-sync.json', 'a design file\'s cell') as unknown as Argv<Raw>,
+      .example('$0 explain --scenario mixed --mode examples/designs/gup-fast-rfc-walker.json', 'a design file\'s cell') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await explainMain(argv);
   },
