@@ -8,10 +8,11 @@
 import { availableParallelism } from 'node:os';
 import { randomInt } from 'node:crypto';
 import type { Argv } from 'yargs';
-import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
+import { MODE_CHOICES, MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES } from '../src/workers/hugetlb/scenarios.js';
 import { POINT_NAMES, parseWidenPoint } from '../src/workers/hugetlb/points.js';
 import type { RunConfig, WidenOptions } from './engine.js';
+import { modeArgOf } from './design-file.js';
 
 /** Bad usage: printed as `pmdtorture <cmd>: <flag>: <message>` on one line, exit 2. */
 export class UsageError extends Error {
@@ -220,8 +221,8 @@ export function shellWord(s: string): string {
  */
 export function rerunCommand(command: string, cfg: Omit<RunConfig, 'onStat' | 'signal'>, extra: { modes?: readonly string[]; stopOnViolationDefault: boolean; statIntervalMs?: number; roundMs?: number }): string {
   const w: string[] = ['pmdtorture', command, '--scenario', cfg.scenario];
-  if (extra.modes) w.push('--modes', extra.modes.join(','));
-  else w.push('--mode', cfg.mode);
+  if (extra.modes) w.push('--modes', extra.modes.map(modeArgOf).join(','));
+  else w.push('--mode', modeArgOf(cfg.mode));
   w.push('--cpus', String(cfg.cpus));
   if (cfg.ops > 0) w.push('--ops', String(cfg.ops));
   else if (cfg.durationMs > 0 && cfg.durationMs < Number.MAX_SAFE_INTEGER) w.push('--duration', fmtMs(cfg.durationMs));
@@ -238,7 +239,7 @@ export function rerunCommand(command: string, cfg: Omit<RunConfig, 'onStat' | 's
   return w.map(shellWord).join(' ');
 }
 
-export { MODE_NAMES, SCENARIO_NAMES, POINT_NAMES };
+export { MODE_CHOICES, MODE_NAMES, SCENARIO_NAMES, POINT_NAMES };
 
 /** What a flag accepts, for "needs a value" messages. */
 export function acceptedFor(flag: string): string {
@@ -246,9 +247,9 @@ export function acceptedFor(flag: string): string {
     case 'scenario':
       return SCENARIO_NAMES.join(', ');
     case 'mode':
-      return MODE_NAMES.join(', ');
+      return MODE_CHOICES.join(', ');
     case 'modes':
-      return `all or a comma-separated list of ${MODE_NAMES.join(', ')}`;
+      return `all or a comma-separated list of ${MODE_CHOICES.join(', ')}`;
     case 'widen-point':
       return `NAME[:PROB[:US]], NAME one of ${POINT_NAMES.join(', ')}`;
     case 'cpus':

@@ -4,11 +4,12 @@
  * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { modeArgOf, parseModeArg } from './design-file.js';
 import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
 import { EXIT } from './report-json.js';
 import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileOf, type HuntResult } from './controlled.js';
 import { resolveSched, schedOptions } from './sched-options.js';
-import { SCHEMA_VERSION, toolInfo } from './report-json.js';
+import { SCHEMA_VERSION, designJsonOf, toolInfo } from './report-json.js';
 import { outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
 import { parseShard, shardItems, shardOptions } from './shard.js';
 import { checkWritableDir } from './out-file.js';
@@ -23,7 +24,7 @@ export const huntCommand: CommandModule<object, Raw> = {
   builder: (y: Argv<object>) =>
     outputOptions(shardOptions(schedOptions(y, 'pct'), 'iteration'))
       .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}` })
+      .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
       .option('cpus', { type: 'string', requiresArg: true, default: '2', describe: 'CPUs (worker threads) per execution' })
       .option('ops', { type: 'string', requiresArg: true, default: '200', describe: 'operations per iteration, split evenly over the CPUs' })
       .option('iterations', { type: 'string', requiresArg: true, default: '1000', describe: 'executions to try' })
@@ -41,7 +42,7 @@ export const huntCommand: CommandModule<object, Raw> = {
 
 export async function huntMain(a: Raw): Promise<number> {
   const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
-  const mode = parseChoice('--mode', a['mode'] ?? 'none', MODE_NAMES);
+  const mode = parseModeArg('--mode', a['mode'] ?? 'none');
   const cpus = parseInteger('--cpus', a['cpus'] ?? '2', 1, 64, 'a CPU count');
   const ops = parseInteger('--ops', a['ops'] ?? '200', 1, 10_000_000, 'an operation count');
   const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 100_000_000, 'an iteration count');
@@ -90,12 +91,12 @@ export async function huntMain(a: Raw): Promise<number> {
   } else {
     summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
-  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', mode, '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
+  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {
       schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
       ...(shard ? { shard: { ...shard, items: (items ?? []).slice(0, Math.min(h.iterations, 10_000)) } } : {}),
       violations: (f?.violations ?? []).slice(0, 4),
-      command: 'hunt', scenario, mode, cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
+      command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
       failingSeed: f?.config.seed ?? null, status: f?.status ?? 'ok', deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
       elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,

@@ -14,7 +14,7 @@ import { distPath } from '../src/workers/paths.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { readViolations, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { MODES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
+import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { OPS } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
@@ -32,6 +32,7 @@ import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type Re
 import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
 import { arenaConfigFor } from './engine.js';
 import { toolVersion } from './report-json.js';
+import { acceptDesign, designRecordOf } from './design-file.js';
 
 export type SchedKind = 'random' | 'pct';
 
@@ -169,7 +170,7 @@ export interface RunControlledOptions {
 
 export function validateControlled(cfg: ControlledConfig): void {
   if (!scenarioByName(cfg.scenario)) throw new RangeError(`unknown scenario '${cfg.scenario}' (known: ${SCENARIO_NAMES.join(', ')})`);
-  if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODES.map((m) => m.name).join(', ')})`);
+  if (!modeByName(cfg.mode)) throw new RangeError(`unknown mode '${cfg.mode}' (known: ${MODE_CHOICES.join(', ')})`);
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) throw new RangeError(`cpus=${cfg.cpus} must be in [1, 64]`);
   if (cfg.opsPerCpu && cfg.opsPerCpu.length !== cfg.cpus) throw new RangeError('opsPerCpu must list one count per CPU');
   if (cfg.skipOps && cfg.skipOps.length !== cfg.cpus) throw new RangeError('skipOps must list one array per CPU');
@@ -227,7 +228,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         arena: arenaCfg,
         cpu,
         seed: cfg.seed,
-        mode: cfg.mode,
+        mode: modeByName(cfg.mode)!,
         scenario: cfg.scenario,
         ops,
         lockstat: false,
@@ -355,7 +356,10 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 
 // ------------------------------------------------------------------ replay files
 
-export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name), sites: SITES, toolVersion: toolVersion() };
+export const REPLAY_KNOWN: ReplayKnown = {
+  scenarios: SCENARIO_NAMES, modes: MODE_CHOICES, sites: SITES, toolVersion: toolVersion(),
+  design: (x, where) => acceptDesign('', where, x).table.name,
+};
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');
@@ -365,7 +369,8 @@ export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
     sched: c.sched, pctDepth: c.pctDepth, pctSteps: c.pctSteps, maxSteps: c.maxSteps, yields: c.yields,
     arena: c.arena as Record<string, number> | undefined, stopAtSites: c.stopAtSites !== undefined ? [...c.stopAtSites] : undefined,
   };
-  return { version: REPLAY_VERSION, toolVersion: toolVersion(), config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk };
+  const design = designRecordOf(c.mode)?.table;
+  return { version: REPLAY_VERSION, toolVersion: toolVersion(), config, seed: c.seed, steps: r.schedule.steps, violation: r.violation, traceHash: r.traceHash, totalSteps: r.steps, shrunk, ...(design ? { design } : {}) };
 }
 
 export function configOfReplay(f: ReplayFile): ControlledConfig {

@@ -16,6 +16,7 @@ import { PagePool } from '../src/shared-mem/pool.js';
 import { distPath } from '../src/workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
+import { modeByName } from '../src/workers/hugetlb/modes.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
 import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
 import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
@@ -200,12 +201,15 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const widen = widenTable(cfg.widen);
   const startEpochMs = performance.timeOrigin + performance.now();
   const ownPool = cfg.pool === undefined;
+  // Workers get the table itself: a design file's mode exists only in this thread's registry.
+  const mode = modeByName(cfg.mode);
+  if (mode === undefined) throw new RangeError(`runStress: unknown mode '${cfg.mode}'`);
   const tasks: CpuTask[] = Array.from({ length: n }, (_, cpu) => ({
     buffer: arena.buffer,
     arena: arenaCfg,
     cpu,
     seed: cfg.seed,
-    mode: cfg.mode,
+    mode,
     scenario: cfg.scenario,
     ops: cfg.ops > 0 ? Math.floor(cfg.ops / n) + (cpu < cfg.ops % n ? 1 : 0) : 0,
     widen,

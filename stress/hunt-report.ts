@@ -3,7 +3,7 @@
  * merge code can read it: kind 'hunt', the configuration, what was found, and the replay file.
  */
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { ToolInfo } from './report-json.js';
+import type { DesignJson, ToolInfo } from './report-json.js';
 import type { ShardJson } from './shard.js';
 
 export interface HuntReport {
@@ -16,6 +16,8 @@ export interface HuntReport {
   rerun?: string;
   scenario: string;
   mode: string;
+  /** Present when the mode came from a design file. */
+  design?: DesignJson;
   cpus: number;
   ops: number;
   iterations: number;

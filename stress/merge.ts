@@ -41,6 +41,7 @@ function runKey(r: RunReport): Record<string, unknown> {
     kind: r.kind,
     scenario: c.scenario,
     mode: c.mode,
+    design: c.design?.hash ?? null,
     cpus: c.cpus,
     ops: c.ops,
     durationMs: r.kind === 'soak' ? c.durationMs : undefined,
@@ -227,7 +228,7 @@ export function mergeReports(inputs: readonly MergeInput[]): AnyReport {
   if (kind === 'hunt') {
     checkSame(inputs, (d) => {
       const h = d as HuntReport;
-      return { scenario: h.scenario, mode: h.mode, cpus: h.cpus, ops: h.ops, iterations: h.iterations, seed: h.seed, sched: h.sched, pctDepth: h.pctDepth, yields: h.yields, shards: h.shard?.count ?? null };
+      return { scenario: h.scenario, mode: h.mode, design: h.design?.hash ?? null, cpus: h.cpus, ops: h.ops, iterations: h.iterations, seed: h.seed, sched: h.sched, pctDepth: h.pctDepth, yields: h.yields, shards: h.shard?.count ?? null };
     });
     checkDisjoint(inputs, (d) => (d as HuntReport).shard);
     return mergeHunts(inputs);

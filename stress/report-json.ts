@@ -3,6 +3,7 @@
  * `run` or `soak`, and one per `compare` holding a run report per mode plus the side-by-side
  * table. Built from the engine's RunResult; plain data, no functions, no undefined.
  */
+import { designRecordOf } from './design-file.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +101,15 @@ export interface ConfigJson {
   statIntervalMs: number;
   plant: string | null;
   arena: Record<string, number>;
+  /** Present when the mode came from a design file: its name, content hash, base and file. */
+  design?: DesignJson | undefined;
+}
+
+export interface DesignJson {
+  name: string;
+  hash: string;
+  extends: string;
+  source: string;
 }
 
 export interface ViolationsJson {
@@ -226,6 +236,12 @@ export function violationsByKind(r: Pick<RunResult, 'outcomes' | 'violationCount
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** `{ design }` for a design file's mode, nothing for a built-in (reports and merges tell designs apart by hash). */
+export function designJsonOf(mode: string): { design?: DesignJson } {
+  const d = designRecordOf(mode);
+  return d ? { design: { name: d.name, hash: d.hash, extends: d.extends, source: d.source } } : {};
+}
+
 export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
   const cfg = r.config;
   const sec = r.runMs / 1000;
@@ -260,6 +276,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
       statIntervalMs: meta.statIntervalMs,
       plant: cfg.plant ?? null,
       arena: { ...cfg.arena } as unknown as Record<string, number>,
+      ...designJsonOf(cfg.mode),
     },
     timing: {
       startedAt: meta.startedAt.toISOString(),

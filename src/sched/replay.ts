@@ -102,6 +102,8 @@ export interface ReplayFile {
   traceHash?: string | undefined;
   totalSteps?: number | undefined;
   shrunk?: boolean | undefined;
+  /** The design file's mode (its design-file format) when config.mode is not built in: replays without the file. */
+  design?: Record<string, unknown> | undefined;
 }
 
 export class ReplayFileError extends Error {
@@ -119,6 +121,8 @@ export interface ReplayKnown {
   sites: readonly string[];
   /** This pmdtorture's package version. */
   toolVersion: string;
+  /** Validate and register an embedded design (throws on a bad one); returns the mode name it registered. */
+  design?: ((x: unknown, where: string) => string) | undefined;
 }
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
@@ -140,7 +144,9 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
   const cfg = c as Record<string, unknown>;
   if (typeof cfg.scenario !== 'string') bad('config.scenario missing');
   if (!known.scenarios.includes(cfg.scenario as string)) bad(`unknown scenario '${String(cfg.scenario)}' (known: ${known.scenarios.join(', ')})`);
-  if (typeof cfg.mode !== 'string' || !known.modes.includes(cfg.mode)) bad(`unknown mode '${String(cfg.mode)}' (known: ${known.modes.join(', ')})`);
+  const designName = o.design !== undefined && known.design ? known.design(o.design, `${where}: design`) : undefined;
+  if (designName !== undefined && cfg.mode !== designName) bad(`config.mode '${String(cfg.mode)}' is not the embedded design's name '${designName}'`);
+  if (designName === undefined && (typeof cfg.mode !== 'string' || !known.modes.includes(cfg.mode))) bad(`unknown mode '${String(cfg.mode)}' (known: ${known.modes.join(', ')})`);
   if (!isInt(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) bad('config.cpus must be an integer in [1, 64]');
   if (!isInt(cfg.ops) || cfg.ops < 0) bad('config.ops must be a non-negative integer');
   if (cfg.opsPerCpu !== undefined && (!Array.isArray(cfg.opsPerCpu) || cfg.opsPerCpu.length !== cfg.cpus || !cfg.opsPerCpu.every((v) => isInt(v) && v >= 0))) {

@@ -9,7 +9,9 @@
  * run crashed, stalled or was interrupted.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, parseList, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
+import { parseModeListArg } from '../design-file.js';
+import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
 import { formatCompare, int } from '../report-text.js';
@@ -25,7 +27,7 @@ export const compareCommand: CommandModule<object, Raw> = {
   command: 'compare',
   describe: 'the same workload and seed under several modes, then a side-by-side table of throughput, violations and lock contention',
   builder: (y: Argv<object>) =>
-    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}` }), COMPARE_DEFAULTS))
+    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}; design files FILE.json too` }), COMPARE_DEFAULTS))
       .option('ops', { type: 'string', requiresArg: true, describe: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)` })
       .example('$0 compare --scenario mixed --modes vma-lock,final', 'what does the vma lock cost versus 6.2') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
@@ -34,7 +36,7 @@ export const compareCommand: CommandModule<object, Raw> = {
 };
 
 export async function compareMain(a: Raw): Promise<number> {
-  const modes = parseList('--modes', a['modes'], MODE_NAMES, 'all');
+  const modes = uniqueModes(parseModeListArg('--modes', a['modes'], 'all', MODE_NAMES));
   const raw = { ...a };
   if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(COMPARE_DEFAULT_OPS);
   const args = resolveStress(raw, COMPARE_DEFAULTS);

@@ -1,6 +1,6 @@
 /** `pmdtorture run`: one stress run, then the report. Exit 0/1/3/4/130 from its status. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_NAMES, UsageError, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor } from '../report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
@@ -8,6 +8,7 @@ import { runControlledMain } from '../run-controlled.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItems, shardOptions } from '../shard.js';
 import { resolveSeeds, runSeeds } from '../run-seeds.js';
+import { parseModeArg } from '../design-file.js';
 
 export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
 
@@ -18,7 +19,7 @@ export const runCommand: CommandModule<object, Raw> = {
   command: ['run', '$0'],
   describe: 'one stress run of a scenario under a protection mode, then the report (the default command)',
   builder: (y: Argv<object>) =>
-    schedOptions(outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), RUN_DEFAULTS), 'seed of --seeds')))
+    schedOptions(outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), RUN_DEFAULTS), 'seed of --seeds')))
       .option('seeds', { type: 'string', requiresArg: true, describe: 'run each seed of a list in turn (1,2,10-20) and report them as one; with --shard, only this shard\'s seeds' })
       .example('$0 run --scenario follow-page --mode vma-lock --widen --ops 50000', 'find the follow_page race 6.1 left open')
       .example('$0 run --mode final --duration 1m --seed 42 --json > report.json', 'a reproducible run with a JSON report') as unknown as Argv<Raw>,
@@ -39,7 +40,7 @@ const NOT_UNDER_SCHED: Record<string, string> = {
 };
 
 export async function runMain(a: Raw): Promise<number> {
-  const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  const mode = parseModeArg('--mode', a['mode']);
   const sa = resolveSched(a);
   // Checked before anything else so that a refused flag leaves no file behind.
   if (sa.sched !== 'parallel') {

@@ -9,7 +9,8 @@
  * and write the report (exit 130).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { parseModeArg } from '../design-file.js';
+import { MODE_NAMES, UsageError, fmtMs, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb } from '../report-text.js';
@@ -34,7 +35,7 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS), 'round'))
+    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), SOAK_DEFAULTS), 'round'))
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
       .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
       .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
@@ -110,7 +111,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
 }
 
 export async function soakMain(a: Raw): Promise<number> {
-  const mode = parseChoice('--mode', a['mode'], MODE_NAMES);
+  const mode = parseModeArg('--mode', a['mode']);
   if (a['ops'] !== undefined) throw new UsageError('--ops', 'soak runs for a time, not an op count (accepted: --duration, e.g. 8h, or none: until SIGINT/SIGTERM)');
   const roundMs = parseDuration('--round', a['round']);
   const args = resolveStress(a, SOAK_DEFAULTS);

@@ -37,7 +37,8 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'uffd-must-wait': { kernel: 'userfaultfd_huge_must_wait (fs/userfaultfd.c)', takesPtl: false, writes: false, otherMm: false },
   'follow-page': { kernel: 'hugetlb_follow_page_mask (mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
   'gup-slow': { kernel: 'follow_hugetlb_page (mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
-  'vma-maps-page': { kernel: 'hugetlb_vma_maps_page (fs/hugetlbfs/inode.c)', takesPtl: false, writes: false, otherMm: false },
+  // Called for every VMA of the file in i_mmap (hugetlb_unmap_file_folio): other mms' tables.
+  'vma-maps-page': { kernel: 'hugetlb_vma_maps_page (fs/hugetlbfs/inode.c)', takesPtl: false, writes: false, otherMm: true },
   'walk-range': { kernel: 'walk_hugetlb_range (mm/pagewalk.c)', takesPtl: false, writes: false, otherMm: false },
   'rmap-walk': { kernel: 'page_vma_mapped_walk (mm/page_vma_mapped.c)', takesPtl: true, writes: true, otherMm: true },
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
@@ -56,11 +57,58 @@ export interface Guard {
 
 export interface ModeTable {
   name: string;
+  /** Other names accepted for this mode everywhere a mode is named (CLI, replay files, tests). */
+  aliases: readonly string[];
   description: string;
+  /** The kernel this table models: a release ('v6.2'), 'RFC v2' for the walker-lock proposal. */
+  kernel: string;
+  /** The commits (short hash + title) or series this table follows, oldest first. */
+  commits: readonly string[];
+  /**
+   * Architecture assumed where TLB flushes matter: on x86 a TLB flush of another CPU is an IPI
+   * that the target acknowledges only with interrupts enabled (so it also waits for IRQ-off
+   * GUP-fast); on arm64 it is a broadcast TLBI instruction that interrupts nobody.
+   */
+  arch: 'x86' | 'arm64';
   /** What hugetlb_walker_lock() is in this mode. */
   walkerLock: 'none' | 'rcu' | 'irq';
-  /** How a page-table page whose last reference dropped is released. */
+  /**
+   * How a page-table page whose last reference dropped is released (tlb_remove_table): at once
+   * ('immediate', no kernel does this, kept for the 6.1/RFC-problem modes), after an RCU grace
+   * period (MMU_GATHER_RCU_TABLE_FREE: tlb_remove_table_rcu), or after an IPI every CPU
+   * acknowledged with interrupts enabled ('ipi': no RCU table free, the flush IPI waits).
+   */
   tableFree: 'immediate' | 'rcu' | 'ipi';
+  /**
+   * The lock huge_pmd_share() populates the PUD entry under: the shared page's split ptl
+   * ('ptl', 6.2), mm->page_table_lock ('page_table_lock', 349d1670008d, 6.5+), or both ('both':
+   * what this model took before it had versions; no kernel does it).
+   */
+  populateLock: 'both' | 'ptl' | 'page_table_lock';
+  /**
+   * What huge_pmd_unshare() does so lockless GUP-fast walkers cannot go on through a table that
+   * stops being shared: nothing ('none'), tlb_remove_table_sync_one() per unshare ('ipi',
+   * 1013af4f585f), or recorded in the mmu_gather and synced once per gather before
+   * i_mmap_rwsem is released, with an IPI only when a table became exclusive ('gather', 8ce720d5bd91).
+   */
+  unshareSync: 'none' | 'ipi' | 'gather';
+  /**
+   * The lock a hugetlb fault runs under: mmap_lock read ('mmap'), or the per-VMA lock taken by
+   * lock_vma_under_rcu() ('per-vma': the series "Handle hugetlb faults under the VMA lock", 6.9).
+   */
+  faultLock: 'mmap' | 'per-vma';
+  /**
+   * VMA split across a shared PMD range: no unshare ('none'), hugetlb_unshare_all_pmds from
+   * hugetlb_vm_op_split before the split ('may-split', b30c14cd6102), or hugetlb_split() inside
+   * __split_vma under the VMA write lock and i_mmap write ('hugetlb-split', 081056dc00a2).
+   */
+  split: 'none' | 'may-split' | 'hugetlb-split';
+  /**
+   * The final unmap (__unmap_hugepage_range_final) frees the hugetlb vma lock before
+   * i_mmap_unlock_write, so huge_pmd_share can no longer find the VMA shareable
+   * (131a79b474e9, 6.1). The modes before versions leave the VMA shareable (the model's old shape).
+   */
+  unmapFreesVmaLock: boolean;
   /** The unshare paths' locks (huge_pmd_unshare asserts both in 6.1+). */
   unshare: { vmaLockWrite: boolean; iMmapWrite: boolean };
   /** hugetlb_walk()'s lockdep assertion: vma lock or i_mmap_rwsem held when the VMA is shareable. */
@@ -124,10 +172,78 @@ const FINAL_GUARDS: Record<Site, Guard> = {
 
 const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, Guard>;
 
+/** What every mode before the versions shared: the model's behaviour as it was, one place. */
+const LEGACY = {
+  aliases: [],
+  arch: 'x86',
+  populateLock: 'both',
+  unshareSync: 'none',
+  faultLock: 'mmap',
+  split: 'may-split',
+  unmapFreesVmaLock: false,
+} as const;
+
+/** 6.2 as merged (the series "mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare" v4). */
+const V6_2_COMMITS = [
+  '39dde65c9940 [PATCH] shared page table for hugetlb page (2.6.20)',
+  '8d9bfb260814 hugetlb: add vma based lock for pmd sharing (6.1)',
+  '40549ba8f8e0 hugetlb: use new vma_lock for pmd sharing synchronization (6.1)',
+  '131a79b474e9 hugetlb: fix vma lock handling during split vma and range unmapping (6.1)',
+  '9c67a20704e7 mm/hugetlb: introduce hugetlb_walk() (6.2, last of the 10-patch series)',
+  'b30c14cd6102 hugetlb: unshare some PMDs when splitting VMAs (6.2)',
+] as const;
+const V6_5_COMMITS = [...V6_2_COMMITS, '349d1670008d mm/hugetlb: fix pgtable lock on pmd sharing (6.5)'] as const;
+const V6_15_COMMITS = [...V6_5_COMMITS, 'series "Handle hugetlb faults under the VMA lock" (Vishal Moola, 6.9)'] as const;
+const V6_16_COMMITS = [
+  ...V6_15_COMMITS,
+  '1013af4f585f mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race (CVE-2025-38085)',
+  '081056dc00a2 mm/hugetlb: unshare page tables during VMA split, not before (CVE-2025-38084)',
+] as const;
+const V6_19_COMMITS = [
+  ...V6_16_COMMITS,
+  '8ce720d5bd91 mm/hugetlb: fix excessive IPI broadcasts when unsharing PMD tables using mmu_gather',
+] as const;
+
+/**
+ * A merged kernel: every walker under the vma lock or i_mmap_rwsem (hugetlb_walk asserts it),
+ * no walker lock, x86 with MMU_GATHER_RCU_TABLE_FREE (selected with PARAVIRT, as distributions
+ * build it), so tlb_remove_table frees after a grace period.
+ */
+function kernelVersion(
+  name: string,
+  kernel: string,
+  commits: readonly string[],
+  description: string,
+  v: Pick<ModeTable, 'populateLock' | 'unshareSync' | 'faultLock' | 'split'> & { aliases?: readonly string[] },
+): ModeTable {
+  return {
+    name,
+    aliases: v.aliases ?? [],
+    description,
+    kernel,
+    commits,
+    arch: 'x86',
+    walkerLock: 'none',
+    tableFree: 'rcu',
+    populateLock: v.populateLock,
+    unshareSync: v.unshareSync,
+    faultLock: v.faultLock,
+    split: v.split,
+    unmapFreesVmaLock: true,
+    unshare: { vmaLockWrite: true, iMmapWrite: true },
+    assertWalk: true,
+    acceptStaleRead: false,
+    guards: FINAL_GUARDS,
+  };
+}
+
 export const MODES: readonly ModeTable[] = [
   {
+    ...LEGACY,
     name: 'none',
     description: 'mmap_lock only: no vma lock, no i_mmap_rwsem around walks or unshares (the RFC problem statement)',
+    kernel: 'RFC problem statement',
+    commits: ['39dde65c9940 [PATCH] shared page table for hugetlb page (2.6.20), with every later lock removed'],
     walkerLock: 'none',
     tableFree: 'immediate',
     unshare: { vmaLockWrite: false, iMmapWrite: false },
@@ -136,8 +252,11 @@ export const MODES: readonly ModeTable[] = [
     guards: allBare,
   },
   {
+    ...LEGACY,
     name: 'vma-lock',
     description: '6.1: hugetlb vma lock in fault and every unshare path, i_mmap_rwsem where 6.1 takes it; RFC call sites bare',
+    kernel: 'v6.1',
+    commits: ['8d9bfb260814 hugetlb: add vma based lock for pmd sharing', '40549ba8f8e0 hugetlb: use new vma_lock for pmd sharing synchronization'],
     walkerLock: 'none',
     tableFree: 'immediate',
     unshare: { vmaLockWrite: true, iMmapWrite: true },
@@ -146,8 +265,11 @@ export const MODES: readonly ModeTable[] = [
     guards: VMA_LOCK_GUARDS,
   },
   {
+    ...LEGACY,
     name: 'walker-rcu',
     description: 'RFC v2 with MMU_GATHER_RCU_TABLE_FREE: walker lock = rcu_read_lock, tables freed after a grace period',
+    kernel: 'RFC v2',
+    commits: ['RFC v2 "mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare" (Peter Xu, Nov 2022; not merged)'],
     walkerLock: 'rcu',
     tableFree: 'rcu',
     unshare: { vmaLockWrite: true, iMmapWrite: true },
@@ -156,8 +278,11 @@ export const MODES: readonly ModeTable[] = [
     guards: WALKER_GUARDS,
   },
   {
+    ...LEGACY,
     name: 'walker-irq',
     description: 'RFC v2 without RCU table free: walker lock = local_irq_disable, tables freed after an acknowledged TLB-shootdown IPI',
+    kernel: 'RFC v2',
+    commits: ['RFC v2 "mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare" (Peter Xu, Nov 2022; not merged)'],
     walkerLock: 'irq',
     tableFree: 'ipi',
     unshare: { vmaLockWrite: true, iMmapWrite: true },
@@ -165,37 +290,101 @@ export const MODES: readonly ModeTable[] = [
     acceptStaleRead: true,
     guards: WALKER_GUARDS,
   },
-  {
-    name: 'final',
-    description: '6.2 as merged: hugetlb_walk() requires the vma lock or i_mmap_rwsem (lockdep-asserted); no walker lock',
-    walkerLock: 'none',
-    tableFree: 'immediate',
-    unshare: { vmaLockWrite: true, iMmapWrite: true },
-    assertWalk: true,
-    acceptStaleRead: false,
-    guards: FINAL_GUARDS,
-  },
+  kernelVersion('6.2', 'v6.2', V6_2_COMMITS, '6.2 as merged: hugetlb_walk() requires the vma lock or i_mmap_rwsem (lockdep-asserted); huge_pmd_share populates under the shared page\'s ptl; no sync with GUP-fast at unshare', {
+    populateLock: 'ptl', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
+  }),
+  kernelVersion('6.5', 'v6.5', V6_5_COMMITS, '6.5: as 6.2, huge_pmd_share populates under mm->page_table_lock (349d1670008d)', {
+    populateLock: 'page_table_lock', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
+  }),
+  kernelVersion('6.15', 'v6.15', V6_15_COMMITS, '6.15, the last kernel before the 2025 fixes: hugetlb faults under the per-VMA lock (6.9), unshare before the split', {
+    populateLock: 'page_table_lock', unshareSync: 'none', faultLock: 'per-vma', split: 'may-split',
+  }),
+  kernelVersion('6.16', 'v6.16', V6_16_COMMITS, '6.16: tlb_remove_table_sync_one() in every huge_pmd_unshare (1013af4f585f), hugetlb_split() inside __split_vma (081056dc00a2)', {
+    populateLock: 'page_table_lock', unshareSync: 'ipi', faultLock: 'per-vma', split: 'hugetlb-split',
+  }),
+  kernelVersion('6.19', 'v6.19', V6_19_COMMITS, '6.19: unshares recorded in the mmu_gather, one sync per gather before i_mmap_rwsem is released (8ce720d5bd91)', {
+    populateLock: 'page_table_lock', unshareSync: 'gather', faultLock: 'per-vma', split: 'hugetlb-split', aliases: ['final'],
+  }),
 ];
 
+/** Canonical mode names, in table order (what `compare --modes all` runs). */
 export const MODE_NAMES = MODES.map((m) => m.name);
 
+/** Every name a mode is accepted by: canonical names, then aliases (`final` = the newest kernel). */
+export const MODE_CHOICES: readonly string[] = [...MODE_NAMES, ...MODES.flatMap((m) => m.aliases)];
+
+/** Modes loaded from design files at run time (mode-design.ts validates, then registers them here). */
+const LOADED: ModeTable[] = [];
+
+/** Make a validated design findable by its name (main thread; workers receive the table itself). */
+export function registerMode(m: ModeTable): void {
+  const i = LOADED.findIndex((x) => x.name === m.name);
+  if (i >= 0) LOADED[i] = m;
+  else LOADED.push(m);
+}
+
+/** A mode by its name or alias: a built-in table, else a registered design. */
 export function modeByName(name: string): ModeTable | undefined {
-  return MODES.find((m) => m.name === name);
+  return MODES.find((m) => m.name === name || m.aliases.includes(name)) ?? LOADED.find((m) => m.name === name);
+}
+
+/** One step of deciding whether a site is safe: the rule looked at and whether it held. */
+export interface SafetyStep {
+  rule: 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
+  ok: boolean;
 }
 
 /**
- * Is a site safe against unshare + free in this mode? Derived from the table alone:
- * - the vma lock (read) excludes every unshare when unshares take it for write;
+ * Is a site safe against unshare + free in this mode, and why: the rules in the order they
+ * decide, each with whether it held (explain prints them). Derived from the table alone:
+ * - with hugetlb_walk()'s assertion on, a walk under neither the vma lock nor i_mmap_rwsem is a
+ *   lock-rule violation;
+ * - the vma lock (read) excludes every unshare of the walker's own VMA when unshares take it for
+ *   write; a site reaching other mms' VMAs through i_mmap holds no vma lock of those;
  * - i_mmap_rwsem (read or write) excludes them when unshares take it for write;
- * - the walker lock alone keeps the page from being freed (never from being unshared): safe for
- *   lockless reads (stale values accepted), not for taking its ptl or writing to it.
+ * - the walker lock alone keeps the page from being freed (never from being unshared) when the
+ *   free waits for it: safe for lockless reads (stale values accepted), not for taking its ptl or
+ *   writing to it.
  */
-export function siteSafe(mode: ModeTable, site: Site): boolean {
+export function siteVerdict(mode: ModeTable, site: Site): { safe: boolean; steps: SafetyStep[] } {
   const gd = mode.guards[site];
   const info = SITE_INFO[site];
-  if (gd.vma !== 'none' && mode.unshare.vmaLockWrite) return true;
-  if (gd.iMmap !== 'none' && mode.unshare.iMmapWrite) return true;
+  const steps: SafetyStep[] = [];
+  const decide = (rule: SafetyStep['rule'], ok: boolean): boolean => {
+    steps.push({ rule, ok });
+    return ok;
+  };
+  const ownVmaLock = gd.vma !== 'none' && !info.otherMm;
+  if (mode.assertWalk && !decide('assert-walk', ownVmaLock || gd.iMmap !== 'none')) return { safe: false, steps };
+  if (decide('vma-lock', ownVmaLock && mode.unshare.vmaLockWrite)) return { safe: true, steps };
+  if (decide('i-mmap', gd.iMmap !== 'none' && mode.unshare.iMmapWrite)) return { safe: true, steps };
+  if (!decide('walker-lock', gd.walker)) return { safe: false, steps };
   const deferred =
     (mode.walkerLock === 'rcu' && mode.tableFree === 'rcu') || (mode.walkerLock === 'irq' && mode.tableFree === 'ipi');
-  return gd.walker && deferred && !info.takesPtl && !info.writes && mode.acceptStaleRead;
+  if (!decide('free-deferred', deferred)) return { safe: false, steps };
+  if (!decide('read-only', !info.takesPtl && !info.writes)) return { safe: false, steps };
+  return { safe: decide('stale-read', mode.acceptStaleRead), steps };
+}
+
+/** Is a site safe against unshare + free in this mode? (siteVerdict without its reasons.) */
+export function siteSafe(mode: ModeTable, site: Site): boolean {
+  return siteVerdict(mode, site).safe;
+}
+
+/** Drop a name whose mode an earlier name in the list already selects (`6.19,final` runs once). */
+export function uniqueModes(names: readonly string[]): string[] {
+  const seen = new Set<ModeTable>();
+  const out: string[] = [];
+  for (const n of names) {
+    const m = modeByName(n);
+    if (m !== undefined && seen.has(m)) continue;
+    if (m !== undefined) seen.add(m);
+    out.push(n);
+  }
+  return out;
+}
+
+/** One line naming a mode's kernel and commits (list, reports, replay headers). */
+export function modeKernelLine(m: ModeTable): string {
+  return `${m.kernel}: ${m.commits.map((c) => c.split(' ')[0]).join(', ')}`;
 }

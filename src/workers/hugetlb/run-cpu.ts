@@ -12,7 +12,7 @@ import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { Cpu, type WidenConfig, type Waiter } from '../cpu.js';
 import { Kernel } from './kernel.js';
-import { modeByName } from './modes.js';
+import type { ModeTable } from './modes.js';
 import { scenarioByName } from './scenarios.js';
 import { OPS, Op } from './ops-list.js';
 import { C } from './stats.js';
@@ -30,7 +30,8 @@ export interface CpuTask {
   arena: ArenaConfig;
   cpu: number;
   seed: number;
-  mode: string;
+  /** The resolved protection mode (a built-in table or a design file's): workers need no registry. */
+  mode: ModeTable;
   scenario: string;
   /** Operations for this CPU; 0 = until stopped. */
   ops: number;
@@ -62,9 +63,9 @@ export interface CpuResult {
 
 export function runCpu(task: CpuTask): CpuResult {
   const arena = Arena.attach(task.buffer, task.arena);
-  const mode = modeByName(task.mode);
+  const mode = task.mode;
   const sc = scenarioByName(task.scenario);
-  if (!mode || !sc) throw new RangeError(`unknown mode '${task.mode}' or scenario '${task.scenario}'`);
+  if (!sc) throw new RangeError(`unknown scenario '${task.scenario}'`);
   const t0 = task.startEpochMs !== undefined ? task.startEpochMs - performance.timeOrigin : performance.now();
   const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0 });
   const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, stopAtSites: task.stopAtSites, t0 });

@@ -1,0 +1,66 @@
+/**
+ * `pmdtorture explain --scenario S --mode M`: why the cell is race or safe, derived step by step
+ * from the mode's table (the same siteVerdict the truth table uses), and for a race the shortest
+ * interleaving a PCT hunt and a shrink find. Exit 0 once explained (a race cell is an answer,
+ * not a failure); 2 on bad usage or a refused design file.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger } from '../args.js';
+import { parseModeArg, modeTableOf } from '../design-file.js';
+import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
+import { cellText, explainCell, findWitness } from '../explain.js';
+import { writeReplayFile } from '../controlled.js';
+import { checkWritableDir } from '../out-file.js';
+import { EXIT } from '../report-json.js';
+
+type Raw = Record<string, unknown>;
+
+/** The witness search's defaults (bench/explain.ts measures these). */
+export const EXPLAIN_DEFAULTS = { seed: 1, iterations: 1000, ops: 200, shrinkRuns: 40 } as const;
+
+export const explainCommand: CommandModule<object, Raw> = {
+  command: 'explain',
+  describe: 'why a scenario × mode cell is race or safe, step by step from the mode table; for a race, the shortest interleaving found',
+  builder: (y: Argv<object>) =>
+    y
+      .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
+      .option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
+      .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT, 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
+      .option('seed', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.seed), describe: 'base seed of the hunt' })
+      .option('iterations', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.iterations), describe: 'most hunt iterations' })
+      .option('ops', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.ops), describe: 'operations per hunt iteration' })
+      .option('shrink-runs', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.shrinkRuns), describe: 'most replays the shrink may try' })
+      .option('out', { type: 'string', requiresArg: true, describe: 'also write the shrunk replay file into this directory' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the explanation as JSON' })
+      .example('$0 explain --scenario follow-page --mode vma-lock', 'why 6.1 left follow_page open, and an interleaving that shows it')
+      .example('$0 explain --scenario mixed --mode examples/designs/gup-fast-rfc-walker.json', 'a design file\'s cell') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await explainMain(argv);
+  },
+};
+
+export async function explainMain(a: Raw): Promise<number> {
+  const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
+  const mode = modeTableOf(parseModeArg('--mode', a['mode'] ?? 'final'));
+  const seed = parseInteger('--seed', a['seed'] ?? EXPLAIN_DEFAULTS.seed, 0, 2 ** 32 - 1, 'a uint32 seed');
+  const iterations = parseInteger('--iterations', a['iterations'] ?? EXPLAIN_DEFAULTS.iterations, 1, 1_000_000, 'an iteration count');
+  const ops = parseInteger('--ops', a['ops'] ?? EXPLAIN_DEFAULTS.ops, 2, 100_000, 'an operation count');
+  const shrinkRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? EXPLAIN_DEFAULTS.shrinkRuns, 1, 100_000, 'a run count');
+  const out = a['out'] !== undefined ? String(a['out']) : undefined;
+  if (out !== undefined) checkWritableDir('--out', out);
+  const sc = scenarioByName(scenario)!;
+  const c = explainCell(sc, mode);
+  const json = a['json'] === true;
+  if (!json) process.stdout.write(cellText(sc, mode, c) + '\n');
+  const w = c.expected === 'race' && a['hunt'] !== false ? await findWitness(c, { seed, iterations, ops, shrinkRuns }) : undefined;
+  const replayPath = w?.shrunk && out !== undefined ? writeReplayFile(out, w.shrunk.file) : undefined;
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      command: 'explain', ...c,
+      witness: w ? { found: w.found, iterations: w.iterations, violation: w.shrunk?.file.violation ?? null, preemptions: w.shrunk?.result.preemptions ?? null, replayFile: replayPath ?? null, interleaving: w.text } : null,
+    }, null, 1) + '\n');
+  } else if (w) {
+    process.stdout.write(w.text + '\n' + (replayPath ? `replay file: ${replayPath}\n` : ''));
+  }
+  return EXIT.ok;
+}
