@@ -352,7 +352,7 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
   const bar = s0 + S_BARRIER;
   const names = new Map<number, string>([[bar, 'count'], [bar + 1, 'gen']]);
   const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
-    ? tw.sleepers(names).map((c) => ({ ...c, rounds: Atomics.load(mem, line(c.cpu) + C_PASSED), arrivedAt: Atomics.load(mem, line(c.cpu) + C_ARRIVED) - 1 }))
+    ? tw.snapshot(names).map((c) => ({ ...c, rounds: Atomics.load(mem, line(c.cpu) + C_PASSED), arrivedAt: Atomics.load(mem, line(c.cpu) + C_ARRIVED) - 1 }))
     : [];
   const detectedMs = outcome === 'done' ? undefined : performance.now() - t0;
   const td0 = performance.now();

@@ -433,7 +433,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
     [s0 + S_REQ0, 'req0'], [s0 + S_REQ1, 'req1'], [s0 + S_ACK, 'ack'], [s0 + S_READY, 'ready'],
   ]);
   const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
-    ? tw.sleepers(names).map((c) => ({ ...c, handoffs: Atomics.load(mem, s0 + S_CPU + c.cpu * LINE_WORDS) }))
+    ? tw.snapshot(names).map((c) => ({ ...c, handoffs: Atomics.load(mem, s0 + S_CPU + c.cpu * LINE_WORDS) }))
     : [];
   if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;
