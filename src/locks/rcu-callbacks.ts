@@ -25,6 +25,12 @@ const RING_FULL_WAIT_MS = 100;
 
 /** What the callbacks need from the CPU's read side and grace periods (rcu.ts). */
 export interface RcuGpSide {
+  readonly mem: Int32Array;
+  /** The rcu region, its GP word, this CPU's per-CPU lines, and the CPU count. */
+  readonly base: number;
+  readonly gpAt: number;
+  readonly mine: number;
+  readonly ncpu: number;
   readonly readDepth: number;
   /** This CPU's reader word. */
   readonly ctrAt: number;
@@ -54,14 +60,9 @@ export class RcuCallbacks {
     private readonly ctx: CpuCtx,
     private readonly gp: RcuGpSide,
   ) {
-    const arena = ctx.arena;
-    this.mem = ctx.mem;
-    this.base = arena.base('rcu');
-    this.gpAt = this.base + RcuG.GP;
-    this.ncpu = arena.config.cpus;
-    this.mine = rcuCpuLine(this.base, ctx.cpuId);
+    ({ mem: this.mem, base: this.base, gpAt: this.gpAt, mine: this.mine, ncpu: this.ncpu } = gp);
     this.ring = this.base + GLOBAL_WORDS + this.ncpu * PER_CPU_WORDS;
-    this.cap = rcuRingCapacity(arena);
+    this.cap = rcuRingCapacity(ctx.arena);
     this.mask = this.cap - 1;
   }
 

@@ -57,11 +57,11 @@ export class Rcu implements RcuGpSide {
   readonly ctrAt: number;
   /** What this CPU last published in CTR, WAIT aside (0 = quiescent). Owner-local. */
   private snap = 0;
-  private readonly mem: Int32Array;
-  private readonly base: number;
-  private readonly gpAt: number;
-  private readonly mine: number;
-  private readonly ncpu: number;
+  readonly mem: Int32Array;
+  readonly base: number;
+  readonly gpAt: number;
+  readonly mine: number;
+  readonly ncpu: number;
   /** Under a controlled scheduler: only then are the read side's yield points worth a call (~2.5 ns a walk). */
   protected readonly controlled: boolean;
   /** call_rcu and rcu_barrier. */

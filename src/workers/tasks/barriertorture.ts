@@ -39,7 +39,7 @@ import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, sumFailKinds } from './torture-books.js';
+import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
 import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
@@ -171,11 +171,7 @@ export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResul
       r.trues = st.trues;
       r.late = st.late;
       r.sleeps = strictSleeps.n;
-      if (books !== undefined) {
-        r.fails = books.fails;
-        r.failKinds = books.kinds;
-        if (books.first !== undefined) r.firstFail = books.first;
-      }
+      closeBooks(books, r);
     },
   });
 }

@@ -45,7 +45,7 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, sumFailKinds } from './torture-books.js';
+import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
 import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
@@ -206,11 +206,7 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
       r.handoffs = st.handoffs;
       r.timeouts = st.timeouts;
       r.sleeps = strictSleeps.n;
-      if (books !== undefined) {
-        r.fails = books.fails;
-        r.failKinds = books.kinds;
-        if (books.first !== undefined) r.firstFail = books.first;
-      }
+      closeBooks(books, r);
       Atomics.store(cpu.mem, mine, st.handoffs);
       Atomics.store(cpu.mem, mine + 1, r.fails);
     },
