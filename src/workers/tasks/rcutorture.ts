@@ -123,15 +123,39 @@ interface TortureCpuResult extends TortureCpuEnd {
 
 // ---------------------------------------------------------------- worker side
 
-/** The flavour's ops table, the busted twin's when one is asked for (validated by runTorture). */
-function flavourOps(o: TortureOptions, cpu: Cpu): RcuFlavourOps {
-  if (o.flavor === 'rcu') {
-    const C = o.busted === undefined ? Rcu : RCU_BUSTED[o.busted as RcuBusted];
-    return rcuOps(new C(cpu));
-  }
-  const C = o.busted === undefined ? Irq : IRQ_BUSTED[o.busted as IrqBusted];
-  return irqOps(new C(cpu));
+/** What the torture knows of a flavour beyond its ops table: a new flavour is one entry. */
+interface TortureFlavour {
+  /** Prefix of the report lines, as rcutorture's torture_type. */
+  tag: string;
+  /** The ops table over a new per-CPU instance: the real one, or the named busted twin. */
+  make(cpu: Cpu, busted: string | undefined): RcuFlavourOps;
+  twins: Readonly<Record<string, unknown>>;
+  /** Run the RCU stall detector over the reader words. */
+  stalls: boolean;
+  /** The flavour's grace-period counts on the summary line. */
+  stats(rcu: RcuStats, ipi: IpiStats): string;
+  /** How updaters retire objects. */
+  retire(o: TortureOptions): string;
 }
+
+const FLAVOURS: Record<TortureFlavor, TortureFlavour> = {
+  rcu: {
+    tag: 'rcu-torture',
+    make: (cpu, busted) => rcuOps(new (busted === undefined ? Rcu : RCU_BUSTED[busted as RcuBusted])(cpu)),
+    twins: RCU_BUSTED,
+    stalls: true,
+    stats: (rcu) => ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`,
+    retire: (o) => o.retire ?? 'sync',
+  },
+  irq: {
+    tag: 'ipi-torture',
+    make: (cpu, busted) => irqOps(new (busted === undefined ? Irq : IRQ_BUSTED[busted as IrqBusted])(cpu)),
+    twins: IRQ_BUSTED,
+    stalls: false,
+    stats: (_rcu, ipi) => ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`,
+    retire: () => 'shootdown',
+  },
+};
 
 class TortureCpu {
   readonly ops: RcuFlavourOps;
@@ -161,7 +185,7 @@ class TortureCpu {
     // A private word for naps (the Cpu's own nap word is in the same scratch tail; use ours).
     this.napAt = this.circ + LINE_WORDS - 1;
     this.batchAt = this.s + S_BATCH + id * LINE_WORDS;
-    this.ops = flavourOps(o, cpu);
+    this.ops = FLAVOURS[o.flavor].make(cpu, o.busted);
     this.ops.onCallback(TORTURE_CB_KIND, (obj) => this.pipeCallback(obj));
   }
 
@@ -438,9 +462,9 @@ function readPerCpu(arena: Arena, cpus: number, word: number): number {
 /** Run one torture test with real workers; never hangs (bounded, abort, then terminate). */
 export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   if (o.cpus < 2 || o.cpus > TORTURE_MAX_CPUS) throw new RangeError(`torture cpus ${o.cpus} not in [2, ${TORTURE_MAX_CPUS}]`);
-  const twins: Record<TortureFlavor, object> = { rcu: RCU_BUSTED, irq: IRQ_BUSTED };
-  if (o.busted !== undefined && !(o.busted in twins[o.flavor])) {
-    throw new RangeError(`torture: no busted ${o.flavor} flavour '${o.busted}' (known: ${Object.keys(twins[o.flavor]).join(', ')})`);
+  const fl = FLAVOURS[o.flavor];
+  if (o.busted !== undefined && !(o.busted in fl.twins)) {
+    throw new RangeError(`torture: no busted ${o.flavor} flavour '${o.busted}' (known: ${Object.keys(fl.twins).join(', ')})`);
   }
   const config = defaultArenaConfig(o.cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 1024 });
   const arena = Arena.create(config);
@@ -463,7 +487,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   let firstViolationMs = -1;
   // No progress counter to watch: the stall detector, the duration and the read target decide.
   const outcome = await tw.watch(() => 0, Infinity, Infinity, (now) => {
-    if (o.flavor === 'rcu') for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
+    if (fl.stalls) for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
     if (firstViolationMs < 0 && readPerCpu(arena, o.cpus, ST_VIOL) > 0) firstViolationMs = now - t0;
     if (now - t0 >= o.durationMs) return true;
     if (o.minReads && now - t0 >= (o.minMs ?? 0) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) return true;
@@ -498,19 +522,17 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const rcu = readRcuStats(arena);
   const ipi = readIpiStats(arena);
   const success = violations === 0 && mbErrors === 0 && errors.length === 0 && !terminated;
-  const tag = o.flavor === 'rcu' ? 'rcu-torture' : 'ipi-torture';
+  const tag = fl.tag;
   const busted = o.busted ?? 'none';
   const lines = [
     `${tag}: rtc: ${Atomics.load(m, sc + S_CUR)} ver: ${updates} tfle: 0 rta: ${updates} rtaf: ${allocFails} rtf: ${circulation[PIPE_LEN]} rtmbe: ${mbErrors} nt: ${reads}` +
-      (o.flavor === 'rcu'
-        ? ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`
-        : ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`),
+      fl.stats(rcu, ipi),
     `${tag}: Reader Pipe:  ${pipe.join(' ')}`,
     `${tag}: Reader Batch:  ${batch.join(' ')}`,
     `${tag}: Free-Block Circulation:  ${circulation.join(' ')}`,
     ...stalls.map(formatRcuStall),
     ...errors.map((e) => `${tag}: ERROR ${e.split('\n')[0]}`),
-    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${o.flavor === 'rcu' ? (o.retire ?? 'sync') : 'shootdown'} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
+    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${fl.retire(o)} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
   ];
   return {
     flavor: o.flavor,
