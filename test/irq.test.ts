@@ -89,6 +89,23 @@ describe('ipi torture (real workers)', () => {
     expect(r.firstViolationMs).toBeLessThan(10_000);
   });
 
+  it('busted shootdown that stops waiting for CPUs with IRQs off: caught by readers that stay IRQ-off across a poll', async () => {
+    const r = await torture({ flavor: 'irq', cpus: 2, durationMs: 10_000, busted: 'shootdown-skips-irq-off', stopOnViolation: true });
+    expect(r.violations).toBeGreaterThan(0);
+    expect(r.success).toBe(false);
+    expect(r.firstViolationMs).toBeGreaterThanOrEqual(0);
+    expect(r.firstViolationMs).toBeLessThan(10_000);
+  });
+
+  it('the same bug is invisible to readers that never poll inside a section (why they do)', async () => {
+    // IRQ_OFF is published at the first poll with interrupts off: without one, the busted sender
+    // never sees a CPU with IRQs off and behaves exactly like the correct one.
+    const r = await torture({ flavor: 'irq', cpus: 2, durationMs: 10_000, minReads: 300_000, busted: 'shootdown-skips-irq-off', readerPolls: false });
+    expect(r.reads).toBeGreaterThanOrEqual(300_000);
+    expect(r.updates).toBeGreaterThan(100);
+    expect(r.violations).toBe(0);
+  });
+
   it('a CPU waiting with IRQs off on a lock the sender holds: deadlock reported, naming both', async () => {
     const r = await torture({ flavor: 'irq', cpus: 2, scenario: 'ipi-deadlock-chain', durationMs: 5000 });
     expect(r.terminated).toBe(false);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runLockTorture } from '../src/workers/tasks/locktorture.js';
 import { Arena, defaultArenaConfig } from '../src/shared-mem/layout.js';
 import { CpuField } from '../src/shared-mem/cpu-block.js';
-import { Cpu } from '../src/workers/cpu.js';
+import { Cpu, type Waiter } from '../src/workers/cpu.js';
 import { LockTracker } from '../src/locks/tracker.js';
 import { LockClass, LOCK_CLASS_NAMES } from '../src/locks/classes.js';
 import { LockdepKind, readHeldLocks, readLockdepCounts, readLockdepEdges, readLockdepReports } from '../src/locks/lockdep.js';
@@ -175,6 +175,111 @@ describe('lock_stat in one thread', () => {
     console.log(text);
     expect(text).toMatch(/con-bounces +contentions +waittime-min +waittime-max +waittime-total +waittime-avg +acq-bounces +acquisitions +holdtime-min +holdtime-max +holdtime-total +holdtime-avg/);
     expect(text).toContain('pool_lock:');
+  });
+
+  it('wait and hold totals, counts, min, max and histograms agree with waits of known length', async () => {
+    const { readLockStat, log2Bucket, LS_BUCKETS } = await import('../src/locks/lockstat.js');
+    // CPU 1 holds the lock; CPU 0's waiter, when its acquisition must sleep, sleeps a known D ms
+    // (a real Atomics.wait) and then has CPU 1 release the lock — so every wait is at least D and
+    // lies inside the interval measured around CPU 0's lock call. Bounds are containment
+    // relations and lower bounds, never a wall-clock upper bound.
+    const arena = Arena.create(defaultArenaConfig(2, { pages: 4, entriesPerPage: 4, folios: 4 }));
+    const mem = arena.mem;
+    const napAt = arena.base('scratch') + 40;
+    let release: (() => void) | null = null;
+    let sleepMs = 0;
+    const holderReleases: Waiter = {
+      block(): void {
+        const r = release;
+        if (r === null) return; // spin: the lock is free again
+        release = null;
+        Atomics.wait(mem, napAt, 0, sleepMs);
+        r();
+      },
+      wake(cpu: Cpu, at: number, count: number): void {
+        Atomics.notify(cpu.mem, at, count);
+      },
+      yieldAt(): void {},
+    };
+    const c0 = new Cpu(arena, 0, { seed: 1, waiter: holderReleases });
+    const c1 = new Cpu(arena, 1, { seed: 1 });
+    const opts = { lockstat: true, holdSampleShift: 0 };
+    const [t0, t1] = [new LockTracker(c0, opts), new LockTracker(c1, opts)];
+    const waitsMs = [1, 2, 3, 5, 8, 13];
+    const holdsMs = [2, 1, 3, 1, 2, 1];
+    const cases = [
+      { cls: LockClass.torture_spin, side: 'write', at: arena.base('scratch'),
+        hold: (at: number) => t1.spinLock(LockClass.torture_spin, at), drop: (at: number) => t1.spinUnlock(LockClass.torture_spin, at),
+        take: (at: number) => t0.spinLock(LockClass.torture_spin, at), put: (at: number) => t0.spinUnlock(LockClass.torture_spin, at) },
+      { cls: LockClass.torture_rwsem, side: 'read', at: arena.base('scratch') + 16,
+        hold: (at: number) => t1.downWrite(LockClass.torture_rwsem, at), drop: (at: number) => t1.upWrite(LockClass.torture_rwsem, at),
+        take: (at: number) => t0.downRead(LockClass.torture_rwsem, at), put: (at: number) => t0.upRead(LockClass.torture_rwsem, at) },
+    ] as const;
+    for (const k of cases) {
+      const waitOuter: number[] = [];
+      const holdOuter: number[] = [];
+      for (let i = 0; i < waitsMs.length; i++) {
+        const h0 = performance.now();
+        expect(k.hold(k.at)).toBe(false);
+        let h1 = 0;
+        release = () => {
+          k.drop(k.at);
+          h1 = performance.now();
+        };
+        sleepMs = waitsMs[i]!;
+        const w0 = performance.now();
+        expect(k.take(k.at)).toBe(true); // contended
+        const w1 = performance.now();
+        expect(release).toBe(null); // the wait went through the sleep
+        Atomics.wait(mem, napAt, 0, holdsMs[i]!);
+        k.put(k.at);
+        const w2 = performance.now();
+        waitOuter.push((w1 - w0) * 1000);
+        holdOuter.push((h1 - h0) * 1000, (w2 - w0) * 1000);
+      }
+      t0.flush();
+      t1.flush();
+      const rows = readLockStat(arena).filter((r) => r.cls === k.cls);
+      const w = rows.find((r) => r.side === k.side)!;
+      const n = waitsMs.length;
+      const us = (ms: number[]): number[] => ms.map((x) => x * 1000);
+      const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+      const waitLow = us(waitsMs);
+      console.log(k.side, 'waits µs', w.waitMin, w.waitAvg, w.waitMax, w.waitTotal, 'outer', waitOuter.map((x) => x.toFixed(0)).join(' '));
+      expect(w.contentions).toBe(n);
+      // The holder's acquisitions count on the same row when both take the same side (spin).
+      expect(w.acquisitions).toBe(k.side === 'write' ? 2 * n : n);
+      // Total: at least the sleeps, at most the intervals around the lock calls; avg = total / count.
+      expect(w.waitTotal).toBeGreaterThanOrEqual(sum(waitLow));
+      expect(w.waitTotal).toBeLessThanOrEqual(sum(waitOuter) + 0.01);
+      expect(w.waitAvg).toBeCloseTo(w.waitTotal / n, 6);
+      // min and max: between the shortest (longest) sleep and the shortest (longest) interval.
+      expect(w.waitMin).toBeGreaterThanOrEqual(Math.min(...waitLow) - 0.001);
+      expect(w.waitMin).toBeLessThanOrEqual(Math.min(...waitOuter) + 0.001);
+      expect(w.waitMax).toBeGreaterThanOrEqual(Math.max(...waitLow) - 0.001);
+      expect(w.waitMax).toBeLessThanOrEqual(Math.max(...waitOuter) + 0.001);
+      // Histogram: one entry per wait, each wait's bucket between its sleep's and its interval's
+      // (bucket order is monotone, so the sorted buckets are bounded elementwise).
+      const hist = w.waitHist!;
+      expect(hist).toHaveLength(LS_BUCKETS);
+      expect(sum(hist)).toBe(n);
+      const got = hist.flatMap((c, b) => Array<number>(c).fill(b));
+      const lo = waitLow.map((x) => log2Bucket(x * 1000)).sort((a, b) => a - b);
+      const hi = waitOuter.map((x) => log2Bucket(x * 1000)).sort((a, b) => a - b);
+      got.forEach((b, i) => {
+        expect(b).toBeGreaterThanOrEqual(lo[i]!);
+        expect(b).toBeLessThanOrEqual(hi[i]!);
+      });
+      expect(w.waitP50).toBeGreaterThanOrEqual(w.waitMin);
+      expect(w.waitP99).toBeLessThanOrEqual(w.waitMax);
+      // Holds of both sides of the class: CPU 1 held each for at least its sleep, CPU 0 for its own.
+      const holdRows = rows.filter((r) => r.acquisitions > 0);
+      const holds = sum(holdRows.map((r) => r.holdTotal));
+      expect(sum(holdRows.map((r) => r.holdSamples))).toBe(2 * n);
+      expect(holds).toBeGreaterThanOrEqual(sum(waitLow) + sum(us(holdsMs)));
+      expect(holds).toBeLessThanOrEqual(sum(holdOuter) + 0.01);
+      for (const r of holdRows) expect(sum(r.holdHist!)).toBe(r.holdSamples);
+    }
   });
 
   it('lockstat off: no clock reads, nothing published', () => {

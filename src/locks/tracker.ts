@@ -21,6 +21,7 @@ import {
   addEdge, decodeHeld, edgeAt, findPath, type HeldLock, LockdepKind, LockMode, lockdepBase, writeReport,
 } from './lockdep.js';
 import type { LockClassId } from './classes.js';
+import type { LockApi } from './lock-api.js';
 import { YieldPt } from './yield-points.js';
 
 export type { HeldLock } from './lockdep.js';
@@ -59,7 +60,7 @@ const C = MAX_LOCK_CLASSES;
 /** Private stack capacity; the CPU block shows the outermost MAX_HELD entries. */
 const STACK = 64;
 
-export class LockTracker {
+export class LockTracker implements LockApi {
   private readonly mem: Int32Array;
   private readonly b0: number;
   private readonly p: LockPrims;

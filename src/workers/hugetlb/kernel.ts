@@ -11,6 +11,7 @@ import { LockClass } from '../../locks/classes.js';
 import { LockTracker } from '../../locks/tracker.js';
 import { Rcu } from '../../locks/rcu.js';
 import { Irq } from '../../locks/irq.js';
+import { type RcuFlavourOps, rcuFlavour } from '../../locks/rcu-flavour.js';
 import type { Cpu } from '../cpu.js';
 import { type ModeTable, type Guard, SITES, SITE_INFO, type Site } from './modes.js';
 import { Oc, forbidden } from './outcomes.js';
@@ -67,6 +68,8 @@ export class Kernel {
   readonly locks: LockTracker;
   readonly rcu: Rcu;
   readonly irq: Irq;
+  /** The mode's walker lock as an RCU flavour ops table (rcu-flavour.ts); null: none. */
+  readonly walker: RcuFlavourOps | null;
   readonly mode: ModeTable;
   readonly E: number;
   private readonly stopOnViolation: boolean;
@@ -79,8 +82,6 @@ export class Kernel {
   private readonly vmaMmOf: Int32Array;
   private readonly vmaPudOf: Int32Array;
   private readonly rootOf: Int32Array;
-  private readonly walkerRcu: boolean;
-  private readonly walkerIrq: boolean;
   private readonly t0: number;
   private readonly ctr0: number;
 
@@ -116,8 +117,7 @@ export class Kernel {
     this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
     this.vmaPudOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaPudIndex(v));
     this.rootOf = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)));
-    this.walkerRcu = opts.mode.walkerLock === 'rcu';
-    this.walkerIrq = opts.mode.walkerLock === 'irq';
+    this.walker = rcuFlavour(opts.mode.walkerLock, this.rcu, this.irq);
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
@@ -194,12 +194,10 @@ export class Kernel {
 
   /** hugetlb_walker_lock(): rcu_read_lock() or local_irq_disable(), per the mode. */
   walkerLock(): void {
-    if (this.walkerRcu) this.rcu.rcuReadLock();
-    else if (this.walkerIrq) this.irq.localIrqDisable();
+    this.walker?.readLock();
   }
   walkerUnlock(): void {
-    if (this.walkerRcu) this.rcu.rcuReadUnlock();
-    else if (this.walkerIrq) this.irq.localIrqEnable();
+    this.walker?.readUnlock();
   }
 
   // ---- hugetlb_walk ----

@@ -32,16 +32,15 @@
  * This file is both the worker (workerData.task === 'barriertorture') and the main-thread runner
  * `runBarrierTorture`, which starts workers from the compiled copy in dist/.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
-import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { Ctl, ctlAt } from '../../shared-mem/ctl.js';
-import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
+import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
+import { type Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, sumFailKinds } from './torture-books.js';
+import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
+import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const BARRIER_TORTURE_TYPES = [
@@ -105,15 +104,12 @@ export interface BarrierTortureOptions {
   stopOnFail?: boolean;
 }
 
-interface WorkerInput {
+interface WorkerInput extends TortureInput {
   task: 'barriertorture';
-  buffer: SharedArrayBuffer;
-  config: ArenaConfig;
-  cpu: number;
   opts: Required<Omit<BarrierTortureOptions, 'boundMs' | 'limitMs'>>;
 }
 
-export interface BarrierTortureCpuResult {
+export interface BarrierTortureCpuResult extends TortureCpuEnd {
   cpu: number;
   /** Rounds passed. */
   rounds: number;
@@ -126,8 +122,6 @@ export interface BarrierTortureCpuResult {
   fails: number;
   failKinds: Partial<Record<FailKind, number>>;
   firstFail?: string;
-  aborted: boolean;
-  error?: string;
 }
 
 // ================================================================ worker side
@@ -153,35 +147,33 @@ interface Stats {
 
 export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResult {
   const { opts } = input;
-  const arena = Arena.attach(input.buffer, input.config);
-  const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: strictWaiter });
-  const s0 = arena.base('scratch');
-  const mine = s0 + S_CPU + input.cpu * LINE_WORDS;
   const res: BarrierTortureCpuResult = {
     cpu: input.cpu, rounds: 0, trues: 0, late: 0, sleeps: 0, fails: 0, failKinds: {}, aborted: false,
   };
-  const books = new TortureBooks<FailKind>(cpu, opts.stopOnFail, mine + C_FAILS);
   const st: Stats = { rounds: 0, trues: 0, late: 0 };
-  cpu.setState(CpuState.running);
-  try {
-    // The start barrier is always the correct one (in ctl): the one under test is in scratch.
-    barrierWait(cpu, ctlAt(arena, Ctl.ARRIVED), input.config.cpus);
-    strictSleeps.n = 0;
-    tortureLoop(opts, cpu, s0, mine, books, st);
-  } catch (e) {
-    if (e instanceof RunAborted) res.aborted = true;
-    else res.error = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-  } finally {
-    res.rounds = st.rounds;
-    res.trues = st.trues;
-    res.late = st.late;
-    res.sleeps = strictSleeps.n;
-    res.fails = books.fails;
-    res.failKinds = books.kinds;
-    if (books.first !== undefined) res.firstFail = books.first;
-    cpu.setState(res.error !== undefined ? CpuState.crashed : CpuState.done);
-  }
-  return res;
+  let books: TortureBooks<FailKind> | undefined;
+  let mine = 0;
+  // The start barrier is always the correct one (in ctl): the one under test is in scratch.
+  return runTortureCpu(input, {
+    seed: opts.seed,
+    waiter: strictWaiter,
+    result: res,
+    setup: (cpu) => {
+      mine = cpu.arena.base('scratch') + S_CPU + input.cpu * LINE_WORDS;
+      books = new TortureBooks<FailKind>(cpu, opts.stopOnFail, mine + C_FAILS);
+    },
+    run: (cpu) => {
+      strictSleeps.n = 0;
+      tortureLoop(opts, cpu, cpu.arena.base('scratch'), mine, books!, st);
+    },
+    finish: (_cpu, r) => {
+      r.rounds = st.rounds;
+      r.trues = st.trues;
+      r.late = st.late;
+      r.sleeps = strictSleeps.n;
+      closeBooks(books, r);
+    },
+  });
 }
 
 function tortureLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: number, b: TortureBooks<FailKind>, st: Stats): void {
@@ -262,9 +254,7 @@ function arriveLate(opts: WorkerInput['opts'], cpu: Cpu, r: number, napAt: numbe
   }
 }
 
-if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.task === 'barriertorture') {
-  parentPort.postMessage(barrierTortureWorker(workerData as WorkerInput));
-}
+tortureTask<WorkerInput>('barriertorture', barrierTortureWorker);
 
 // ================================================================ main-thread runner
 
@@ -352,7 +342,7 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
   const bar = s0 + S_BARRIER;
   const names = new Map<number, string>([[bar, 'count'], [bar + 1, 'gen']]);
   const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
-    ? tw.sleepers(names).map((c) => ({ ...c, rounds: Atomics.load(mem, line(c.cpu) + C_PASSED), arrivedAt: Atomics.load(mem, line(c.cpu) + C_ARRIVED) - 1 }))
+    ? tw.snapshot(names).map((c) => ({ ...c, rounds: Atomics.load(mem, line(c.cpu) + C_PASSED), arrivedAt: Atomics.load(mem, line(c.cpu) + C_ARRIVED) - 1 }))
     : [];
   const detectedMs = outcome === 'done' ? undefined : performance.now() - t0;
   const td0 = performance.now();

@@ -35,20 +35,18 @@
  * This file is both the worker (workerData.task === 'completiontorture') and the main-thread
  * runner `runCompletionTorture`, which starts workers from the compiled copy in dist/.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
-import { CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { Ctl, ctlAt } from '../../shared-mem/ctl.js';
-import { Cpu, strictSleeps, strictWaiter } from '../cpu.js';
+import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
+import { type Cpu, strictSleeps, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
-import { barrierWait } from '../../locks/barrier.js';
 import * as correct from '../../locks/completion.js';
 import * as bustedNoWake from '../../locks/busted/completion.js';
 import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, sumFailKinds } from './torture-books.js';
+import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
+import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
 import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
@@ -122,15 +120,12 @@ export interface CompletionTortureOptions {
   stopOnFail?: boolean;
 }
 
-interface WorkerInput {
+interface WorkerInput extends TortureInput {
   task: 'completiontorture';
-  buffer: SharedArrayBuffer;
-  config: ArenaConfig;
-  cpu: number;
   opts: Required<Omit<CompletionTortureOptions, 'stallMs' | 'boundMs'>>;
 }
 
-export interface CompletionTortureCpuResult {
+export interface CompletionTortureCpuResult extends TortureCpuEnd {
   cpu: number;
   completer: boolean;
   rounds: number;
@@ -143,8 +138,6 @@ export interface CompletionTortureCpuResult {
   failKinds: Partial<Record<FailKind, number>>;
   /** The first failure, described. */
   firstFail?: string;
-  aborted: boolean;
-  error?: string;
 }
 
 // ================================================================ worker side
@@ -185,41 +178,39 @@ function roundPlan(seed: number, r: number): { kind: Kind; extra: number } {
 
 export function completionTortureWorker(input: WorkerInput): CompletionTortureCpuResult {
   const { opts } = input;
-  const arena = Arena.attach(input.buffer, input.config);
-  // Always the strict waiter: the parallel one's 20 ms re-check would hide a lost wake-up and
-  // stretch every sub-millisecond timeout to its sleep.
-  const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: strictWaiter });
-  const m = arena.mem;
-  const s0 = arena.base('scratch');
-  const mine = s0 + S_CPU + input.cpu * LINE_WORDS;
   const completer = input.cpu === 0;
   const res: CompletionTortureCpuResult = {
     cpu: input.cpu, completer, rounds: 0, handoffs: 0, sleeps: 0, timeouts: 0, fails: 0, failKinds: {}, aborted: false,
   };
-  const books = new TortureBooks<FailKind>(cpu, opts.stopOnFail);
   const st = { handoffs: 0, timeouts: 0, rounds: 0 };
-  cpu.setState(CpuState.running);
-  strictSleeps.n = 0;
-  try {
-    barrierWait(cpu, ctlAt(arena, Ctl.ARRIVED), input.config.cpus);
-    if (completer) completerLoop(opts, cpu, s0, mine, books, st);
-    else waiterLoop(opts, cpu, s0, mine, books, st);
-  } catch (e) {
-    if (e instanceof RunAborted) res.aborted = true;
-    else res.error = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-  } finally {
-    res.rounds = st.rounds;
-    res.handoffs = st.handoffs;
-    res.timeouts = st.timeouts;
-    res.sleeps = strictSleeps.n;
-    res.fails = books.fails;
-    res.failKinds = books.kinds;
-    if (books.first !== undefined) res.firstFail = books.first;
-    Atomics.store(m, mine, st.handoffs);
-    Atomics.store(m, mine + 1, books.fails);
-    cpu.setState(res.error !== undefined ? CpuState.crashed : CpuState.done);
-  }
-  return res;
+  let books: TortureBooks<FailKind> | undefined;
+  let mine = 0;
+  return runTortureCpu(input, {
+    seed: opts.seed,
+    // Always the strict waiter: the parallel one's 20 ms re-check would hide a lost wake-up and
+    // stretch every sub-millisecond timeout to its sleep.
+    waiter: strictWaiter,
+    result: res,
+    setup: (cpu) => {
+      mine = cpu.arena.base('scratch') + S_CPU + input.cpu * LINE_WORDS;
+      books = new TortureBooks<FailKind>(cpu, opts.stopOnFail);
+      strictSleeps.n = 0;
+    },
+    run: (cpu) => {
+      const s0 = cpu.arena.base('scratch');
+      if (completer) completerLoop(opts, cpu, s0, mine, books!, st);
+      else waiterLoop(opts, cpu, s0, mine, books!, st);
+    },
+    finish: (cpu, r) => {
+      r.rounds = st.rounds;
+      r.handoffs = st.handoffs;
+      r.timeouts = st.timeouts;
+      r.sleeps = strictSleeps.n;
+      closeBooks(books, r);
+      Atomics.store(cpu.mem, mine, st.handoffs);
+      Atomics.store(cpu.mem, mine + 1, r.fails);
+    },
+  });
 }
 
 interface Stats {
@@ -361,9 +352,7 @@ function waiterLoop(opts: WorkerInput['opts'], cpu: Cpu, s0: number, mine: numbe
   }
 }
 
-if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.task === 'completiontorture') {
-  parentPort.postMessage(completionTortureWorker(workerData as WorkerInput));
-}
+tortureTask<WorkerInput>('completiontorture', completionTortureWorker);
 
 // ================================================================ main-thread runner
 
@@ -433,7 +422,7 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
     [s0 + S_REQ0, 'req0'], [s0 + S_REQ1, 'req1'], [s0 + S_ACK, 'ack'], [s0 + S_READY, 'ready'],
   ]);
   const stalledCpus: StalledCpu[] = outcome === 'stalled' || outcome === 'hung'
-    ? tw.sleepers(names).map((c) => ({ ...c, handoffs: Atomics.load(mem, s0 + S_CPU + c.cpu * LINE_WORDS) }))
+    ? tw.snapshot(names).map((c) => ({ ...c, handoffs: Atomics.load(mem, s0 + S_CPU + c.cpu * LINE_WORDS) }))
     : [];
   if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;

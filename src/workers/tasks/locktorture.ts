@@ -15,21 +15,21 @@
  * This file is both the worker (workerData.task === 'locktorture') and the main-thread runner
  * `runLockTorture`, which starts workers from the compiled copy in dist/.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, CPU_WORDS, LINE_WORDS } from '../../shared-mem/layout.js';
-import { CpuField, CpuState, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
-import { Cpu, strictWaiter } from '../cpu.js';
-import { RunAborted } from '../../locks/ctx.js';
+import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { CpuField, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
+import { StopState, requestStop } from '../../shared-mem/ctl.js';
+import { type Cpu, strictWaiter } from '../cpu.js';
 import { barrierWait } from '../../locks/barrier.js';
-import { LockClass, lockClassName } from '../../locks/classes.js';
+import { LockClass } from '../../locks/classes.js';
 import { correctPrims, type LockPrims } from '../../locks/prims.js';
 import { bustedPrims } from '../../locks/busted/index.js';
 import { LockTracker } from '../../locks/tracker.js';
+import { BareLocks, type LockApi } from '../../locks/lock-api.js';
 import { type LockStatRow, readLockStat } from '../../locks/lockstat.js';
-import { type HeldLock, type LockdepReport, readHeldLocks, readLockdepReports } from '../../locks/lockdep.js';
+import { type LockdepReport, readLockdepReports } from '../../locks/lockdep.js';
 import { distPath } from '../paths.js';
-import { TortureWorkers, tortureArenaConfig } from './torture-workers.js';
+import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
+import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
 
 export const LOCK_TORTURE_TYPES = [
   'spin', 'mutex', 'rwsem', 'spin_busted', 'mutex_busted', 'rwsem_busted',
@@ -79,120 +79,102 @@ export interface LockTortureOptions {
   delayUs?: number;
 }
 
-interface WorkerInput {
+interface WorkerInput extends TortureInput {
   task: 'locktorture';
-  buffer: SharedArrayBuffer;
-  config: ArenaConfig;
-  cpu: number;
   reader: boolean;
   opts: Required<Omit<LockTortureOptions, 'durationMs' | 'writers' | 'boundMs'>>;
 }
 
-export interface LockTortureCpuResult {
+export interface LockTortureCpuResult extends TortureCpuEnd {
   cpu: number;
   reader: boolean;
   acquisitions: number;
   contended: number;
   fails: number;
-  aborted: boolean;
-  error?: string;
 }
 
 // ================================================================ worker side
 
-interface Ops {
-  rw: boolean;
-  writeLock(): boolean;
-  writeUnlock(): void;
-  readLock(): boolean;
-  readUnlock(): void;
+/** locktorture's lock_torture_ops for one lock: written once, run through any LockApi (tracked or bare). */
+interface LockTortureOps {
+  readonly rw: boolean;
+  writeLock(l: LockApi, at: number): boolean;
+  writeUnlock(l: LockApi, at: number): void;
+  readLock(l: LockApi, at: number): boolean;
+  readUnlock(l: LockApi, at: number): void;
 }
+
+const noReadSide = (): never => {
+  throw new Error('this lock has no read side');
+};
+
+/** One table per lock; a new lock (or a busted twin of one: `<lock>_busted`) is one entry. */
+const LOCK_OPS: Record<'spin' | 'mutex' | 'rwsem', LockTortureOps> = {
+  spin: {
+    rw: false,
+    writeLock: (l, at) => l.spinLock(LockClass.torture_spin, at),
+    writeUnlock: (l, at) => l.spinUnlock(LockClass.torture_spin, at),
+    readLock: noReadSide,
+    readUnlock: noReadSide,
+  },
+  mutex: {
+    rw: false,
+    writeLock: (l, at) => l.mutexLock(LockClass.torture_mutex, at),
+    writeUnlock: (l, at) => l.mutexUnlock(LockClass.torture_mutex, at),
+    readLock: noReadSide,
+    readUnlock: noReadSide,
+  },
+  rwsem: {
+    rw: true,
+    writeLock: (l, at) => l.downWrite(LockClass.torture_rwsem, at),
+    writeUnlock: (l, at) => l.upWrite(LockClass.torture_rwsem, at),
+    readLock: (l, at) => l.downRead(LockClass.torture_rwsem, at),
+    readUnlock: (l, at) => l.upRead(LockClass.torture_rwsem, at),
+  },
+};
 
 function primsFor(type: LockTortureType): LockPrims {
   return type.endsWith('_busted') ? bustedPrims : correctPrims;
 }
 
-/** The locktorture ops vector for a type, bare or through a tracker. */
-function makeOps(type: LockTortureType, cpu: Cpu, t: LockTracker | undefined, at: number): Ops {
-  const p = primsFor(type);
-  const none = (): never => {
-    throw new Error(`${type} has no read side`);
-  };
-  switch (type) {
-    case 'spin':
-    case 'spin_busted': {
-      const cls = LockClass.torture_spin;
-      return t
-        ? { rw: false, writeLock: () => t.spinLock(cls, at), writeUnlock: () => t.spinUnlock(cls, at), readLock: none, readUnlock: none }
-        : { rw: false, writeLock: () => p.spinLock(cpu, at), writeUnlock: () => p.spinUnlock(cpu, at), readLock: none, readUnlock: none };
-    }
-    case 'mutex':
-    case 'mutex_busted': {
-      const cls = LockClass.torture_mutex;
-      return t
-        ? { rw: false, writeLock: () => t.mutexLock(cls, at), writeUnlock: () => t.mutexUnlock(cls, at), readLock: none, readUnlock: none }
-        : { rw: false, writeLock: () => p.mutexLock(cpu, at), writeUnlock: () => p.mutexUnlock(cpu, at), readLock: none, readUnlock: none };
-    }
-    case 'rwsem':
-    case 'rwsem_busted': {
-      const cls = LockClass.torture_rwsem;
-      return t
-        ? {
-          rw: true,
-          writeLock: () => t.downWrite(cls, at),
-          writeUnlock: () => t.upWrite(cls, at),
-          readLock: () => t.downRead(cls, at),
-          readUnlock: () => t.upRead(cls, at),
-        }
-        : {
-          rw: true,
-          writeLock: () => p.downWrite(cpu, at),
-          writeUnlock: () => p.upWrite(cpu, at),
-          readLock: () => p.downRead(cpu, at),
-          readUnlock: () => p.upRead(cpu, at),
-        };
-    }
-    default:
-      throw new Error(`no ops vector for ${type}`);
-  }
+function opsFor(type: LockTortureType): LockTortureOps {
+  const ops = LOCK_OPS[type.replace(/_busted$/, '') as keyof typeof LOCK_OPS] as LockTortureOps | undefined;
+  if (ops === undefined) throw new Error(`no ops vector for ${type}`);
+  return ops;
 }
 
 export function lockTortureWorker(input: WorkerInput): LockTortureCpuResult {
   const { opts } = input;
-  const arena = Arena.attach(input.buffer, input.config);
-  const cpu = new Cpu(arena, input.cpu, { seed: opts.seed, waiter: opts.strict ? strictWaiter : undefined });
-  const m = arena.mem;
-  const s0 = arena.base('scratch');
+  let tracker: LockTracker | undefined;
+  let mine = 0;
   const res: LockTortureCpuResult = { cpu: input.cpu, reader: input.reader, acquisitions: 0, contended: 0, fails: 0, aborted: false };
-  const tracker = opts.tracked || opts.type.startsWith('lockdep')
-    ? new LockTracker(cpu, { lockstat: opts.lockstat, prims: primsFor(opts.type) })
-    : undefined;
-  const mine = s0 + S_CPU + input.cpu * LINE_WORDS;
-  cpu.setState(CpuState.running);
-  try {
-    barrierWait(cpu, ctlAt(arena, Ctl.ARRIVED), input.config.cpus);
-    if (opts.type === 'lockdep_ab' || opts.type === 'lockdep_ab_trylock') {
-      lockdepScenario(opts.type, cpu, tracker!, s0, res);
-    } else {
-      hammer(opts, input.reader, cpu, tracker, s0, mine, res);
-    }
-  } catch (e) {
-    if (e instanceof RunAborted) res.aborted = true;
-    else res.error = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-  } finally {
-    tracker?.flush();
-    Atomics.store(m, mine, res.acquisitions);
-    Atomics.store(m, mine + 1, res.fails);
-    cpu.setState(res.error !== undefined ? CpuState.crashed : CpuState.done);
-  }
-  return res;
+  return runTortureCpu(input, {
+    seed: opts.seed,
+    waiter: opts.strict ? strictWaiter : undefined,
+    result: res,
+    setup: (cpu) => {
+      mine = cpu.arena.base('scratch') + S_CPU + input.cpu * LINE_WORDS;
+      if (opts.tracked || opts.type.startsWith('lockdep')) tracker = new LockTracker(cpu, { lockstat: opts.lockstat, prims: primsFor(opts.type) });
+    },
+    run: (cpu) => {
+      const s0 = cpu.arena.base('scratch');
+      if (opts.type === 'lockdep_ab' || opts.type === 'lockdep_ab_trylock') lockdepScenario(opts.type, cpu, tracker!, s0, res);
+      else hammer(opts, input.reader, cpu, tracker ?? new BareLocks(cpu, primsFor(opts.type)), s0, mine, res);
+    },
+    finish: (cpu, res) => {
+      tracker?.flush();
+      Atomics.store(cpu.mem, mine, res.acquisitions);
+      Atomics.store(cpu.mem, mine + 1, res.fails);
+    },
+  });
 }
 
 function hammer(
-  opts: WorkerInput['opts'], reader: boolean, cpu: Cpu, tracker: LockTracker | undefined, s0: number, mine: number, res: LockTortureCpuResult,
+  opts: WorkerInput['opts'], reader: boolean, cpu: Cpu, locks: LockApi, s0: number, mine: number, res: LockTortureCpuResult,
 ): void {
   const m = cpu.mem;
-  const ops = makeOps(opts.type, cpu, tracker, s0 + S_LOCK);
+  const ops = opsFor(opts.type);
+  const at = s0 + S_LOCK;
   const win = s0 + S_WIN;
   const rin = s0 + S_RIN;
   const budgetAt = s0 + S_BUDGET;
@@ -210,22 +192,22 @@ function hammer(
     if (opts.budget > 0 && Atomics.add(m, budgetAt, CHUNK) >= opts.budget) break;
     for (let k = 0; k < CHUNK; k++) {
       if (read) {
-        if (ops.readLock()) contended++;
+        if (ops.readLock(locks, at)) contended++;
         Atomics.add(m, rin, 1);
         if (Atomics.load(m, win) !== 0) fails++;
         for (let i = 0; i < csSpin; i++) Atomics.load(m, win);
         if (delayProb > 0 && rng.next() < delayProb) Atomics.wait(m, napAt, 0, delayMs);
         Atomics.sub(m, rin, 1);
-        ops.readUnlock();
+        ops.readUnlock(locks, at);
       } else {
-        if (ops.writeLock()) contended++;
+        if (ops.writeLock(locks, at)) contended++;
         // Both counters are checked after our own increment: of two overlapping CPUs, at
         // least one sees the other (Atomics are sequentially consistent).
         if (Atomics.add(m, win, 1) !== 0 || Atomics.load(m, rin) !== 0) fails++;
         for (let i = 0; i < csSpin; i++) Atomics.load(m, rin);
         if (delayProb > 0 && rng.next() < delayProb) Atomics.wait(m, napAt, 0, delayMs);
         Atomics.sub(m, win, 1);
-        ops.writeUnlock();
+        ops.writeUnlock(locks, at);
       }
       acq++;
     }
@@ -278,9 +260,7 @@ function lockdepScenario(type: LockTortureType, cpu: Cpu, t: LockTracker, s0: nu
   op(-1);
 }
 
-if (!isMainThread && parentPort && (workerData as { task?: string } | null)?.task === 'locktorture') {
-  parentPort.postMessage(lockTortureWorker(workerData as WorkerInput));
-}
+tortureTask<WorkerInput>('locktorture', lockTortureWorker);
 
 // ================================================================ main-thread runner
 
@@ -294,12 +274,7 @@ export interface TortureCount {
   unfair: boolean;
 }
 
-export interface HungCpu {
-  cpu: number;
-  state: number;
-  waitOn: number;
-  waitClass: string;
-  held: HeldLock[];
+export interface HungCpu extends Sleeper {
   acquisitions: number;
 }
 
@@ -372,45 +347,23 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   const t0 = performance.now();
   const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'locktorture', buffer: arena.buffer, config, cpu: i, reader: rwType && i >= writers, opts }));
   const tw = new TortureWorkers<LockTortureCpuResult>(arena, file, inputs);
-  const { results, errors, all } = tw;
-  let stopTimer: NodeJS.Timeout | undefined;
-  if (o.durationMs !== undefined) stopTimer = setTimeout(() => requestStop(arena, StopState.stop), o.durationMs);
-  let boundTimer: NodeJS.Timeout | undefined;
+  const { results, errors } = tw;
   const bound = o.boundMs ?? 30_000;
-  // A worker that dies (failed to load, threw outside the loop) would leave the others waiting
-  // at the start barrier until the bound: end the run at once instead.
-  const outcome = await Promise.race([
-    all.then(() => 'done' as const),
-    tw.crash,
-    new Promise<'hung'>((resolve) => {
-      boundTimer = setTimeout(() => resolve('hung'), bound);
-    }),
-  ]);
-  const timedOut = outcome === 'hung';
-  clearTimeout(stopTimer);
-  clearTimeout(boundTimer);
   const mem = arena.mem;
-  const hungCpus: HungCpu[] = [];
-  if (timedOut) {
-    // Snapshot who waits where before tearing down, then abort: blocked waits throw RunAborted.
-    for (let i = 0; i < cpus; i++) {
-      const b = arena.base('cpu') + i * CPU_WORDS;
-      const state = Atomics.load(mem, b + CpuField.STATE);
-      if (state === CpuState.done || state === CpuState.idle) continue; // idle: never started
-      const wc = Atomics.load(mem, b + CpuField.WAIT_CLASS);
-      hungCpus.push({
-        cpu: i,
-        state,
-        waitOn: Atomics.load(mem, b + CpuField.WAIT_ON),
-        waitClass: wc >= 0 ? lockClassName(wc) : '-',
-        held: readHeldLocks(arena, i),
-        acquisitions: Atomics.load(mem, arena.base('scratch') + S_CPU + i * LINE_WORDS),
-      });
-    }
-  }
+  const scratch = arena.base('scratch');
+  // The bound is the watchdog (a lost wake-up or a deadlock shows as not finishing); a worker
+  // that dies (failed to load, threw) ends the run at once instead of leaving the others waiting.
+  const outcome = await tw.watch(() => 0, Infinity, bound, (now) => {
+    if (o.durationMs !== undefined && now - t0 >= o.durationMs) requestStop(arena, StopState.stop);
+    return false;
+  });
+  const timedOut = outcome === 'hung';
+  // Snapshot who waits where before tearing down, then abort: blocked waits throw RunAborted.
+  const hungCpus: HungCpu[] = timedOut
+    ? tw.snapshot().map((c) => ({ ...c, acquisitions: Atomics.load(mem, scratch + S_CPU + c.cpu * LINE_WORDS) }))
+    : [];
   if (outcome !== 'done') await tw.tearDown();
   const elapsedMs = performance.now() - t0;
-  const scratch = arena.base('scratch');
   const per: LockTortureCpuResult[] = results.map((r, i) => r ?? {
     cpu: i,
     reader: rwType && i >= writers,

@@ -12,15 +12,18 @@
  * This file is both the worker (when started with workerData.task === 'rcutorture') and the
  * main-thread runner `runTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
-import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
-import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
-import { Cpu } from '../cpu.js';
+import { Arena, LINE_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { CpuField } from '../../shared-mem/cpu-block.js';
+import { StopState, requestStop } from '../../shared-mem/ctl.js';
+import type { Cpu } from '../cpu.js';
 import { distPath } from '../paths.js';
-import { RunAborted } from '../../locks/ctx.js';
-import { type RcuBusted, type RcuStall, type RcuStats, Rcu, RcuG, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
-import { type IpiStats, type IrqBusted, Irq, IpiG, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
+import { type RcuStall, type RcuStats, Rcu, findRcuStalls, formatRcuStall, readRcuStats, setRcuStallThreshold } from '../../locks/rcu.js';
+import { type IpiStats, Irq, readIpiStats, setIpiDeadlockThreshold } from '../../locks/irq.js';
+import { type RcuFlavourOps, irqOps, rcuOps } from '../../locks/rcu-flavour.js';
+import { RCU_BUSTED, type RcuBusted } from '../../locks/busted/rcu.js';
+import { IRQ_BUSTED, type IrqBusted } from '../../locks/busted/irq.js';
+import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
+import { TortureWorkers } from './torture-workers.js';
 
 /** rcutorture's RCU_TORTURE_PIPE_LEN: an object is freed when its pipe count reaches it. */
 export const PIPE_LEN = 10;
@@ -57,6 +60,12 @@ export interface TortureOptions {
   /** rcu flavor: how updaters retire objects. Default 'sync'. */
   retire?: Retire;
   busted?: RcuBusted | IrqBusted | undefined;
+  /**
+   * Readers poll (a point where a CPU takes interrupts and runs RCU's poller) in the middle of
+   * every dawdling section, staying inside it: with IRQs off, IRQ_OFF is published there while a
+   * sender may wait for the reader. Default true; false only to show what it catches.
+   */
+  readerPolls?: boolean;
   /** Stop after this long (ms). */
   durationMs: number;
   /** Stop as soon as this many read-side sections have run (0 = run for durationMs). */
@@ -103,22 +112,53 @@ export interface TortureResult {
   terminated: boolean;
 }
 
-interface WorkerIn {
+interface WorkerIn extends TortureInput {
   task: 'rcutorture';
-  buffer: SharedArrayBuffer;
-  config: ArenaConfig;
-  cpu: number;
   opts: TortureOptions;
 }
 
-type WorkerOut = { type: 'error'; cpu: number; name: string; message: string };
+interface TortureCpuResult extends TortureCpuEnd {
+  cpu: number;
+}
 
 // ---------------------------------------------------------------- worker side
 
+/** What the torture knows of a flavour beyond its ops table: a new flavour is one entry. */
+interface TortureFlavour {
+  /** Prefix of the report lines, as rcutorture's torture_type. */
+  tag: string;
+  /** The ops table over a new per-CPU instance: the real one, or the named busted twin. */
+  make(cpu: Cpu, busted: string | undefined): RcuFlavourOps;
+  twins: Readonly<Record<string, unknown>>;
+  /** Run the RCU stall detector over the reader words. */
+  stalls: boolean;
+  /** The flavour's grace-period counts on the summary line. */
+  stats(rcu: RcuStats, ipi: IpiStats): string;
+  /** How updaters retire objects. */
+  retire(o: TortureOptions): string;
+}
+
+const FLAVOURS: Record<TortureFlavor, TortureFlavour> = {
+  rcu: {
+    tag: 'rcu-torture',
+    make: (cpu, busted) => rcuOps(new (busted === undefined ? Rcu : RCU_BUSTED[busted as RcuBusted])(cpu)),
+    twins: RCU_BUSTED,
+    stalls: true,
+    stats: (rcu) => ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`,
+    retire: (o) => o.retire ?? 'sync',
+  },
+  irq: {
+    tag: 'ipi-torture',
+    make: (cpu, busted) => irqOps(new (busted === undefined ? Irq : IRQ_BUSTED[busted as IrqBusted])(cpu)),
+    twins: IRQ_BUSTED,
+    stalls: false,
+    stats: (_rcu, ipi) => ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`,
+    retire: () => 'shootdown',
+  },
+};
+
 class TortureCpu {
-  readonly cpu: Cpu;
-  readonly rcu: Rcu | null;
-  readonly irq: Irq | null;
+  readonly ops: RcuFlavourOps;
   private readonly m: Int32Array;
   private readonly s: number;
   private readonly st: number;
@@ -127,18 +167,17 @@ class TortureCpu {
   /** Reader Batch: grace periods (or shootdowns) completed during one read-side section. */
   private readonly batch = new Float64Array(PIPE_LEN + 1);
   private readonly batchAt: number;
-  private readonly gpCountAt: number;
   private reads = 0;
   private viol = 0;
   private mbe = 0;
   private readonly napAt: number;
 
   constructor(
-    arena: Arena,
-    readonly id: number,
+    readonly cpu: Cpu,
     readonly o: TortureOptions,
   ) {
-    this.cpu = new Cpu(arena, id, { seed: o.seed ?? 1 });
+    const arena = cpu.arena;
+    const id = cpu.cpuId;
     this.m = arena.mem;
     this.s = arena.base('scratch');
     this.st = this.s + S_STATS + id * LINE_WORDS;
@@ -146,15 +185,8 @@ class TortureCpu {
     // A private word for naps (the Cpu's own nap word is in the same scratch tail; use ours).
     this.napAt = this.circ + LINE_WORDS - 1;
     this.batchAt = this.s + S_BATCH + id * LINE_WORDS;
-    this.gpCountAt = o.flavor === 'rcu' ? arena.base('rcu') + RcuG.GPS : arena.base('ipi') + IpiG.SHOOTDOWNS;
-    if (o.flavor === 'rcu') {
-      this.rcu = new Rcu(this.cpu, { busted: o.busted as RcuBusted | undefined });
-      this.rcu.onCallback(TORTURE_CB_KIND, (obj) => this.pipeCallback(obj));
-      this.irq = null;
-    } else {
-      this.irq = new Irq(this.cpu, { busted: o.busted as IrqBusted | undefined });
-      this.rcu = null;
-    }
+    this.ops = FLAVOURS[o.flavor].make(cpu, o.busted);
+    this.ops.onCallback(TORTURE_CB_KIND, (obj) => this.pipeCallback(obj));
   }
 
   obj(i: number): number {
@@ -176,7 +208,7 @@ class TortureCpu {
   }
 
   private pipeCallback(i: number): void {
-    if (!this.bump(i)) this.rcu!.callRcu(TORTURE_CB_KIND, i);
+    if (!this.bump(i)) this.ops.call(TORTURE_CB_KIND, i);
   }
 
   private flush(): void {
@@ -202,8 +234,9 @@ class TortureCpu {
     const rng = cpu.rng;
     const every = this.o.delayEvery ?? 16;
     const spins = this.o.delaySpins ?? 2000;
-    const rcu = this.rcu;
-    const irq = this.irq;
+    const polls = this.o.readerPolls ?? true;
+    const ops = this.ops;
+    const gpCountAt = ops.gpCountAt;
     const curAt = this.s + S_CUR;
     const objBase = this.s + S_OBJ;
     for (let n = 1; ; n++) {
@@ -215,29 +248,27 @@ class TortureCpu {
       const r = rng.nextU32();
       const delay = r % every === 0;
       const nest = (r >>> 8) % 8 === 0;
-      if (rcu !== null) rcu.rcuReadLock();
-      else irq!.localIrqDisable();
-      const g0 = Atomics.load(m, this.gpCountAt);
+      ops.readLock();
+      const g0 = Atomics.load(m, gpCountAt);
       const p = Atomics.load(m, curAt);
-      if (nest) {
-        if (rcu !== null) rcu.rcuReadLock();
-        else irq!.localIrqSave();
-      }
+      const token = nest ? ops.readLockNested() : 0;
       if (delay) {
+        // Stay inside across a poll: interrupts would be taken there if they were enabled, and a
+        // CPU with them disabled shows it (IRQ_OFF) to a sender waiting for its acknowledgement.
+        if (polls) {
+          this.dawdle(spins >> 1);
+          cpu.poll();
+        }
         // A rare long nap gives the other core whole updates to run while we hold the object.
         if ((r >>> 16) % 256 === 0) Atomics.wait(m, this.napAt, 0, 0.2);
-        else this.dawdle(spins);
+        else this.dawdle(polls ? spins - (spins >> 1) : spins);
       }
-      if (nest) {
-        if (rcu !== null) rcu.rcuReadUnlock();
-        else irq!.localIrqRestore(1);
-      }
+      if (nest) ops.readUnlockNested(token);
       const at = objBase + p * OBJ_WORDS;
       const pipe = Atomics.load(m, at + OBJ_PIPE);
       const mb = Atomics.load(m, at + OBJ_MB);
-      const b = Atomics.load(m, this.gpCountAt) - g0;
-      if (rcu !== null) rcu.rcuReadUnlock();
-      else irq!.localIrqEnable();
+      const b = Atomics.load(m, gpCountAt) - g0;
+      ops.readUnlock();
       this.reads++;
       this.hist[pipe < PIPE_LEN ? pipe : PIPE_LEN]!++;
       this.batch[b < PIPE_LEN ? b : PIPE_LEN]!++;
@@ -277,8 +308,7 @@ class TortureCpu {
         fails++;
         Atomics.store(m, this.st + ST_ALLOC_FAIL, fails);
         // Everything is in flight: push grace periods along ourselves.
-        if (this.rcu !== null) this.rcu.synchronizeRcu();
-        else this.irq!.tlbShootdown();
+        this.ops.sync();
         this.bumpRemoved(removed);
         continue;
       }
@@ -288,13 +318,12 @@ class TortureCpu {
       const old = Atomics.exchange(m, this.s + S_CUR, o);
       Atomics.store(m, this.obj(old) + OBJ_PIPE, 1);
       Atomics.add(m, this.circ + 1, 1);
-      const useCall = this.rcu !== null && (retire === 'call' || (retire === 'mixed' && (rng.nextU32() & 1) === 0));
+      const useCall = this.ops.hasCall && (retire === 'call' || (retire === 'mixed' && (rng.nextU32() & 1) === 0));
       if (useCall) {
-        this.rcu!.callRcu(TORTURE_CB_KIND, old);
+        this.ops.call(TORTURE_CB_KIND, old);
       } else {
         removed.push(old);
-        if (this.rcu !== null) this.rcu.synchronizeRcu();
-        else this.irq!.tlbShootdown();
+        this.ops.sync();
         this.bumpRemoved(removed);
       }
       updates++;
@@ -316,9 +345,9 @@ class TortureCpu {
   /** CPU 1 holds one read-side section for stallHoldMs: the stall detector must name it. */
   staller(): void {
     const hold = this.o.stallHoldMs ?? 600;
-    this.rcu!.rcuReadLock();
+    this.ops.readLock();
     Atomics.wait(this.m, this.napAt, 0, hold);
-    this.rcu!.rcuReadUnlock();
+    this.ops.readUnlock();
   }
 
   /** Sender side of the IPI deadlock scenarios: "hold" word L, then shoot down. */
@@ -333,7 +362,7 @@ class TortureCpu {
     // Give the target time to disable interrupts and start waiting.
     Atomics.wait(this.m, this.napAt, 0, 50);
     try {
-      this.irq!.tlbShootdown();
+      this.ops.sync();
     } finally {
       Atomics.store(this.m, b + CpuField.HELD_DEPTH, 0);
     }
@@ -347,11 +376,10 @@ class TortureCpu {
   sleeper(): void {
     const at = this.napAt - 1;
     while (!this.cpu.stopRequested()) {
-      // Every wake-up: one more section, so every grace period finds a deferred state here.
-      if (this.rcu !== null) {
-        this.rcu.rcuReadLock();
-        this.rcu.rcuReadUnlock();
-      }
+      // Every wake-up: one more section, so every grace period finds a deferred state here
+      // (rcu; with interrupts, the enable acknowledges what is pending).
+      this.ops.readLock();
+      this.ops.readUnlock();
       this.cpu.block(at, 0);
     }
   }
@@ -360,8 +388,7 @@ class TortureCpu {
     // Let CPU 1 fall asleep first.
     Atomics.wait(this.m, this.napAt, 0, 30);
     for (let i = 0; i < n && !this.cpu.stopRequested(); i++) {
-      if (this.rcu !== null) this.rcu.synchronizeRcu();
-      else this.irq!.tlbShootdown();
+      this.ops.sync();
       Atomics.store(this.m, this.st + ST_UPDATES, i + 1);
       // Give the sleeper time to go back to sleep (and possibly to defer a state again).
       Atomics.wait(this.m, this.napAt, 0, 1);
@@ -372,75 +399,58 @@ class TortureCpu {
   /** Target side: interrupts off, then wait for L — which the sender will never release. */
   deadlockTarget(lockAt: number): void {
     while (Atomics.load(this.m, lockAt) === 0) Atomics.wait(this.m, this.napAt, 0, 1);
-    this.irq!.localIrqDisable();
+    this.ops.readLock();
     try {
       while (Atomics.load(this.m, lockAt) === 1) this.cpu.block(lockAt, 1);
     } finally {
-      this.irq!.localIrqEnable();
+      this.ops.readUnlock();
     }
   }
 }
 
-function workerMain(d: WorkerIn): void {
-  const arena = Arena.attach(d.buffer, d.config);
-  const t = new TortureCpu(arena, d.cpu, d.opts);
-  const cpu = t.cpu;
-  const m = arena.mem;
+function tortureCpuMain(d: WorkerIn): TortureCpuResult {
   const o = d.opts;
   const nUp = Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1));
-  // Start barrier: arrive, then wait for the main thread's GO.
-  const goAt = arena.base('ctl') + Ctl.GO;
-  Atomics.add(m, arena.base('ctl') + Ctl.ARRIVED, 1);
-  cpu.setState(CpuState.running);
-  let state: number = CpuState.done;
-  try {
-    while (Atomics.load(m, goAt) === 0) cpu.block(goAt, 0);
-    const lockAt = arena.base('scratch') + S_CUR + 8;
-    switch (o.scenario ?? 'torture') {
-      case 'torture':
-        if (d.cpu < nUp) t.updater(d.cpu, nUp);
-        else t.reader();
-        break;
-      case 'stall':
-        if (d.cpu === 1) t.staller();
-        else if (d.cpu === 0) t.updater(0, 1);
-        else t.reader();
-        break;
-      case 'sleeping-target':
-        if (d.cpu === 0) t.waker(200);
-        else t.sleeper();
-        break;
-      case 'ipi-deadlock-chain':
-      case 'ipi-deadlock-timeout':
-        if (d.cpu === 0) t.deadlockSender(lockAt, o.scenario === 'ipi-deadlock-chain');
-        else if (d.cpu === 1) t.deadlockTarget(lockAt);
-        break;
-    }
-  } catch (e) {
-    if (!(e instanceof RunAborted)) {
-      state = CpuState.crashed;
-      const err = e instanceof Error ? e : new Error(String(e));
-      const msg: WorkerOut = { type: 'error', cpu: d.cpu, name: err.name, message: err.message };
-      parentPort?.postMessage(msg);
-      // The others may wait for us forever: unwind them.
-      requestStop(arena, StopState.abort);
-    }
-  } finally {
-    cpu.setState(state);
-  }
+  let t: TortureCpu | undefined;
+  return runTortureCpu(d, {
+    seed: o.seed ?? 1,
+    result: { cpu: d.cpu, aborted: false },
+    setup: (cpu) => {
+      t = new TortureCpu(cpu, o);
+    },
+    run: (cpu) => {
+      const lockAt = cpu.arena.base('scratch') + S_CUR + 8;
+      switch (o.scenario ?? 'torture') {
+        case 'torture':
+          if (d.cpu < nUp) t!.updater(d.cpu, nUp);
+          else t!.reader();
+          break;
+        case 'stall':
+          if (d.cpu === 1) t!.staller();
+          else if (d.cpu === 0) t!.updater(0, 1);
+          else t!.reader();
+          break;
+        case 'sleeping-target':
+          if (d.cpu === 0) t!.waker(200);
+          else t!.sleeper();
+          break;
+        case 'ipi-deadlock-chain':
+        case 'ipi-deadlock-timeout':
+          if (d.cpu === 0) t!.deadlockSender(lockAt, o.scenario === 'ipi-deadlock-chain');
+          else if (d.cpu === 1) t!.deadlockTarget(lockAt);
+          break;
+      }
+    },
+  });
 }
 
-if (!isMainThread && (workerData as { task?: string } | null)?.task === 'rcutorture') {
-  workerMain(workerData as WorkerIn);
-}
+tortureTask<WorkerIn>('rcutorture', tortureCpuMain);
 
 // ---------------------------------------------------------------- main-thread runner
 
 export function tortureWorkerPath(): string {
   return distPath('src/workers/tasks/rcutorture.js');
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function readPerCpu(arena: Arena, cpus: number, word: number): number {
   let s = 0;
@@ -452,6 +462,10 @@ function readPerCpu(arena: Arena, cpus: number, word: number): number {
 /** Run one torture test with real workers; never hangs (bounded, abort, then terminate). */
 export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   if (o.cpus < 2 || o.cpus > TORTURE_MAX_CPUS) throw new RangeError(`torture cpus ${o.cpus} not in [2, ${TORTURE_MAX_CPUS}]`);
+  const fl = FLAVOURS[o.flavor];
+  if (o.busted !== undefined && !(o.busted in fl.twins)) {
+    throw new RangeError(`torture: no busted ${o.flavor} flavour '${o.busted}' (known: ${Object.keys(fl.twins).join(', ')})`);
+  }
   const config = defaultArenaConfig(o.cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 1024 });
   const arena = Arena.create(config);
   const m = arena.mem;
@@ -465,58 +479,22 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   if (o.stallThresholdMs !== undefined) setRcuStallThreshold(arena, o.stallThresholdMs);
   if (o.deadlockMs !== undefined) setIpiDeadlockThreshold(arena, o.deadlockMs);
 
-  const errors: string[] = [];
-  const workers: Worker[] = [];
-  const exited: Promise<void>[] = [];
-  const path = tortureWorkerPath();
-  for (let c = 0; c < o.cpus; c++) {
-    const data: WorkerIn = { task: 'rcutorture', buffer: arena.buffer, config, cpu: c, opts: o };
-    const w = new Worker(path, { workerData: data });
-    w.on('message', (msg: WorkerOut) => {
-      if (msg.type === 'error') errors.push(`cpu ${msg.cpu}: ${msg.name}: ${msg.message}`);
-    });
-    w.on('error', (e: Error) => {
-      errors.push(`worker ${c}: ${e.message}`);
-      requestStop(arena, StopState.abort);
-    });
-    exited.push(new Promise<void>((res) => w.once('exit', () => res())));
-    workers.push(w);
-  }
-  const ctl = arena.base('ctl');
-  const startWait = Date.now();
-  while (Atomics.load(m, ctl + Ctl.ARRIVED) < o.cpus && Date.now() - startWait < 20_000) await sleep(2);
-  const t0 = performance.now();
-  Atomics.store(m, ctl + Ctl.GO, 1);
-  Atomics.notify(m, ctl + Ctl.GO);
-
+  const inputs = Array.from({ length: o.cpus }, (_, c): WorkerIn => ({ task: 'rcutorture', buffer: arena.buffer, config, cpu: c, opts: o }));
+  const tw = new TortureWorkers<TortureCpuResult>(arena, tortureWorkerPath(), inputs);
+  const errors = tw.errors;
+  const t0 = await tw.started();
   const stalls: RcuStall[] = [];
   let firstViolationMs = -1;
-  let allExited = false;
-  void Promise.all(exited).then(() => {
-    allExited = true;
-  });
-  for (;;) {
-    await sleep(5);
-    const now = performance.now();
-    if (o.flavor === 'rcu') for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
+  // No progress counter to watch: the stall detector, the duration and the read target decide.
+  const outcome = await tw.watch(() => 0, Infinity, Infinity, (now) => {
+    if (fl.stalls) for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
     if (firstViolationMs < 0 && readPerCpu(arena, o.cpus, ST_VIOL) > 0) firstViolationMs = now - t0;
-    if (allExited || Atomics.load(m, ctl + Ctl.STOP) !== StopState.running) break;
-    if (now - t0 >= o.durationMs) break;
-    if (o.minReads && now - t0 >= (o.minMs ?? 0) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) break;
-    if (o.stopOnViolation && firstViolationMs >= 0) break;
-  }
-  requestStop(arena, StopState.stop);
-  const within = async (ms: number): Promise<boolean> =>
-    Promise.race([Promise.all(exited).then(() => true), sleep(ms).then(() => false)]);
-  let terminated = false;
-  if (!(await within(5000))) {
-    requestStop(arena, StopState.abort);
-    if (!(await within(3000))) {
-      terminated = true;
-      errors.push('workers did not unwind after abort: terminated');
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
-  }
+    if (now - t0 >= o.durationMs) return true;
+    if (o.minReads && now - t0 >= (o.minMs ?? 0) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) return true;
+    return o.stopOnViolation === true && firstViolationMs >= 0;
+  });
+  const terminated = outcome === 'done' ? false : await tw.stop(5000);
+  if (terminated) errors.push('workers did not unwind after abort: terminated');
   const elapsedMs = performance.now() - t0;
 
   const st = sc + S_STATS;
@@ -544,19 +522,17 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const rcu = readRcuStats(arena);
   const ipi = readIpiStats(arena);
   const success = violations === 0 && mbErrors === 0 && errors.length === 0 && !terminated;
-  const tag = o.flavor === 'rcu' ? 'rcu-torture' : 'ipi-torture';
+  const tag = fl.tag;
   const busted = o.busted ?? 'none';
   const lines = [
     `${tag}: rtc: ${Atomics.load(m, sc + S_CUR)} ver: ${updates} tfle: 0 rta: ${updates} rtaf: ${allocFails} rtf: ${circulation[PIPE_LEN]} rtmbe: ${mbErrors} nt: ${reads}` +
-      (o.flavor === 'rcu'
-        ? ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`
-        : ` shootdowns: ${ipi.shootdowns} ipis: ${ipi.sent} acks: ${ipi.acks}`),
+      fl.stats(rcu, ipi),
     `${tag}: Reader Pipe:  ${pipe.join(' ')}`,
     `${tag}: Reader Batch:  ${batch.join(' ')}`,
     `${tag}: Free-Block Circulation:  ${circulation.join(' ')}`,
     ...stalls.map(formatRcuStall),
-    ...errors.map((e) => `${tag}: ERROR ${e}`),
-    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${o.flavor === 'rcu' ? (o.retire ?? 'sync') : 'shootdown'} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
+    ...errors.map((e) => `${tag}: ERROR ${e.split('\n')[0]}`),
+    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${fl.retire(o)} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
   ];
   return {
     flavor: o.flavor,

@@ -28,6 +28,21 @@ export class TortureBooks<K extends string> {
   }
 }
 
+/** What a CPU's result carries of its books. */
+export interface BookedResult<K extends string> {
+  fails: number;
+  failKinds: Partial<Record<K, number>>;
+  firstFail?: string;
+}
+
+/** Copy a CPU's books into its result (none yet: the CPU failed before making them). */
+export function closeBooks<K extends string>(books: TortureBooks<K> | undefined, r: BookedResult<K>): void {
+  if (books === undefined) return;
+  r.fails = books.fails;
+  r.failKinds = books.kinds;
+  if (books.first !== undefined) r.firstFail = books.first;
+}
+
 /** Failure counts by kind, summed over the CPUs' results. */
 export function sumFailKinds<K extends string>(per: ReadonlyArray<{ failKinds: Partial<Record<K, number>> }>): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};

@@ -1,27 +1,38 @@
 /**
- * The main-thread side the lock tortures share: one worker thread per CPU over one arena, their
- * results and errors, and a teardown that never hangs. Strict waiters sleep without a timeout, so
- * an abort alone cannot wake a CPU stranded by a lost wake-up: teardown keeps notifying the word
- * every CPU publishes it sleeps on (CpuField.WAIT_ON) until all have unwound, then terminates.
+ * The main-thread side every torture shares (its worker side: torture-cpu.ts): one worker thread
+ * per CPU over one arena, their results and errors, the start of the run, a watchdog, one
+ * snapshot of who waits where, and a stop or teardown that never hangs. Strict waiters sleep
+ * without a timeout, so an abort alone cannot wake a CPU stranded by a lost wake-up: teardown
+ * keeps notifying the word every CPU publishes it sleeps on (CpuField.WAIT_ON) until all have
+ * unwound, then terminates.
  */
 import { Worker } from 'node:worker_threads';
 import { type Arena, type ArenaConfig, CPU_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
-import { StopState, requestStop, stopState } from '../../shared-mem/ctl.js';
+import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
+import { lockClassName } from '../../locks/classes.js';
+import { type HeldLock, readHeldLocks } from '../../locks/lockdep.js';
 
 /** The arena of a lock torture: CPU blocks, lock words and scratch; the hugetlb model's tables at their smallest. */
 export function tortureArenaConfig(cpus: number): ArenaConfig {
   return defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
 }
 
-/** How a watched torture ended: finished, a worker crashed, a CPU stopped at its first failure, no progress, or the overall limit. */
-export type TortureOutcome = 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung';
+/**
+ * How a watched torture ended: finished, a worker crashed, a CPU stopped at its first failure
+ * (or crashed and aborted the others), no progress, the overall limit, or the watcher's own stop.
+ */
+export type TortureOutcome = 'done' | 'crashed' | 'aborted' | 'stalled' | 'hung' | 'stopped';
 
-/** A CPU still running at a stall, and the word it sleeps on. */
+/** A CPU still running at a snapshot: where it sleeps, on what lock class, holding what. */
 export interface Sleeper {
   cpu: number;
   state: number;
   waitOn: number;
+  /** Lock class it waits for (CpuField.WAIT_CLASS), or '-'. */
+  waitClass: string;
+  /** Its lockdep-lite held-lock stack. */
+  held: HeldLock[];
   /** Name of the word it sleeps on (from the torture's names), or '-'. */
   waitName: string;
   waitVal: number;
@@ -79,10 +90,24 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
   }
 
   /**
-   * The watchdog: until every worker has exited, poll `progress` (a counter the CPUs move);
-   * no movement for `stallMs` is a stall, `limitMs` in all is a hang.
+   * The start of the run: when every CPU has passed the start barrier (ctl GO moved), in
+   * performance.now() ms; or now, if a worker died first or `limitMs` passed.
    */
-  async watch(progress: () => number, stallMs: number, limitMs: number): Promise<TortureOutcome> {
+  async started(limitMs = 20_000): Promise<number> {
+    const goAt = ctlAt(this.arena, Ctl.GO);
+    const t0 = performance.now();
+    while (Atomics.load(this.arena.mem, goAt) === 0 && !this.exited && !this.crashedFlag && performance.now() - t0 < limitMs) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return performance.now();
+  }
+
+  /**
+   * The watchdog: until every worker has exited, poll `progress` (a counter the CPUs move);
+   * no movement for `stallMs` is a stall, `limitMs` in all is a hang. `tick` runs at every poll
+   * with the time (its own checks: stall detectors, a duration); true ends the watch ('stopped').
+   */
+  async watch(progress: () => number, stallMs: number, limitMs: number, tick?: (now: number) => boolean): Promise<TortureOutcome> {
     const t0 = performance.now();
     let last = Number.NaN;
     let lastMove = t0;
@@ -100,14 +125,18 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
         last = p;
         lastMove = now;
       }
+      if (tick?.(now) === true) return 'stopped';
       if (stopState(this.arena) === StopState.abort) return 'aborted'; // a CPU stopped at its first failure
       if (now - lastMove > stallMs) return 'stalled';
       if (now - t0 > limitMs) return 'hung';
     }
   }
 
-  /** Who sleeps where, before a teardown: every CPU not done, its word, and whether it was lost. */
-  sleepers(names: ReadonlyMap<number, string>): Sleeper[] {
+  /**
+   * The one "who waits where" snapshot, taken before a teardown: every CPU not done, the word
+   * it sleeps on, whether it was lost, the lock class it waits for and the locks it holds.
+   */
+  snapshot(names: ReadonlyMap<number, string> = new Map()): Sleeper[] {
     const mem = this.arena.mem;
     const out: Sleeper[] = [];
     for (let i = 0; i < this.arena.config.cpus; i++) {
@@ -117,8 +146,10 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
       const waitOn = Atomics.load(mem, b + CpuField.WAIT_ON);
       const waitVal = Atomics.load(mem, b + CpuField.WAIT_VAL);
       const wordNow = waitOn >= 0 ? Atomics.load(mem, waitOn) : 0;
+      const wc = Atomics.load(mem, b + CpuField.WAIT_CLASS);
       out.push({
-        cpu: i, state, waitOn, waitName: names.get(waitOn) ?? '-', waitVal, wordNow,
+        cpu: i, state, waitOn, waitClass: wc >= 0 ? lockClassName(wc) : '-', held: readHeldLocks(this.arena, i),
+        waitName: names.get(waitOn) ?? '-', waitVal, wordNow,
         lostWakeup: state === CpuState.blocked && waitOn >= 0 && wordNow !== waitVal,
       });
     }
@@ -133,8 +164,27 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
     return this.crashedFlag;
   }
 
-  /** Abort the run (STOP = 2), kick every sleeper until all unwound (≤ 1 s), then terminate. */
-  async tearDown(): Promise<void> {
+  /**
+   * End a run that is going well: ask every CPU to stop (STOP = 1), give them `graceMs` to
+   * finish their current step, then tear down. True when a worker had to be terminated.
+   */
+  async stop(graceMs: number): Promise<boolean> {
+    requestStop(this.arena, StopState.stop);
+    if (!this.exited) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.all, new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      })]);
+      clearTimeout(timer);
+    }
+    return this.exited ? false : this.tearDown();
+  }
+
+  /**
+   * Abort the run (STOP = 2), kick every sleeper until all unwound (≤ 1 s), then terminate.
+   * True when a worker did not unwind and had to be terminated.
+   */
+  async tearDown(): Promise<boolean> {
     const { arena } = this;
     const mem = arena.mem;
     requestStop(arena, StopState.abort);
@@ -146,6 +196,8 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    const terminated = !this.exited;
     await Promise.all(this.workers.map((w) => w.terminate()));
+    return terminated;
   }
 }
