@@ -166,7 +166,22 @@ export interface RunReport {
 
 export interface MergedFromJson {
   reports: number;
-  shards: Array<{ file: string; shard: ShardJson | null; status: RunStatus; ops: number; violations: number }>;
+  shards: MergedShardJson[];
+}
+
+/** One report a merge was made of: its figures as that shard reported them. */
+export interface MergedShardJson {
+  file: string;
+  shard: ShardJson | null;
+  status: RunStatus;
+  ops: number;
+  violations: number;
+  /** Seeds it ran (run --seeds: its seeds; soak: its rounds' seeds, as far as kept; else its seed). */
+  seeds?: number[];
+  /** Its measured time (timing.runMs) and rate (ops.perSecond). */
+  runMs?: number;
+  perSecond?: number;
+  invariants?: { ok: boolean; pool: InvariantResult['pool'] };
 }
 
 export interface SoakRoundJson {

@@ -12,7 +12,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
-import { int, mb } from '../report-text.js';
+import { int, mb, plural } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
 import { Timeline } from '../timeline.js';
@@ -20,6 +20,7 @@ import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
 import { addHist } from '../hist.js';
 import { fullGc } from '../../src/workers/gc.js';
+import { rssSplit } from '../procmem.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 30_000;
@@ -78,6 +79,8 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   }
   acc.status = worstStatus([acc.status, r.status]);
   acc.elapsedMs += r.elapsedMs;
+  // The measured time of runs one after another: their measured windows added (rates are over it).
+  acc.runMs += r.runMs;
   acc.ops += r.ops;
   addTo(acc.perOp, r.perOp);
   addTo(acc.failedOps, r.failedOps);
@@ -129,6 +132,18 @@ export async function soakMain(a: Raw): Promise<number> {
   let statLines = 0;
   let invariantFailures = 0;
   const rss: SoakJson['rss'] = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
+  // Sampled at the start too, so a soak stopped before its first status line still reports memory.
+  const sampleRss = (bytes: number, anon: number | null): void => {
+    rss.lastBytes = bytes;
+    rss.maxBytes = Math.max(rss.maxBytes, bytes);
+    if (rss.firstBytes === 0) rss.firstBytes = bytes;
+    if (anon !== null) {
+      rss.anonLastBytes = anon;
+      rss.anonMaxBytes = Math.max(rss.anonMaxBytes ?? 0, anon);
+      rss.anonFirstBytes ??= anon;
+    }
+  };
+  sampleRss(process.memoryUsage().rss, rssSplit()?.anonBytes ?? null);
   let firstOpMs = 0;
   // A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
   // would otherwise keep the dropped arenas and results of many rounds around and RSS would
@@ -157,20 +172,13 @@ export async function soakMain(a: Raw): Promise<number> {
         {
           round,
           onStat: (st: LiveStat, rate: number) => {
-            rss.lastBytes = st.rssBytes;
-            rss.maxBytes = Math.max(rss.maxBytes, st.rssBytes);
-            if (rss.firstBytes === 0) rss.firstBytes = st.rssBytes;
-            if (st.rssAnonBytes !== null) {
-              rss.anonLastBytes = st.rssAnonBytes;
-              rss.anonMaxBytes = Math.max(rss.anonMaxBytes ?? 0, st.rssAnonBytes);
-              rss.anonFirstBytes ??= st.rssAnonBytes;
-            }
+            sampleRss(st.rssBytes, st.rssAnonBytes);
             statLines++;
             const v = before.violations + st.violations;
             const flag = v > lastViolations ? ' !!!' : '';
             lastViolations = v;
             s.say(
-              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${before.ops + st.ops} ops/s ${Math.round(rate)} violations ${v} gps ${before.gps + st.rcu.gracePeriods} cb-backlog ${st.rcu.backlog} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}${flag}`,
+              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${int(before.ops + st.ops)} ops/s ${int(rate)} violations ${int(v)} gps ${int(before.gps + st.rcu.gracePeriods)} cb-backlog ${int(st.rcu.backlog)} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}${flag}`,
             );
           },
         },
@@ -180,6 +188,7 @@ export async function soakMain(a: Raw): Promise<number> {
       collect();
       if (!r.invariants.ok && r.status !== 'crashed' && r.status !== 'stalled') invariantFailures++;
       const rec: SoakRoundJson = { round, seed, status: r.status, elapsedMs: Math.round(r.elapsedMs), ops: r.ops, violations: r.violationCount, invariantsOk: r.invariants.ok, rssBytes: process.memoryUsage().rss };
+      sampleRss(rec.rssBytes, rssSplit()?.anonBytes ?? null);
       rounds.push(rec);
       if (rounds.length > MAX_ROUNDS_KEPT) rounds.shift();
       s.events.write({ type: 'round', t: new Date().toISOString(), ...rec });
@@ -187,7 +196,7 @@ export async function soakMain(a: Raw): Promise<number> {
       const roundRerun = rerunCommand('run', { ...cfg, seed, ops: 0, durationMs: Math.round(r.elapsedMs) }, { stopOnViolationDefault: true });
       for (const v of r.violations) v.rerun = roundRerun;
       acc = mergeRound(acc, r, round);
-      s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${r.violationCount} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${roundRerun}` : ''}`);
+      s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${plural(r.violationCount, 'violation')}, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${roundRerun}` : ''}`);
       if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
       if (r.status === 'violations' && cfg.stopOnViolation) break;
     }
@@ -205,7 +214,7 @@ export async function soakMain(a: Raw): Promise<number> {
       startedAt,
       finishedAt: new Date(),
       firstOpMs,
-      soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss, lastBytes: rss.lastBytes || process.memoryUsage().rss }, statLines, invariantFailures },
+      soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss }, statLines, invariantFailures },
     });
     if (shard) report.shard = { ...shard, items: roundsRun.slice(0, 10_000) };
     report.timing.elapsedMs = Math.round(performance.now() - t0);
