@@ -250,6 +250,8 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
   const mode = modeByName(cfg.mode);
   const { byKind, bySite } = violationsByKind(r, cfg.mode);
   const untilStopped = cfg.ops === 0 && cfg.durationMs >= Number.MAX_SAFE_INTEGER;
+  // A failed invariant check (any soak round's, any seed's) is a finding like a violation: exit 1.
+  const status: RunStatus = r.status === 'ok' && !r.invariants.ok ? 'violations' : r.status;
   return {
     schemaVersion: SCHEMA_VERSION,
     kind: meta.kind,
@@ -257,8 +259,8 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     command: meta.command,
     seed: cfg.seed,
     seedRandom: meta.seedRandom,
-    status: r.status,
-    exitCode: exitCodeFor(r.status),
+    status,
+    exitCode: exitCodeFor(status),
     expected: sc && mode ? expected(sc, mode) : 'race',
     config: {
       scenario: cfg.scenario,

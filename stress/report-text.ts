@@ -127,7 +127,8 @@ function statusWord(r: { status: string; violations: { count: number } }, p: Pai
     case 'ok':
       return p.green('OK');
     case 'violations':
-      return p.red(`VIOLATIONS (${int(r.violations.count)})`);
+      // A run with no violation has this status when an invariant check failed.
+      return p.red(r.violations.count > 0 ? `VIOLATIONS (${int(r.violations.count)})` : 'INVARIANTS FAILED');
     case 'crashed':
       return p.red('CRASHED (internal error)');
     case 'stalled':

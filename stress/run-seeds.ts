@@ -8,7 +8,7 @@
 import { rerunCommand, UsageError, type StressArgs } from './args.js';
 import type { Session } from './session.js';
 import type { RunResult } from './engine.js';
-import { buildRunReport, exitCodeFor, type RunReport } from './report-json.js';
+import { buildRunReport, type RunReport } from './report-json.js';
 import { mergeRound } from './commands/soak.js';
 import { Timeline } from './timeline.js';
 import { parseSeedList, shardItems, type Shard } from './shard.js';
@@ -51,7 +51,7 @@ export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds
   const report = buildRunReport(acc, { kind: 'run', command, seedRandom: false, statIntervalMs: args.statIntervalMs, startedAt, finishedAt: new Date(), firstOpMs });
   report.seeds = ran;
   if (shard) report.shard = { ...shard, items: mine.slice(0, ran.length) };
-  return { report, code: exitCodeFor(acc.status) };
+  return { report, code: report.exitCode };
 }
 
 /** `seeds 1, 3 (shard 1/2 of a list of 4)`: the seeds a run of a seed list runs, for its header. */

@@ -2,7 +2,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, parseChoice, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, exitCodeFor } from '../report-json.js';
+import { buildRunReport } from '../report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { runControlledMain } from '../run-controlled.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
@@ -81,7 +81,7 @@ export async function runMain(a: Raw): Promise<number> {
       finishedAt: new Date(),
       firstOpMs: result.firstOpAtMs,
     });
-    return deliverRunReport(s, outputs, report, exitCodeFor(result.status), args.quiet);
+    return deliverRunReport(s, outputs, report, report.exitCode, args.quiet);
   } finally {
     s.close();
   }

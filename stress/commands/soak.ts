@@ -11,7 +11,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
+import { buildRunReport, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb, plural } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
@@ -153,6 +153,9 @@ export async function soakMain(a: Raw): Promise<number> {
   const pool = createStressPool(cfg.cpus);
   const timeline = new Timeline();
   const roundsRun: number[] = [];
+  // Test hook (tests only, undocumented): round K's end-of-round invariant check finds a planted
+  // fault, to prove that a failed check in any round, not only the first, fails the soak.
+  const plantRound = process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND'] === undefined ? -1 : Number(process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND']);
   try {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
@@ -168,7 +171,7 @@ export async function soakMain(a: Raw): Promise<number> {
       timeline.markRound(round);
       let lastViolations = before.violations;
       const r = await s.run(
-        { ...cfg, seed, timeline, pool, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
+        { ...cfg, seed, timeline, pool, plantInvariant: round === plantRound, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
         {
           round,
           onStat: (st: LiveStat, rate: number) => {
@@ -221,7 +224,7 @@ export async function soakMain(a: Raw): Promise<number> {
     // A soak's rate is over its whole wall time, round changes included.
     report.timing.runMs = report.timing.elapsedMs;
     report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
-    return deliverRunReport(s, outputs, report, exitCodeFor(acc.status), args.quiet);
+    return deliverRunReport(s, outputs, report, report.exitCode, args.quiet);
   } finally {
     await pool.close().catch(() => {});
     s.close();
