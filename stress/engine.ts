@@ -18,7 +18,7 @@ import { distPath } from '../src/workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
+import { C, readOutcomes, readWidened, sumCounter } from '../src/workers/hugetlb/stats.js';
 import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
@@ -169,6 +169,8 @@ export interface RunResult {
   timeline?: Timeline | undefined;
   /** Age of walkers' page-table references at dereference (refhold.ts). */
   refHold?: RefHoldStats | undefined;
+  /** With widening: delays taken at every named point (zeros included: a widened point that never waited shows, and so would an unnamed one that did). */
+  widened?: Record<string, number> | undefined;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -373,6 +375,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     firstOpTraceMs,
     timeline,
     refHold: readRefHold(arena),
+    ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
   };
 }
 

@@ -110,6 +110,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.ops.total += d.ops.total;
     sumInto(out.ops.perOp, d.ops.perOp);
     sumInto(out.ops.failed, d.ops.failed);
+    if (d.widened) sumInto((out.widened ??= {}), d.widened);
     d.ops.perCpu.forEach((n, c) => (out.ops.perCpu[c] = (out.ops.perCpu[c] ?? 0) + n));
     for (const [site, counts] of Object.entries(d.outcomes)) sumInto((out.outcomes[site] ??= {}), counts);
     out.violations.count += d.violations.count;

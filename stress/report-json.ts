@@ -156,6 +156,8 @@ export interface RunReport {
   timeline?: TimelineJson;
   /** Age of walkers' page-table references at dereference: log2 ns histogram. */
   refHold?: RefHoldStats;
+  /** With widening: the delays taken at every named point (zeros included). */
+  widened?: Record<string, number>;
   /** The shard this report covers (--shard / JOB_COMPLETION_INDEX). */
   shard?: ShardJson;
   /** `run --seeds`: the seeds run, in order. */
@@ -306,6 +308,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     soak: meta.soak ?? null,
     ...(r.timeline ? { timeline: r.timeline.toJSON() } : {}),
     ...(r.refHold ? { refHold: r.refHold } : {}),
+    ...(r.widened ? { widened: r.widened } : {}),
   };
 }
 

@@ -183,6 +183,12 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const out: string[] = [];
   out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${c.cpus} CPUs on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
   out.push(`${seedsOf(r)}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
+  if (r.widened) {
+    // The widened points (all when none is named) and any other that waited.
+    const named = new Set(c.widen?.points.map((s) => s.split(':')[0]!));
+    const shown = Object.entries(r.widened).filter(([k, n]) => n > 0 || named.size === 0 || named.has(k));
+    out.push(`widening delays taken: ${shown.map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
+  }
   out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
   out.push(`ops: ${opsText(r)}; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
   out.push('');

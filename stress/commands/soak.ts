@@ -75,6 +75,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       invariants: { ...r.invariants, errors: r.invariants.errors.map((e) => `round ${round}: ${e}`) },
       errors: r.errors.map((e) => `round ${round}: ${e}`),
       ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
+      ...(r.widened ? { widened: { ...r.widened } } : {}),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
@@ -84,6 +85,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   acc.ops += r.ops;
   addTo(acc.perOp, r.perOp);
   addTo(acc.failedOps, r.failedOps);
+  if (r.widened) addTo((acc.widened ??= {}), r.widened);
   r.perCpu.forEach((n, i) => (acc.perCpu[i] = (acc.perCpu[i] ?? 0) + n));
   for (const [site, counts] of Object.entries(r.outcomes)) addTo((acc.outcomes[site] ??= {}), counts);
   acc.violationCount += r.violationCount;
