@@ -64,6 +64,8 @@ function runCase(r: RunReport, failOn: 'any' | 'safe', kind: string = r.kind): C
     out: `${r.ops.total} ops, ${r.ops.perSecond} ops/s, ${r.violations.count} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}`,
   };
   if (r.shard) c.properties.push(['shard', `${r.shard.index}/${r.shard.count}`]);
+  // run --seeds and merges ran several seeds: `seed` alone would name only the list's first.
+  if (r.seeds) c.properties.push(['seeds', r.seeds.join(',')]);
   if (r.status === 'crashed' || r.status === 'stalled') {
     c.error = { type: r.status, message: `${r.status}: ${r.errors[0] ?? ''}`.trim(), text: [...r.errors, `re-run: ${r.command}`].join('\n') };
   } else if (r.violations.count > 0 && (failOn === 'any' || r.expected === 'safe')) {

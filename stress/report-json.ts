@@ -41,6 +41,11 @@ export function exitCodeFor(status: RunStatus): number {
   }
 }
 
+/** A failed invariant check is a finding like a violation (status 'violations', exit 1), though no dereference was caught. */
+export function findingStatus(r: Pick<RunResult, 'status' | 'invariants'>): RunStatus {
+  return r.status === 'ok' && !r.invariants.ok ? 'violations' : r.status;
+}
+
 /** Worst of several statuses: interrupted > stalled > crashed > violations > ok. */
 export function worstStatus(statuses: readonly RunStatus[]): RunStatus {
   const rank: RunStatus[] = ['ok', 'violations', 'crashed', 'stalled', 'interrupted'];
@@ -252,8 +257,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
   const mode = modeByName(cfg.mode);
   const { byKind, bySite } = violationsByKind(r, cfg.mode);
   const untilStopped = cfg.ops === 0 && cfg.durationMs >= Number.MAX_SAFE_INTEGER;
-  // A failed invariant check (any soak round's, any seed's) is a finding like a violation: exit 1.
-  const status: RunStatus = r.status === 'ok' && !r.invariants.ok ? 'violations' : r.status;
+  const status = findingStatus(r);
   return {
     schemaVersion: SCHEMA_VERSION,
     kind: meta.kind,

@@ -8,7 +8,7 @@
 import { rerunCommand, UsageError, type StressArgs } from './args.js';
 import type { Session } from './session.js';
 import type { RunResult } from './engine.js';
-import { buildRunReport, type RunReport } from './report-json.js';
+import { buildRunReport, findingStatus, type RunReport } from './report-json.js';
 import { mergeRound } from './commands/soak.js';
 import { Timeline } from './timeline.js';
 import { parseSeedList, shardItems, type Shard } from './shard.js';
@@ -35,6 +35,7 @@ export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds
     const seed = seeds[i]!;
     const r = await s.run({ ...cfg, seed, timeline }, { round: i });
     if (acc === undefined) firstOpMs = r.firstOpAtMs;
+    r.status = findingStatus(r);
     ran.push(seed);
     if (!args.quiet) s.note(`  seed ${seed}: ${r.status}, ${int(r.ops)} ops, ${plural(r.violationCount, 'violation')}`);
     // Each violation keeps the command that re-runs its own seed.

@@ -106,6 +106,18 @@ describe('--pct-depth d: d−1 priority changes at most, and a different schedul
 });
 
 describe('other flags change what they claim to', () => {
+  it('--yields points: fewer scheduling steps than the default events (same seed)', () => {
+    const steps = (y: string): number => {
+      const r = cli(['run', '--sched', 'random', '--yields', y, '--mode', 'final', '--cpus', '2', '--ops', '40', '--seed', '5', '--json', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { steps: number }).steps;
+    };
+    const points = steps('points');
+    const events = steps('events');
+    expect(points).toBeGreaterThan(0);
+    expect(points).toBeLessThan(events);
+  });
+
   it('--no-lockstat: no lock_stat rows (and the text says so); the default has them', () => {
     const on = cli(['run', '--ops', '1500', '--cpus', '2', '--seed', '4', '--quiet', '--json']);
     const off = cli(['run', '--ops', '1500', '--cpus', '2', '--seed', '4', '--no-lockstat', '--json']);

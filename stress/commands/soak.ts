@@ -11,7 +11,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, fmtMs, parseChoice, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
+import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
 import { int, mb, plural } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
@@ -57,6 +57,12 @@ function hms(ms: number): string {
 const addTo = (acc: Record<string, number>, x: Record<string, number>): void => {
   for (const [k, n] of Object.entries(x)) acc[k] = (acc[k] ?? 0) + n;
 };
+
+/** The periodic soak status line (rcutorture-style); counts with thousands separators. */
+export function statusLine(x: { elapsedMs: number; round: number; ops: number; rate: number; violations: number; gps: number; stat: Pick<LiveStat, 'rcu' | 'pool' | 'rssBytes' | 'rssAnonBytes'> }): string {
+  const st = x.stat;
+  return `pmdtorture-soak: ${hms(x.elapsedMs)} round ${x.round} ops ${int(x.ops)} ops/s ${int(x.rate)} violations ${int(x.violations)} gps ${int(x.gps)} cb-backlog ${int(st.rcu.backlog)} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}`;
+}
 
 /** Fold one round into the soak's running totals (bounded: nothing grows with the soak's length). */
 export function mergeRound(acc: RunResult | undefined, r: RunResult, round: number): RunResult {
@@ -182,13 +188,13 @@ export async function soakMain(a: Raw): Promise<number> {
             const v = before.violations + st.violations;
             const flag = v > lastViolations ? ' !!!' : '';
             lastViolations = v;
-            s.say(
-              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${int(before.ops + st.ops)} ops/s ${int(rate)} violations ${int(v)} gps ${int(before.gps + st.rcu.gracePeriods)} cb-backlog ${int(st.rcu.backlog)} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}${flag}`,
-            );
+            s.say(statusLine({ elapsedMs: performance.now() - t0, round, ops: before.ops + st.ops, rate, violations: v, gps: before.gps + st.rcu.gracePeriods, stat: st }) + flag);
           },
         },
       );
       if (round === 0) firstOpMs = r.firstOpAtMs;
+      // A failed check fails the round (and, with --stop-on-violation, stops the soak) like a violation.
+      r.status = findingStatus(r);
       nRounds++;
       collect();
       if (!r.invariants.ok && r.status !== 'crashed' && r.status !== 'stalled') invariantFailures++;
