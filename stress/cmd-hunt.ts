@@ -3,6 +3,7 @@
  * workflow); stops at the first violation, writes its replay file into --out and prints the path.
  * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
+import { plural } from './report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf, parseModeArg } from './design-file.js';
 import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
@@ -89,7 +90,7 @@ export async function huntMain(a: Raw): Promise<number> {
     code = EXIT.internal;
     summary = `CRASH in iteration ${at} (seed ${f.config.seed}): ${f.errors.join('; ')}`;
   } else {
-    summary = `no violation in ${h.iterations} iterations (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
+    summary = `no violation in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
   const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {

@@ -12,13 +12,14 @@ import { CPU_STATE_NAMES, CpuField, CpuState } from '../src/shared-mem/cpu-block
 import { CPU_WORDS } from '../src/shared-mem/layout.js';
 import { StopState, requestStop, stopState } from '../src/shared-mem/ctl.js';
 import { readTrace } from '../src/shared-mem/trace.js';
-import { PagePool } from '../src/shared-mem/pool.js';
+import { PageHdr, PagePool } from '../src/shared-mem/pool.js';
+import { Mm, Structs, ptrPage } from '../src/workers/hugetlb/structs.js';
 import { distPath } from '../src/workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { modeByName } from '../src/workers/hugetlb/modes.js';
 import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import { C, readOutcomes, sumCounter } from '../src/workers/hugetlb/stats.js';
+import { C, readOutcomes, readWidened, sumCounter } from '../src/workers/hugetlb/stats.js';
 import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
@@ -72,6 +73,8 @@ export interface RunConfig {
   signal?: AbortSignal | undefined;
   /** Workers to run on (createStressPool; soak reuses one across rounds). Left open unless a crash or stall forced its destruction. */
   pool?: Piscina | undefined;
+  /** Test hook: break one invariant (mm 0's PUD page refcount) before the end-of-run check, to prove a failed check counts. */
+  plantInvariant?: boolean | undefined;
   /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
   timeline?: Timeline | undefined;
 }
@@ -167,6 +170,8 @@ export interface RunResult {
   timeline?: Timeline | undefined;
   /** Age of walkers' page-table references at dereference (refhold.ts). */
   refHold?: RefHoldStats | undefined;
+  /** With widening: delays taken at every named point (zeros included: a widened point that never waited shows, and so would an unnamed one that did). */
+  widened?: Record<string, number> | undefined;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -335,6 +340,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const vcount = violationCount(arena);
   // Invariants only mean something at a quiescent point: every CPU finished cleanly.
   const quiescent = results.every((r) => r !== undefined && r.status !== 'crashed');
+  if (quiescent && cfg.plantInvariant) plantInvariantFailure(arena);
   const invariants = quiescent ? checkInvariants(arena) : { ok: false, errors: ['not checked: the run did not end quiescent'], pool: { free: 0, live: 0, pending: 0, allocs: 0, frees: 0, allocFailures: 0 } };
   status ??= vcount > 0 ? 'violations' : 'ok';
   const violations = readViolations(arena, cfg);
@@ -373,7 +379,14 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     firstOpTraceMs,
     timeline,
     refHold: readRefHold(arena),
+    ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
   };
+}
+
+/** The planted fault of RunConfig.plantInvariant: mm 0's root PUD page gets a second reference. */
+function plantInvariantFailure(arena: Arena): void {
+  const root = ptrPage(Atomics.load(arena.mem, new Structs(arena).mm(0) + Mm.PUD));
+  Atomics.add(arena.mem, new PagePool(arena).hdr(root) + PageHdr.REFCOUNT, 1);
 }
 
 /** ms from the run's start barrier to violation `v` (both on the trace clock), null if the run never started. */

@@ -10,7 +10,7 @@ import type { LiveStat } from './engine.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 
 export type EventLine =
-  | { type: 'start'; t: string; command: string; seed: number; mode: string; scenario: string; cpus: number }
+  | { type: 'start'; t: string; command: string; seed: number; seeds?: number[]; mode: string; scenario: string; cpus: number }
   | { type: 'stat'; t: string; mode: string; elapsedMs: number; ops: number; opsPerSecond: number; violations: number; gracePeriods: number; rcuBacklog: number; pool: LiveStat['pool']; rssBytes: number; rssAnonBytes?: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number; round?: number }
   | { type: 'violation'; t: string; mode: string; seq: number; violation: ViolationRecord; round?: number }
   | { type: 'round'; t: string; round: number; seed: number; status: string; ops: number; violations: number; invariantsOk: boolean; rssBytes: number }

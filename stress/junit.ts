@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { CompareReport, RunReport } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
+import { reportsTitle } from './report-title.js';
 
 function x(s: unknown): string {
   // XML 1.0 forbids most control characters even escaped; drop them.
@@ -53,15 +54,18 @@ function summaryOf(r: RunReport): string {
   return `${r.violations.count} violation(s)${kinds ? ` (${kinds})` : ''}; re-run: ${r.command}`;
 }
 
-function runCase(r: RunReport, failOn: 'any' | 'safe'): Case {
+/** `kind`: the command the testcase ran under (compare's per-mode runs are kind 'run' inside a compare). */
+function runCase(r: RunReport, failOn: 'any' | 'safe', kind: string = r.kind): Case {
   const c: Case = {
-    classname: `pmdtorture.${r.kind}.${r.config.scenario}`,
+    classname: `pmdtorture.${kind}.${r.config.scenario}`,
     name: `${r.config.scenario} × ${r.config.mode}`,
     timeS: r.timing.elapsedMs / 1000,
     properties: [['seed', r.seed], ['mode', r.config.mode], ['scenario', r.config.scenario], ['expected', r.expected], ['ops', r.ops.total], ['command', r.command]],
     out: `${r.ops.total} ops, ${r.ops.perSecond} ops/s, ${r.violations.count} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}`,
   };
   if (r.shard) c.properties.push(['shard', `${r.shard.index}/${r.shard.count}`]);
+  // run --seeds and merges ran several seeds: `seed` alone would name only the list's first.
+  if (r.seeds) c.properties.push(['seeds', r.seeds.join(',')]);
   if (r.status === 'crashed' || r.status === 'stalled') {
     c.error = { type: r.status, message: `${r.status}: ${r.errors[0] ?? ''}`.trim(), text: [...r.errors, `re-run: ${r.command}`].join('\n') };
   } else if (r.violations.count > 0 && (failOn === 'any' || r.expected === 'safe')) {
@@ -84,11 +88,11 @@ function runSuite(r: RunReport): Suite {
 
 function compareSuite(d: CompareReport): Suite {
   return {
-    name: 'pmdtorture compare',
+    name: `pmdtorture compare${(d as { merged?: unknown }).merged ? ' (merged)' : ''}`,
     timestamp: d.timing.startedAt,
     timeS: d.timing.elapsedMs / 1000,
     properties: [['version', d.tool.version], ['node', d.tool.node], ['seed', d.seed], ['command', d.command]],
-    cases: d.runs.map((r) => runCase(r, 'safe')),
+    cases: d.runs.map((r) => runCase(r, 'safe', 'compare')),
   };
 }
 
@@ -113,7 +117,7 @@ function huntSuite(h: HuntReport): Suite {
   } else if (h.status === 'deadlock' || h.status === 'crashed') {
     c.error = { type: h.status, message: `${h.status} (seed ${h.failingSeed})`, text: JSON.stringify(h.deadlock ?? h.anomalies.slice(0, 3), null, 1) };
   }
-  return { name: 'pmdtorture hunt', timestamp: h.startedAt ?? new Date().toISOString(), timeS: h.elapsedMs / 1000, properties: [['version', h.tool.version], ['seed', h.seed]], cases: [c] };
+  return { name: `pmdtorture hunt${h.merged ? ' (merged)' : ''}`, timestamp: h.startedAt ?? new Date().toISOString(), timeS: h.elapsedMs / 1000, properties: [['version', h.tool.version], ['seed', h.seed]], cases: [c] };
 }
 
 function suiteOf(d: AnyReport): Suite {
@@ -134,7 +138,7 @@ export function renderJunit(docs: readonly AnyReport[]): string {
   const errors = count((c) => c.error !== undefined);
   const time = suites.reduce((n, s) => n + s.timeS, 0);
   const host = hostname();
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="pmdtorture" tests="${tests}" failures="${failures}" errors="${errors}" time="${t(time)}">`];
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${x(reportsTitle(docs))}" tests="${tests}" failures="${failures}" errors="${errors}" time="${t(time)}">`];
   suites.forEach((s, i) => {
     const f = s.cases.filter((c) => c.failure).length;
     const e = s.cases.filter((c) => c.error).length;

@@ -102,7 +102,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     d.violations.recorded.map((v) => ({ ...v, shard: d.shard ?? null, source: basename(file), rerun: v.rerun ?? d.command }));
   out.violations.recorded = tag(first, inputs[0]!.file);
   out.errors = first.errors.map((e) => `${basename(inputs[0]!.file)}: ${e}`);
-  out.invariants = { ...first.invariants, errors: first.invariants.errors.map((e) => `${basename(inputs[0]!.file)}: ${e}`) };
+  out.invariants = { ...first.invariants, pool: { ...first.invariants.pool }, errors: first.invariants.errors.map((e) => `${basename(inputs[0]!.file)}: ${e}`) };
   let startedAt = first.timing.startedAt;
   let finishedAt = first.timing.finishedAt;
   for (let i = 1; i < docs.length; i++) {
@@ -111,6 +111,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.ops.total += d.ops.total;
     sumInto(out.ops.perOp, d.ops.perOp);
     sumInto(out.ops.failed, d.ops.failed);
+    if (d.widened) sumInto((out.widened ??= {}), d.widened);
     d.ops.perCpu.forEach((n, c) => (out.ops.perCpu[c] = (out.ops.perCpu[c] ?? 0) + n));
     for (const [site, counts] of Object.entries(d.outcomes)) sumInto((out.outcomes[site] ??= {}), counts);
     out.violations.count += d.violations.count;
@@ -125,6 +126,8 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.rcu.gpSeq = Math.max(out.rcu.gpSeq, d.rcu.gpSeq);
     addIpiStats(out.ipi, d.ipi);
     out.invariants.ok &&= d.invariants.ok;
+    // Each shard's pool at its own end: summed, like every other count (merged.shards keeps each).
+    for (const k of Object.keys(out.invariants.pool) as Array<keyof RunReport['invariants']['pool']>) out.invariants.pool[k] += d.invariants.pool[k];
     out.invariants.errors.push(...d.invariants.errors.map((e) => `${file}: ${e}`));
     out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
     if (out.stalls.length === 0) out.stalls = d.stalls;
@@ -142,7 +145,6 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
       out.soak.statLines += d.soak.statLines;
       out.soak.invariantFailures += d.soak.invariantFailures;
     }
-    out.timing.elapsedMs += d.timing.elapsedMs;
     if (d.timing.startedAt < startedAt) startedAt = d.timing.startedAt;
     if (d.timing.finishedAt > finishedAt) finishedAt = d.timing.finishedAt;
   }
@@ -153,17 +155,35 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
   out.errors = out.errors.slice(0, MAX_LIST);
   out.timing.startedAt = startedAt;
   out.timing.finishedAt = finishedAt;
-  out.timing.elapsedMs = round2(out.timing.elapsedMs);
-  // Machine time: ops over the summed elapsed time of the shards (what one machine would do).
-  const sec = out.timing.elapsedMs / 1000;
-  out.ops.perSecond = sec > 0 ? round2(out.ops.total / sec) : 0;
-  out.ops.perOpPerSecond = Object.fromEntries(Object.entries(out.ops.perOp).map(([k, n]) => [k, sec > 0 ? round2(n / sec) : 0]));
+  // Shards run side by side: the merged rate is the sum of the shards' rates, each its ops over
+  // its own measured time (timing.runMs: start barrier to the last CPU's end, summed over its
+  // seeds; a soak's whole wall time), never over summed elapsed times with worker start-up. The
+  // merged times are the longest shard's; a first-op time belongs to one process and is dropped.
+  const runMs = (d: RunReport): number => d.timing.runMs ?? d.timing.elapsedMs;
+  out.timing.elapsedMs = round2(Math.max(...docs.map((d) => d.timing.elapsedMs)));
+  out.timing.runMs = round2(Math.max(...docs.map(runMs)));
+  out.timing.firstOpMs = null;
+  out.ops.perSecond = round2(docs.reduce((n, d) => n + d.ops.perSecond, 0));
+  out.ops.perOpPerSecond = Object.fromEntries(Object.keys(out.ops.perOp).map((k) => [k, round2(docs.reduce((n, d) => n + (d.ops.perOpPerSecond[k] ?? 0), 0))]));
   const seeds = docs.flatMap((d) => d.seeds ?? []);
   if (seeds.length) out.seeds = seeds;
   else delete out.seeds;
   out.status = worstStatus(docs.map((d) => d.status));
   out.exitCode = exitCodeFor(out.status);
-  out.merged = { reports: docs.length, shards: docs.map((d, i) => ({ file: basename(inputs[i]!.file), shard: d.shard ?? null, status: d.status, ops: d.ops.total, violations: d.violations.count })) };
+  out.merged = {
+    reports: docs.length,
+    shards: docs.map((d, i) => ({
+      file: basename(inputs[i]!.file),
+      shard: d.shard ?? null,
+      status: d.status,
+      ops: d.ops.total,
+      violations: d.violations.count,
+      seeds: d.seeds ?? (d.soak ? d.soak.lastRounds.map((r) => r.seed) : [d.seed]),
+      runMs: runMs(d),
+      perSecond: d.ops.perSecond,
+      invariants: { ok: d.invariants.ok, pool: { ...d.invariants.pool } },
+    })),
+  };
   return out;
 }
 

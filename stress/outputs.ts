@@ -10,6 +10,7 @@ import type { RunReport } from './report-json.js';
 import { formatRunReport, formatSummary } from './report-text.js';
 import { renderHtml, type AnyReport } from './html/render.js';
 import { renderJunit } from './junit.js';
+import { reportsTitle } from './report-title.js';
 
 export interface OutputFiles {
   html?: string | undefined;
@@ -36,7 +37,7 @@ export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
 }
 
 export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): void {
-  if (o.html !== undefined) writeOutputFile(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' }))));
+  if (o.html !== undefined) writeOutputFile(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' })), { title: reportsTitle(docs) }));
   if (o.junit !== undefined) writeOutputFile(o.junit, renderJunit(docs));
 }
 

@@ -42,6 +42,11 @@ export function exitCodeFor(status: RunStatus): number {
   }
 }
 
+/** A failed invariant check is a finding like a violation (status 'violations', exit 1), though no dereference was caught. */
+export function findingStatus(r: Pick<RunResult, 'status' | 'invariants'>): RunStatus {
+  return r.status === 'ok' && !r.invariants.ok ? 'violations' : r.status;
+}
+
 /** Worst of several statuses: interrupted > stalled > crashed > violations > ok. */
 export function worstStatus(statuses: readonly RunStatus[]): RunStatus {
   const rank: RunStatus[] = ['ok', 'violations', 'crashed', 'stalled', 'interrupted'];
@@ -166,6 +171,8 @@ export interface RunReport {
   timeline?: TimelineJson;
   /** Age of walkers' page-table references at dereference: log2 ns histogram. */
   refHold?: RefHoldStats;
+  /** With widening: the delays taken at every named point (zeros included). */
+  widened?: Record<string, number>;
   /** The shard this report covers (--shard / JOB_COMPLETION_INDEX). */
   shard?: ShardJson;
   /** `run --seeds`: the seeds run, in order. */
@@ -176,7 +183,22 @@ export interface RunReport {
 
 export interface MergedFromJson {
   reports: number;
-  shards: Array<{ file: string; shard: ShardJson | null; status: RunStatus; ops: number; violations: number }>;
+  shards: MergedShardJson[];
+}
+
+/** One report a merge was made of: its figures as that shard reported them. */
+export interface MergedShardJson {
+  file: string;
+  shard: ShardJson | null;
+  status: RunStatus;
+  ops: number;
+  violations: number;
+  /** Seeds it ran (run --seeds: its seeds; soak: its rounds' seeds, as far as kept; else its seed). */
+  seeds?: number[];
+  /** Its measured time (timing.runMs) and rate (ops.perSecond). */
+  runMs?: number;
+  perSecond?: number;
+  invariants?: { ok: boolean; pool: InvariantResult['pool'] };
 }
 
 export interface SoakRoundJson {
@@ -251,6 +273,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
   const mode = modeByName(cfg.mode);
   const { byKind, bySite } = violationsByKind(r, cfg.mode);
   const untilStopped = cfg.ops === 0 && cfg.durationMs >= Number.MAX_SAFE_INTEGER;
+  const status = findingStatus(r);
   return {
     schemaVersion: SCHEMA_VERSION,
     kind: meta.kind,
@@ -258,8 +281,8 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     command: meta.command,
     seed: cfg.seed,
     seedRandom: meta.seedRandom,
-    status: r.status,
-    exitCode: exitCodeFor(r.status),
+    status,
+    exitCode: exitCodeFor(status),
     expected: sc && mode ? expected(sc, mode) : 'race',
     config: {
       scenario: cfg.scenario,
@@ -306,6 +329,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     soak: meta.soak ?? null,
     ...(r.timeline ? { timeline: r.timeline.toJSON() } : {}),
     ...(r.refHold ? { refHold: r.refHold } : {}),
+    ...(r.widened ? { widened: r.widened } : {}),
   };
 }
 

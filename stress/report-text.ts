@@ -127,7 +127,8 @@ function statusWord(r: { status: string; violations: { count: number } }, p: Pai
     case 'ok':
       return p.green('OK');
     case 'violations':
-      return p.red(`VIOLATIONS (${int(r.violations.count)})`);
+      // A run with no violation has this status when an invariant check failed.
+      return p.red(r.violations.count > 0 ? `VIOLATIONS (${int(r.violations.count)})` : 'INVARIANTS FAILED');
     case 'crashed':
       return p.red('CRASHED (internal error)');
     case 'stalled':
@@ -145,13 +146,33 @@ function lengthText(r: RunReport): string {
   return `--duration ${fmtMs(r.config.durationMs)}`;
 }
 
+const listSeeds = (xs: readonly number[]): string => (xs.length > 12 ? `${xs.slice(0, 10).join(', ')}, … (${xs.length})` : xs.join(', '));
+
+/** Which seeds the report covers: one seed, the seeds of `run --seeds`, or each merged shard's. */
+function seedsOf(r: RunReport): string {
+  const m = r.merged;
+  if (m) {
+    const parts = m.shards.map((s) => `${s.shard ? `shard ${s.shard.index}/${s.shard.count}` : 'report'} (${s.file})${s.seeds ? ` seed${s.seeds.length === 1 ? '' : 's'} ${listSeeds(s.seeds)}` : ''}`);
+    return `merge of ${m.reports} ${m.shards.some((s) => s.shard) ? 'shards' : 'reports'}: ${parts.join('; ')}`;
+  }
+  if (r.seeds) return `seed${r.seeds.length === 1 ? '' : 's'} ${listSeeds(r.seeds)}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}`;
+  return `seed ${r.seed}${r.seedRandom ? ' (random)' : ''}`;
+}
+
+/** ops and rate; a merge's rate is the sum of its shards' (each over its own measured time). */
+function opsText(r: RunReport): string {
+  const sec = fix((r.timing.runMs ?? r.timing.elapsedMs) / 1000);
+  if (r.merged) return `${int(r.ops.total)} ops in ${r.merged.reports} shards (longest ${sec} s) = ${int(r.ops.perSecond)} ops/s, the sum of the shards' rates`;
+  return `${int(r.ops.total)} ops in ${sec} s = ${int(r.ops.perSecond)} ops/s`;
+}
+
 /** The few lines --quiet prints. */
 export function formatSummary(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
   return [
-    `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${c.cpus} CPUs, seed ${r.seed}`,
-    `  ${int(r.ops.total)} ops in ${fix((r.timing.runMs ?? r.timing.elapsedMs) / 1000)} s = ${int(r.ops.perSecond)} ops/s; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
+    `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${c.cpus} CPUs, ${seedsOf(r)}`,
+    `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
     `  re-run: ${r.command}`,
   ].join('\n');
 }
@@ -161,9 +182,15 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const out: string[] = [];
   out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${c.cpus} CPUs on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
-  out.push(`seed ${r.seed}${r.seedRandom ? ' (random)' : ''}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
+  out.push(`${seedsOf(r)}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
+  if (r.widened) {
+    // The widened points (all when none is named) and any other that waited.
+    const named = new Set(c.widen?.points.map((s) => s.split(':')[0]!));
+    const shown = Object.entries(r.widened).filter(([k, n]) => n > 0 || named.size === 0 || named.has(k));
+    out.push(`widening delays taken: ${shown.map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
+  }
   out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
-  out.push(`ops: ${int(r.ops.total)} in ${fix((r.timing.runMs ?? r.timing.elapsedMs) / 1000)} s = ${int(r.ops.perSecond)} ops/s; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
+  out.push(`ops: ${opsText(r)}; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
   out.push('');
 
   const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0)]);
@@ -199,9 +226,11 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const m = r.model;
   out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}`);
   const pool = r.invariants.pool;
-  out.push(
-    `invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (pool free ${pool.free} live ${pool.live} pending ${pool.pending}; allocs ${int(pool.allocs)} frees ${int(pool.frees)} failures ${pool.allocFailures})`,
-  );
+  const poolText = (q: typeof pool): string => `pool free ${q.free} live ${q.live} pending ${q.pending}; allocs ${int(q.allocs)} frees ${int(q.frees)} failures ${q.allocFailures}`;
+  out.push(`invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (${r.merged ? `summed over ${r.merged.reports} shards: ` : ''}${poolText(pool)})`);
+  for (const sh of r.merged?.shards ?? []) {
+    if (sh.invariants) out.push(`  ${sh.shard ? `shard ${sh.shard.index}/${sh.shard.count}` : sh.file}: ${sh.invariants.ok ? 'ok' : 'FAILED'} (${poolText(sh.invariants.pool)})`);
+  }
   for (const e of r.invariants.errors.slice(0, 10)) out.push(`  ${e}`);
   if (r.lockdep.length) {
     out.push(p.red(`lockdep: ${r.lockdep.length} report${r.lockdep.length > 1 ? 's' : ''}`));
@@ -209,7 +238,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   }
   if (r.soak) {
     const s = r.soak;
-    out.push(`soak: ${s.rounds} rounds of ${fmtMs(s.roundMs)}; invariant failures ${s.invariantFailures}; RSS first ${mb(s.rss.firstBytes)} last ${mb(s.rss.lastBytes)} max ${mb(s.rss.maxBytes)}${s.rss.anonLastBytes !== undefined ? `; RssAnon first ${mb(s.rss.anonFirstBytes ?? 0)} last ${mb(s.rss.anonLastBytes)} max ${mb(s.rss.anonMaxBytes ?? 0)}` : ''}`);
+    out.push(`soak: ${plural(s.rounds, 'round')} of ${fmtMs(s.roundMs)}; invariant failures ${s.invariantFailures}; RSS first ${mb(s.rss.firstBytes)} last ${mb(s.rss.lastBytes)} max ${mb(s.rss.maxBytes)}${s.rss.anonLastBytes !== undefined ? `; RssAnon first ${mb(s.rss.anonFirstBytes ?? 0)} last ${mb(s.rss.anonLastBytes)} max ${mb(s.rss.anonMaxBytes ?? 0)}` : ''}`);
   }
   if (r.errors.length) {
     out.push(p.red('errors:'));
@@ -219,6 +248,9 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   out.push('', `re-run: ${r.command}`);
   return out.join('\n');
 }
+
+/** `1 round`, `2 rounds` (with thousands separators). */
+export const plural = (n: number, word: string): string => `${int(n)} ${word}${n === 1 ? '' : 's'}`;
 
 export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 

@@ -8,11 +8,11 @@
 import { rerunCommand, UsageError, type StressArgs } from './args.js';
 import type { Session } from './session.js';
 import type { RunResult } from './engine.js';
-import { buildRunReport, exitCodeFor, type RunReport } from './report-json.js';
+import { buildRunReport, findingStatus, type RunReport } from './report-json.js';
 import { mergeRound } from './commands/soak.js';
 import { Timeline } from './timeline.js';
 import { parseSeedList, shardItems, type Shard } from './shard.js';
-import { int } from './report-text.js';
+import { int, plural } from './report-text.js';
 
 export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
   if (a['seeds'] === undefined) return undefined;
@@ -35,8 +35,9 @@ export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds
     const seed = seeds[i]!;
     const r = await s.run({ ...cfg, seed, timeline }, { round: i });
     if (acc === undefined) firstOpMs = r.firstOpAtMs;
+    r.status = findingStatus(r);
     ran.push(seed);
-    if (!args.quiet) s.note(`  seed ${seed}: ${r.status}, ${int(r.ops)} ops, ${r.violationCount} violations`);
+    if (!args.quiet) s.note(`  seed ${seed}: ${r.status}, ${int(r.ops)} ops, ${plural(r.violationCount, 'violation')}`);
     // Each violation keeps the command that re-runs its own seed.
     const seedRerun = rerunCommand('run', { ...cfg, seed }, { stopOnViolationDefault: true });
     for (const v of r.violations) v.rerun = seedRerun;
@@ -46,9 +47,16 @@ export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds
   }
   if (!acc) throw new UsageError('--shard', `shard ${shard?.index}/${shard?.count} has no seeds: the list has only ${seeds.length}`);
   if (s.interrupted) acc.status = 'interrupted';
+  // `seed` names the list (its first seed, equal in every shard so merge can match them); `seeds` says which ran.
   acc.config = { ...acc.config, seed: seeds[0]! };
   const report = buildRunReport(acc, { kind: 'run', command, seedRandom: false, statIntervalMs: args.statIntervalMs, startedAt, finishedAt: new Date(), firstOpMs });
   report.seeds = ran;
   if (shard) report.shard = { ...shard, items: mine.slice(0, ran.length) };
-  return { report, code: exitCodeFor(acc.status) };
+  return { report, code: report.exitCode };
+}
+
+/** `seeds 1, 3 (shard 1/2 of a list of 4)`: the seeds a run of a seed list runs, for its header. */
+export function seedsText(ran: readonly number[], listLength: number, shard: Shard | undefined): string {
+  const shown = ran.length > 12 ? `${ran.slice(0, 10).join(', ')}, … (${ran.length} seeds)` : ran.join(', ');
+  return `seed${ran.length === 1 ? '' : 's'} ${shown}${shard ? ` (shard ${shard.index}/${shard.count} of a list of ${listLength})` : ran.length < listLength ? ` (of a list of ${listLength})` : ''}`;
 }

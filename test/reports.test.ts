@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseJunit, type TestSuites } from 'junit2json';
 import { parseAllDocuments } from 'yaml';
 import { chromium, type Browser } from 'playwright-core';
+import { runCli, type CliOut } from './run-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'stress', 'cli.js');
@@ -24,19 +25,8 @@ const SKIP_HTML = !existsSync(CHROMIUM) && !IN_CI;
 if (SKIP_HTML) console.warn(`test/reports.test.ts: SKIPPING "HTML report in headless Chromium": ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does; with CI set this fails instead)`);
 let dir = '';
 
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function pmd(args: string[], env: Record<string, string> = {}): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Out = CliOut;
+const pmd = (args: string[], env: Record<string, string> = {}): Promise<Out> => runCli(dir, args, env);
 const json = <T = Record<string, any>>(f: string): T => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
 
 beforeAll(async () => {

@@ -87,6 +87,11 @@ export class PctScheduler implements Scheduler {
     return Array.from({ length: this.n }, (_, i) => Atomics.load(this.w, PRIO + i));
   }
 
+  /** Change points reached so far: priority changes applied (at most d−1). */
+  changesApplied(): number {
+    return Atomics.load(this.w, NEXT_CP);
+  }
+
   changePoints(): number[] {
     return Array.from({ length: Math.max(0, Atomics.load(this.w, D) - 1) }, (_, j) => Atomics.load(this.w, this.cps + j));
   }

@@ -50,6 +50,8 @@ export interface CpuOptions {
   waiter?: Waiter | undefined;
   /** Time origin for trace timestamps (performance.now() in this thread at run start). */
   t0?: number | undefined;
+  /** Word of point 0's widening counter (point id i at +i), written by this CPU only: each delay taken is counted. */
+  widenCountAt?: number | undefined;
 }
 
 export class Cpu implements CpuCtx {
@@ -70,6 +72,7 @@ export class Cpu implements CpuCtx {
   private readonly stopAt: number;
   /** A private word to sleep on for widening delays (never notified). */
   private readonly napAt: number;
+  private readonly widenCountAt: number;
 
   constructor(
     readonly arena: Arena,
@@ -90,6 +93,7 @@ export class Cpu implements CpuCtx {
     this.widenMs = Float64Array.from(opts.widen?.us ?? [], (us) => us / 1000);
     this.stopAt = arena.base('ctl') + Ctl.STOP;
     this.napAt = arena.base('scratch') + 64 * 16 + cpuId * 16;
+    this.widenCountAt = opts.widenCountAt ?? -1;
     Atomics.store(this.mem, this.block0 + CpuField.WAIT_ON, -1);
     Atomics.store(this.mem, this.block0 + CpuField.WAIT_CLASS, -1);
   }
@@ -145,6 +149,8 @@ export class Cpu implements CpuCtx {
     const p = this.widenProb[id];
     if (p !== undefined && p > 0 && this.widenRng.next() < p) {
       this.emit(TraceEv.point, id, 1);
+      // Proof that a named point really waits (reports count delays per point).
+      if (this.widenCountAt >= 0) Atomics.add(m, this.widenCountAt + id, 1);
       // Sleep rather than spin: on 2 cores the other CPU gets the core and the window widens.
       Atomics.wait(m, this.napAt, 0, this.widenMs[id]!);
       this.trace.refresh();

@@ -10,7 +10,7 @@ import { checkWritable, writeOutputFile } from '../out-file.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { readReportFile } from '../report-files.js';
 import { MergeError, mergeReports } from '../merge.js';
-import { formatRunReport, formatSummary } from '../report-text.js';
+import { formatRunReport, formatSummary, plural } from '../report-text.js';
 import { paintFor } from '../color.js';
 import type { RunReport } from '../report-json.js';
 
@@ -54,7 +54,7 @@ export function mergeMain(a: Raw): number {
     if (a['quiet'] === true) process.stderr.write(formatSummary(r, paintFor(process.stderr)) + '\n');
     else human.write(formatRunReport(r, paintFor(human)) + '\n');
   } else {
-    const found = merged.kind === 'hunt' ? (merged.found ? `found ${merged.violation?.kind ?? 'a violation'} (replay file ${merged.replayFile ?? '-'})` : `nothing found in ${merged.iterationsRun} iterations`) : `status ${merged.status}`;
+    const found = merged.kind === 'hunt' ? (merged.found ? `found ${merged.violation?.kind ?? 'a violation'} (replay file ${merged.replayFile ?? '-'})` : `nothing found in ${plural(merged.iterationsRun, 'iteration')}`) : `status ${merged.status}`;
     process.stderr.write(`pmdtorture merge: ${files.length} ${merged.kind} reports: ${found}\n`);
   }
   return merged.exitCode;

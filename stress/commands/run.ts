@@ -2,12 +2,12 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, exitCodeFor } from '../report-json.js';
+import { buildRunReport } from '../report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { runControlledMain } from '../run-controlled.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItems, shardOptions } from '../shard.js';
-import { resolveSeeds, runSeeds } from '../run-seeds.js';
+import { resolveSeeds, runSeeds, seedsText } from '../run-seeds.js';
 import { parseModeArg } from '../design-file.js';
 
 export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
@@ -61,12 +61,16 @@ export async function runMain(a: Raw): Promise<number> {
   const s = new Session(args);
   try {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed (CPUs share cores; races still happen, throughput is lower)`);
-    if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}`);
-    s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     if (seeds) {
+      // The seeds this shard runs, never the random --seed default that a seed list does not use.
+      const mine = shardItems(shard, seeds.length).map((i) => seeds[i]!);
+      if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, ${seedsText(mine, seeds.length, shard)}`);
+      s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: mine[0]!, seeds: mine, mode, scenario: cfg.scenario, cpus: cfg.cpus });
       const { report, code } = await runSeeds(s, args, mode, seeds, shard);
       return deliverRunReport(s, outputs, report, code, args.quiet);
     }
+    if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}`);
+    s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     const startedAt = new Date();
     const result = await s.run(cfg);
     const report = buildRunReport(result, {
@@ -78,7 +82,7 @@ export async function runMain(a: Raw): Promise<number> {
       finishedAt: new Date(),
       firstOpMs: result.firstOpAtMs,
     });
-    return deliverRunReport(s, outputs, report, exitCodeFor(result.status), args.quiet);
+    return deliverRunReport(s, outputs, report, report.exitCode, args.quiet);
   } finally {
     s.close();
   }

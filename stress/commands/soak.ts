@@ -12,8 +12,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseModeArg } from '../design-file.js';
 import { MODE_NAMES, UsageError, fmtMs, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, exitCodeFor, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
-import { int, mb } from '../report-text.js';
+import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
+import { int, mb, plural } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
 import { Timeline } from '../timeline.js';
@@ -21,6 +21,7 @@ import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
 import { addHist } from '../hist.js';
 import { fullGc } from '../../src/workers/gc.js';
+import { rssSplit } from '../procmem.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 30_000;
@@ -58,6 +59,12 @@ const addTo = (acc: Record<string, number>, x: Record<string, number>): void => 
   for (const [k, n] of Object.entries(x)) acc[k] = (acc[k] ?? 0) + n;
 };
 
+/** The periodic soak status line (rcutorture-style); counts with thousands separators. */
+export function statusLine(x: { elapsedMs: number; round: number; ops: number; rate: number; violations: number; gps: number; stat: Pick<LiveStat, 'rcu' | 'pool' | 'rssBytes' | 'rssAnonBytes'> }): string {
+  const st = x.stat;
+  return `pmdtorture-soak: ${hms(x.elapsedMs)} round ${x.round} ops ${int(x.ops)} ops/s ${int(x.rate)} violations ${int(x.violations)} gps ${int(x.gps)} cb-backlog ${int(st.rcu.backlog)} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}`;
+}
+
 /** Fold one round into the soak's running totals (bounded: nothing grows with the soak's length). */
 export function mergeRound(acc: RunResult | undefined, r: RunResult, round: number): RunResult {
   if (!acc) {
@@ -75,13 +82,17 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       invariants: { ...r.invariants, errors: r.invariants.errors.map((e) => `round ${round}: ${e}`) },
       errors: r.errors.map((e) => `round ${round}: ${e}`),
       ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
+      ...(r.widened ? { widened: { ...r.widened } } : {}),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
   acc.elapsedMs += r.elapsedMs;
+  // The measured time of runs one after another: their measured windows added (rates are over it).
+  acc.runMs += r.runMs;
   acc.ops += r.ops;
   addTo(acc.perOp, r.perOp);
   addTo(acc.failedOps, r.failedOps);
+  if (r.widened) addTo((acc.widened ??= {}), r.widened);
   r.perCpu.forEach((n, i) => (acc.perCpu[i] = (acc.perCpu[i] ?? 0) + n));
   for (const [site, counts] of Object.entries(r.outcomes)) addTo((acc.outcomes[site] ??= {}), counts);
   acc.violationCount += r.violationCount;
@@ -130,6 +141,18 @@ export async function soakMain(a: Raw): Promise<number> {
   let statLines = 0;
   let invariantFailures = 0;
   const rss: SoakJson['rss'] = { firstBytes: 0, lastBytes: 0, maxBytes: 0 };
+  // Sampled at the start too, so a soak stopped before its first status line still reports memory.
+  const sampleRss = (bytes: number, anon: number | null): void => {
+    rss.lastBytes = bytes;
+    rss.maxBytes = Math.max(rss.maxBytes, bytes);
+    if (rss.firstBytes === 0) rss.firstBytes = bytes;
+    if (anon !== null) {
+      rss.anonLastBytes = anon;
+      rss.anonMaxBytes = Math.max(rss.anonMaxBytes ?? 0, anon);
+      rss.anonFirstBytes ??= anon;
+    }
+  };
+  sampleRss(process.memoryUsage().rss, rssSplit()?.anonBytes ?? null);
   let firstOpMs = 0;
   // A full GC at each round's end (a quiescent point): the main thread allocates little, so V8
   // would otherwise keep the dropped arenas and results of many rounds around and RSS would
@@ -139,6 +162,9 @@ export async function soakMain(a: Raw): Promise<number> {
   const pool = createStressPool(cfg.cpus);
   const timeline = new Timeline();
   const roundsRun: number[] = [];
+  // Test hook (tests only, undocumented): round K's end-of-round invariant check finds a planted
+  // fault, to prove that a failed check in any round, not only the first, fails the soak.
+  const plantRound = process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND'] === undefined ? -1 : Number(process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND']);
   try {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
@@ -154,33 +180,27 @@ export async function soakMain(a: Raw): Promise<number> {
       timeline.markRound(round);
       let lastViolations = before.violations;
       const r = await s.run(
-        { ...cfg, seed, timeline, pool, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
+        { ...cfg, seed, timeline, pool, plantInvariant: round === plantRound, durationMs: forever ? roundMs : Math.min(roundMs, Math.max(1, Math.round(total - done))) },
         {
           round,
           onStat: (st: LiveStat, rate: number) => {
-            rss.lastBytes = st.rssBytes;
-            rss.maxBytes = Math.max(rss.maxBytes, st.rssBytes);
-            if (rss.firstBytes === 0) rss.firstBytes = st.rssBytes;
-            if (st.rssAnonBytes !== null) {
-              rss.anonLastBytes = st.rssAnonBytes;
-              rss.anonMaxBytes = Math.max(rss.anonMaxBytes ?? 0, st.rssAnonBytes);
-              rss.anonFirstBytes ??= st.rssAnonBytes;
-            }
+            sampleRss(st.rssBytes, st.rssAnonBytes);
             statLines++;
             const v = before.violations + st.violations;
             const flag = v > lastViolations ? ' !!!' : '';
             lastViolations = v;
-            s.say(
-              `pmdtorture-soak: ${hms(performance.now() - t0)} round ${round} ops ${before.ops + st.ops} ops/s ${Math.round(rate)} violations ${v} gps ${before.gps + st.rcu.gracePeriods} cb-backlog ${st.rcu.backlog} pool live ${st.pool.live} pending ${st.pool.pending} free ${st.pool.free} rss ${mb(st.rssBytes)}${st.rssAnonBytes !== null ? ` (anon ${mb(st.rssAnonBytes)})` : ''}${flag}`,
-            );
+            s.say(statusLine({ elapsedMs: performance.now() - t0, round, ops: before.ops + st.ops, rate, violations: v, gps: before.gps + st.rcu.gracePeriods, stat: st }) + flag);
           },
         },
       );
       if (round === 0) firstOpMs = r.firstOpAtMs;
+      // A failed check fails the round (and, with --stop-on-violation, stops the soak) like a violation.
+      r.status = findingStatus(r);
       nRounds++;
       collect();
       if (!r.invariants.ok && r.status !== 'crashed' && r.status !== 'stalled') invariantFailures++;
       const rec: SoakRoundJson = { round, seed, status: r.status, elapsedMs: Math.round(r.elapsedMs), ops: r.ops, violations: r.violationCount, invariantsOk: r.invariants.ok, rssBytes: process.memoryUsage().rss };
+      sampleRss(rec.rssBytes, rssSplit()?.anonBytes ?? null);
       rounds.push(rec);
       if (rounds.length > MAX_ROUNDS_KEPT) rounds.shift();
       s.events.write({ type: 'round', t: new Date().toISOString(), ...rec });
@@ -188,7 +208,7 @@ export async function soakMain(a: Raw): Promise<number> {
       const roundRerun = rerunCommand('run', { ...cfg, seed, ops: 0, durationMs: Math.round(r.elapsedMs) }, { stopOnViolationDefault: true });
       for (const v of r.violations) v.rerun = roundRerun;
       acc = mergeRound(acc, r, round);
-      s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${r.violationCount} violations, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${roundRerun}` : ''}`);
+      s.say(`pmdtorture-soak: round ${round} done: seed ${seed}, ${int(r.ops)} ops, ${plural(r.violationCount, 'violation')}, invariants ${r.invariants.ok ? 'ok' : 'FAILED'}${r.violationCount > 0 || !r.invariants.ok ? ` — re-run: ${roundRerun}` : ''}`);
       if (r.status === 'crashed' || r.status === 'stalled' || r.status === 'interrupted') break;
       if (r.status === 'violations' && cfg.stopOnViolation) break;
     }
@@ -206,14 +226,14 @@ export async function soakMain(a: Raw): Promise<number> {
       startedAt,
       finishedAt: new Date(),
       firstOpMs,
-      soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss, lastBytes: rss.lastBytes || process.memoryUsage().rss }, statLines, invariantFailures },
+      soak: { roundMs, rounds: nRounds, lastRounds: rounds, rss: { ...rss }, statLines, invariantFailures },
     });
     if (shard) report.shard = { ...shard, items: roundsRun.slice(0, 10_000) };
     report.timing.elapsedMs = Math.round(performance.now() - t0);
     // A soak's rate is over its whole wall time, round changes included.
     report.timing.runMs = report.timing.elapsedMs;
     report.ops.perSecond = report.timing.elapsedMs > 0 ? Math.round((acc.ops * 100000) / report.timing.elapsedMs) / 100 : 0;
-    return deliverRunReport(s, outputs, report, exitCodeFor(acc.status), args.quiet);
+    return deliverRunReport(s, outputs, report, report.exitCode, args.quiet);
   } finally {
     await pool.close().catch(() => {});
     s.close();

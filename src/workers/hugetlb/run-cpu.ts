@@ -15,7 +15,7 @@ import { Kernel } from './kernel.js';
 import type { ModeTable } from './modes.js';
 import { scenarioByName } from './scenarios.js';
 import { OPS, Op } from './ops-list.js';
-import { C } from './stats.js';
+import { C, counterAt } from './stats.js';
 import { Pt } from './points.js';
 import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
@@ -67,7 +67,7 @@ export function runCpu(task: CpuTask): CpuResult {
   const sc = scenarioByName(task.scenario);
   if (!sc) throw new RangeError(`unknown scenario '${task.scenario}'`);
   const t0 = task.startEpochMs !== undefined ? task.startEpochMs - performance.timeOrigin : performance.now();
-  const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0 });
+  const cpu = new Cpu(arena, task.cpu, { seed: task.seed, widen: task.widen, waiter: task.waiter, t0, widenCountAt: counterAt(arena, task.cpu, C.WIDENED) });
   const k = new Kernel(cpu, { mode, lockstat: task.lockstat, stopOnViolation: task.stopOnViolation, stopAtSites: task.stopAtSites, t0 });
   const shape = modelShape(arena);
   const E = arena.config.entriesPerPage;

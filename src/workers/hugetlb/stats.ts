@@ -6,6 +6,7 @@
 import { type Arena, COUNTER_WORDS } from '../../shared-mem/layout.js';
 import { OUTCOMES } from './outcomes.js';
 import { SITES } from './modes.js';
+import { POINT_NAMES } from './points.js';
 
 export const C = {
   OPS: 0, // + op id (< 32)
@@ -22,7 +23,17 @@ export const C = {
   MIGRATION_WAITS: 166,
   /** ... and returned without waiting, because a walker lock was held (RFC patch 3). */
   MIGRATION_NOWAIT: 167,
+  /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
+  WIDENED: 168,
 } as const;
+
+// The widening counters end before refhold.ts's histogram (REFHOLD_BASE = 192).
+if (C.WIDENED + POINT_NAMES.length > 192) throw new Error('stats: widening counters overlap the refhold histogram');
+
+/** Widening delays taken at each point of `points`, summed over CPUs, zeros included. */
+export function readWidened(arena: Arena, points: readonly string[]): Record<string, number> {
+  return Object.fromEntries(points.map((p) => [p, sumCounter(arena, C.WIDENED + POINT_NAMES.indexOf(p as (typeof POINT_NAMES)[number]))]));
+}
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {
   return arena.base('counters') + cpu * COUNTER_WORDS + field;
