@@ -8,6 +8,7 @@ import { benchModel } from './model.js';
 import { benchCli } from './cli.js';
 import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
+import { benchScale } from './scale.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -16,6 +17,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   cli: benchCli,
   sched: benchSched,
   report: benchReport,
+  scale: benchScale,
 };
 
 const want = process.argv.slice(2);
