@@ -6,18 +6,18 @@ import { benchLocks } from './locks.js';
 import { benchRcu } from './rcu.js';
 import { benchModel } from './model.js';
 import { benchCli } from './cli.js';
+import { benchScale } from './scale.js';
 import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
-import { benchScale } from './scale.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
   rcu: () => benchRcu(),
   model: benchModel,
   cli: benchCli,
+  scale: benchScale,
   sched: benchSched,
   report: benchReport,
-  scale: benchScale,
 };
 
 const want = process.argv.slice(2);
