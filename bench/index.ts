@@ -6,6 +6,7 @@ import { benchLocks } from './locks.js';
 import { benchRcu } from './rcu.js';
 import { benchModel } from './model.js';
 import { benchCli } from './cli.js';
+import { benchScale } from './scale.js';
 import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
 import { benchExplain } from './explain.js';
@@ -15,6 +16,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   rcu: () => benchRcu(),
   model: benchModel,
   cli: benchCli,
+  scale: benchScale,
   sched: benchSched,
   report: benchReport,
   explain: benchExplain,

@@ -178,6 +178,18 @@ export function formatSummary(r: RunReport, p: Paint = plain): string {
 }
 
 /** The full human report of a run or soak. */
+/** CPUs listed one by one in the text report; beyond, min / median / max (every CPU is in the JSON). */
+export const PER_CPU_LISTED = 8;
+
+/** Ops per CPU: each CPU's count, or for many CPUs their spread. */
+export function perCpuText(perCpu: readonly number[]): string {
+  if (perCpu.length <= PER_CPU_LISTED) return perCpu.map(int).join(' / ');
+  const s = [...perCpu].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return `min ${int(s[0]!)} / median ${int(median)} / max ${int(s[s.length - 1]!)} over ${perCpu.length} CPUs (each in the JSON report)`;
+}
+
 export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const out: string[] = [];
@@ -190,7 +202,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
     out.push(`widening delays taken: ${shown.map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
   }
   out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
-  out.push(`ops: ${opsText(r)}; per CPU ${r.ops.perCpu.map(int).join(' / ')}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
+  out.push(`ops: ${opsText(r)}; per CPU ${perCpuText(r.ops.perCpu)}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
   out.push('');
 
   const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0)]);

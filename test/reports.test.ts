@@ -6,23 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseJunit, type TestSuites } from 'junit2json';
 import { parseAllDocuments } from 'yaml';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from './helpers/chromium.js';
 import { runCli, type CliOut } from './run-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'stress', 'cli.js');
-const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
-// The HTML test needs Debian's chromium (.ci/run installs it). Without it: skipped with the reason
-// printed on a developer's machine, but a failure in CI (env CI set, and not 0/false).
-const IN_CI = !/^(|0|false)$/i.test(process.env['CI'] ?? '');
-const SKIP_HTML = !existsSync(CHROMIUM) && !IN_CI;
-if (SKIP_HTML) console.warn(`test/reports.test.ts: SKIPPING "HTML report in headless Chromium": ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does; with CI set this fails instead)`);
+// The HTML test needs Debian's chromium (.ci/run installs it): see test/helpers/chromium.ts.
+const SKIP_HTML = skipWithoutChromium('test/reports.test.ts', 'HTML report in headless Chromium');
 let dir = '';
 
 type Out = CliOut;
@@ -184,11 +181,7 @@ describe('JUnit XML', () => {
 describe.skipIf(SKIP_HTML)('HTML report in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -12,7 +12,9 @@ import { createRequire } from 'node:module';
 import type { CompareReport, RunReport } from '../report-json.js';
 import type { HuntReport } from '../hunt-report.js';
 import { histQuantileUs, histTotal } from '../hist.js';
-import { esc, PALETTE, svgGroupedBars, svgHistogram, svgTrace } from './svg.js';
+import { esc, PALETTE, sequenceLegend, svgGroupedBars, svgHistogram, svgSequence } from './svg.js';
+import { violationSequence } from './interleaving.js';
+import type { ViolationRecord } from '../../src/workers/hugetlb/violations.js';
 import type { LockPoint } from '../../src/locks/lockstat.js';
 
 export type AnyReport = RunReport | CompareReport | HuntReport;
@@ -57,8 +59,21 @@ class Page {
 const STATUS_CLASS: Record<string, string> = { ok: 'ok', violations: 'bad', crashed: 'bad', stalled: 'bad', interrupted: 'warn' };
 const badge = (status: string): string => `<span class="badge ${STATUS_CLASS[status] ?? 'warn'}">${esc(status)}</span>`;
 
-function table(head: string[], rows: string[][], cls = ''): string {
-  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+/** `colClass[i]`: a class for column i's cells (e.g. 'txt': text that may wrap anywhere). */
+function table(head: string[], rows: string[][], cls = '', colClass: readonly string[] = []): string {
+  const td = (c: string, i: number): string => (colClass[i] ? `<td class="${colClass[i]}">${c}</td>` : `<td>${c}</td>`);
+  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** Label/value pairs, each pair in one grid cell so a label never wraps away from its value. */
+function summary(dl: ReadonlyArray<[string, string]>): string {
+  return `<dl class="summary">${dl.map(([a, b]) => `<div><dt>${a}</dt><dd>${b}</dd></div>`).join('')}</dl>`;
+}
+
+/** A violation's trace as a sequence chart, in time order like the text report's interleaving. */
+function interleavingFigure(title: string, v: ViolationRecord): string {
+  const seq = violationSequence(v);
+  return `<figure class="interleaving">${sequenceLegend(seq)}${svgSequence({ title: `${title}, one column per CPU`, seq, chart: 'violation-trace' })}<figcaption class="note">Times are µs since the run started, read every 4th event, after every wait and at bad dereferences, so across CPUs the order is exact only to a few events.</figcaption></figure>`;
 }
 
 function runSection(p: Page, r: RunReport, at: string, heading: string): void {
@@ -81,7 +96,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   if (r.soak) dl.push(['soak rounds', p.v(k('soak.rounds'), r.soak.rounds)]);
   if (r.shard) dl.push(['shard', `${r.shard.index}/${r.shard.count} (${r.shard.source})`]);
   if (r.seeds) dl.push(['seeds', esc(r.seeds.length > 12 ? `${r.seeds.slice(0, 12).join(', ')}, … (${r.seeds.length})` : r.seeds.join(', '))]);
-  p.add(`<dl class="summary">${dl.map(([a, b]) => `<dt>${a}</dt><dd>${b}</dd>`).join('')}</dl>`);
+  p.add(summary(dl));
 
   if (r.merged) {
     p.add(`<h3>Merged from ${r.merged.reports} reports</h3>`);
@@ -118,7 +133,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
     r.violations.recorded.slice(0, 8).forEach((v, i) => {
       const where = [v.shard ? `shard ${v.shard.index}/${v.shard.count}` : '', v.source ? `from ${v.source}` : ''].filter(Boolean).join(', ');
       p.add(`<div class="viol"><p><b class="badtxt">${esc(v.kind)}</b> in <code>${esc(v.op)}</code> at <code>${esc(v.site)}</code>, cpu ${v.cpu}, page ${v.page} (pointer gen ${v.pointerGen}, page gen ${v.pageGen}, ${esc(v.pageState)})${where ? ` — ${esc(where)}` : ''}${v.rerun ? `<br>re-run: <code>${esc(v.rerun)}</code>` : ''}</p>`);
-      if (v.trace.length) p.add(svgTrace({ title: `violation ${i + 1}: the trace events before it, per CPU`, events: v.trace.map((e) => ({ ...e, cpu: e.cpu ?? v.cpu })), cpus: Math.max(c.cpus, ...v.trace.map((e) => (e.cpu ?? 0) + 1)), atUs: v.us, cpu: v.cpu, chart: 'violation-trace' }));
+      if (v.trace.length) p.add(interleavingFigure(`violation ${i + 1}: the interleaving before it`, v));
       p.add('</div>');
     });
   }
@@ -131,7 +146,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   if (r.lockstat.length) {
     p.add('<h3>Lock contention (lock_stat)</h3>');
     const top = (l: LockPoint[] | undefined): string => (l?.[0] ? `${esc(l[0].site)} (${l[0].count})` : '');
-    p.add(table(['class', 'side', 'acquisitions', 'contentions', 'wait p50 µs', 'wait p99 µs', 'hold p50 µs', 'hold p99 µs', 'top waiting site', 'top holding site'], r.lockstat.map((l, i) => [esc(l.name), l.side, p.v(k(`lockstat.${i}.acquisitions`), l.acquisitions), p.v(k(`lockstat.${i}.contentions`), l.contentions), p.v(k(`lockstat.${i}.waitP50`), l.waitP50), p.v(k(`lockstat.${i}.waitP99`), l.waitP99), p.v(k(`lockstat.${i}.holdP50`), l.holdP50), p.v(k(`lockstat.${i}.holdP99`), l.holdP99), top(l.contentionPoints), top(l.contendingPoints)]), 'locks'));
+    p.add(table(['class', 'side', 'acquisitions', 'contentions', 'wait p50 µs', 'wait p99 µs', 'hold p50 µs', 'hold p99 µs', 'top waiting site', 'top holding site'], r.lockstat.map((l, i) => [esc(l.name), l.side, p.v(k(`lockstat.${i}.acquisitions`), l.acquisitions), p.v(k(`lockstat.${i}.contentions`), l.contentions), p.v(k(`lockstat.${i}.waitP50`), l.waitP50), p.v(k(`lockstat.${i}.waitP99`), l.waitP99), p.v(k(`lockstat.${i}.holdP50`), l.holdP50), p.v(k(`lockstat.${i}.holdP99`), l.holdP99), top(l.contentionPoints), top(l.contendingPoints)]), 'locks', ['txt', '', '', '', '', '', '', '', 'txt', 'txt']));
     const withHist = r.lockstat.filter((l) => (l.waitHist && histTotal(l.waitHist) > 0) || (l.holdHist && histTotal(l.holdHist) > 0));
     if (withHist.length) {
       p.add('<p class="note">Wait (contended acquisitions) and hold time distributions per lock class, from the merged log2 histograms.</p><div class="grid">');
@@ -196,11 +211,11 @@ function huntSection(p: Page, h: HuntReport): void {
   if (h.failingSeed !== null) dl.push(['failing seed', p.v('failingSeed', h.failingSeed)]);
   if (h.replayFile) dl.push(['replay file', `<code>${esc(h.replayFile)}</code>`]);
   if (h.shard) dl.push(['shard', `${h.shard.index}/${h.shard.count}`]);
-  p.add(`<dl class="summary">${dl.map(([a, b]) => `<dt>${a}</dt><dd>${b}</dd>`).join('')}</dl>`);
+  p.add(summary(dl));
   if (h.merged) p.add(table(['file', 'shard', 'found', 'iterations', 'replay file'], h.merged.shards.map((s) => [esc(s.file), s.shard ? `${s.shard.index}/${s.shard.count}` : '–', s.found ? 'yes' : 'no', fmt(s.iterationsRun), esc(s.replayFile ?? '–')])));
   if (h.violation) p.add(`<p><b class="badtxt">${esc(h.violation.kind)}</b> in <code>${esc(h.violation.op)}</code> at <code>${esc(h.violation.site)}</code>, cpu ${h.violation.cpu}, step ${h.violation.step}</p>`);
   (h.violations ?? []).slice(0, 4).forEach((v, i) => {
-    if (v.trace.length) p.add(svgTrace({ title: `violation ${i + 1} (${v.kind}, ${v.op}): trace events before it, per CPU`, events: v.trace.map((e) => ({ ...e, cpu: e.cpu ?? v.cpu })), cpus: Math.max(h.cpus, ...v.trace.map((e) => (e.cpu ?? 0) + 1)), atUs: v.us, cpu: v.cpu, chart: 'violation-trace' }));
+    if (v.trace.length) p.add(interleavingFigure(`violation ${i + 1} (${v.kind}, ${v.op}): the interleaving before it`, v));
   });
   p.add('</section>');
 }
@@ -211,11 +226,13 @@ h1{font-size:22px;margin:4px 0 8px}h2{font-size:18px;margin:26px 0 6px;border-bo
 code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f4f4f5;padding:1px 4px;border-radius:3px}
 .cmd code{display:inline-block;white-space:pre-wrap;word-break:break-all}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}th,td{border:1px solid #e4e4e7;padding:3px 8px;text-align:right}th{background:#f4f4f5}td:first-child,th:first-child{text-align:left}
-dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:6px 14px;margin:8px 0}dl.summary dt{font-size:11px;color:#666;text-transform:uppercase}dl.summary dd{margin:0;font-weight:600}
+dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:4px 18px;margin:8px 0}dl.summary>div{display:flex;align-items:baseline;gap:8px;min-width:0}dl.summary dt{flex:0 0 10em;font-size:11px;color:#666;text-transform:uppercase}dl.summary dd{margin:0;font-weight:600;min-width:0;overflow-wrap:anywhere}
+table.locks{max-width:100%}table.locks .num{white-space:nowrap}table.locks td.txt{white-space:normal;overflow-wrap:anywhere;min-width:7em}
 .badge{font-size:12px;padding:2px 8px;border-radius:10px;color:#fff;vertical-align:middle}.badge.ok{background:#16a34a}.badge.bad{background:#dc2626}.badge.warn{background:#d97706}.badtxt{color:#dc2626}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.note{color:#555;font-size:12px}
-svg.chart{background:#fff;border:1px solid #eee;border-radius:4px;max-width:100%;height:auto}svg .grid{stroke:#eee}svg .ax{font-size:10px;fill:#555}svg .ttl{font-size:12px;font-weight:600;fill:#222}svg .evt{font-size:9px;fill:#333}
-.uplot-host{margin:6px 0 12px}details.mode>summary{cursor:pointer;font-weight:600;margin-top:14px}
+svg.chart{background:#fff;border:1px solid #eee;border-radius:4px;max-width:100%;height:auto}svg .grid{stroke:#eee}svg .ax{font-size:10px;fill:#555}svg .ttl{font-size:12px;font-weight:600;fill:#222}svg .evt,svg .seqt,svg .seqh{font:11px ui-monospace,'DejaVu Sans Mono','Liberation Mono',Menlo,Consolas,monospace;fill:#222}svg .seqt{fill:#666}svg .seqh{font-weight:700}svg .life{stroke:#cbd5e1}svg text.role{font-weight:700}
+figure.interleaving{margin:6px 0 14px}.seqkey{margin:4px 0;font-size:12px}.seqkey .key{margin-right:14px;display:inline-block}.seqkey i{display:inline-block;width:11px;height:11px;border:2px solid;vertical-align:-2px;margin-right:4px}
+.uplot-host{margin:6px 0 12px}.u-title{font-size:14px!important;font-weight:600}details.mode>summary{cursor:pointer;font-weight:600;margin-top:14px}
 `;
 
 /** uPlot set-up: one chart per host, vertical marks drawn in the 'draw' hook. */
