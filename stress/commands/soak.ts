@@ -142,7 +142,8 @@ export async function soakMain(a: Raw): Promise<number> {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
-    for (let round = 0; !s.interrupted; round++) {
+    // Round 0 runs even when a signal came first (it stops at once): the report is still written.
+    for (let round = 0; round === 0 || !s.interrupted; round++) {
       const done = performance.now() - t0;
       // A last round shorter than 100 ms would cost more in worker start-up than it runs.
       if (!forever && round > 0 && done >= total - 100) break;
