@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import { Arena, type ArenaConfig } from '../src/shared-mem/layout.js';
+import { Arena, defaultArenaConfig, type ArenaConfig } from '../src/shared-mem/layout.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 import { distPath } from '../src/workers/paths.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
@@ -363,7 +363,10 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 
 // ------------------------------------------------------------------ replay files
 
-export const REPLAY_KNOWN: ReplayKnown = { scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name), sites: SITES, toolVersion: toolVersion() };
+export const REPLAY_KNOWN: ReplayKnown = {
+  scenarios: SCENARIO_NAMES, modes: MODES.map((m) => m.name), sites: SITES, toolVersion: toolVersion(),
+  arenaKeys: Object.keys(defaultArenaConfig(1)).filter((k) => k !== 'cpus'),
+};
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
   if (!r.violation) throw new Error('replay files are written for violations only');

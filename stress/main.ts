@@ -79,6 +79,10 @@ export function usageLine(msg: string, args: readonly string[], known: readonly 
     const opts = known.length ? ` (accepted: ${known.map((k) => `--${k}`).join(', ')})` : '';
     return asOption ? `${prefix}: unknown option --${bad}${opts}` : `${prefix}: unexpected argument '${bad}' (${cmd ? `${cmd} takes options only; see pmdtorture ${cmd} --help` : `accepted commands: ${names.join(', ')}`})`;
   }
+  if (/^Not enough non-option arguments/.test(msg) && cmd) {
+    const usage = COMMANDS.map((c) => String(Array.isArray(c.command) ? c.command[0] : c.command)).find((c) => c.split(' ')[0] === cmd) ?? cmd;
+    return `${prefix}: missing ${usage.replace(/^\S+ ?/, '').replace(/[<>]|\.\./g, '').toUpperCase() || 'an argument'} (usage: pmdtorture ${usage}; see pmdtorture ${cmd} --help)`;
+  }
   const needs = /^Not enough arguments following: (.*)$/.exec(msg);
   if (needs) {
     const acc = acceptedFor(needs[1]!);

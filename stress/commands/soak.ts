@@ -34,7 +34,7 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS), 'round'))
+    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}` }), SOAK_DEFAULTS, { ops: false }), 'round'))
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
       .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
       .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
