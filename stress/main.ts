@@ -104,7 +104,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const b = c.builder;
       const r = (typeof b === 'function' ? b(y) : b ? y.options(b) : y) as AnyArgv;
       const o = (r as unknown as { getOptions(): { key: Record<string, unknown>; hiddenOptions: string[] } }).getOptions();
-      known = Object.keys(o.key).filter((k) => !/[A-Z]/.test(k) && !o.hiddenOptions.includes(k) && k !== '$0');
+      // Positionals (`merge <reports..>`) are options to yargs but not to the user.
+      const positionals = [...String(Array.isArray(c.command) ? c.command[0] : c.command).matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]);
+      known = Object.keys(o.key).filter((k) => !/[A-Z]/.test(k) && !o.hiddenOptions.includes(k) && k !== '$0' && !positionals.includes(k));
       return r;
     },
   }));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { REPLAY_KNOWN } from '../stress/controlled.js';
 import { ReplayFileError, validateReplay } from '../src/sched/replay.js';
 import { root, runCli, type CliOptions, type Out } from './spawn-cli.js';
+import { goodReplayDoc } from './replay-fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-edges-'));
 
@@ -78,7 +79,7 @@ describe('output files', () => {
   it.each(refused)('%s that cannot be created: refused before anything runs (exit 2, one line)', async (_what, args) => {
     writeFileSync(join(tmp, 'any.json'), '{}');
     writeFileSync(join(tmp, 'any.replay.json'), JSON.stringify(goodReplay()));
-    const r = await cli([...args, '--quiet'], { timeoutMs: 20_000 });
+    const r = await cli(args, { timeoutMs: 20_000 });
     expectRefused(r, /: --(report|html|junit|events|out): cannot write( into)? '\/proc\/[^']+': E[A-Z]+ \(/);
   });
 
@@ -168,17 +169,7 @@ describe('signals', () => {
   });
 });
 
-/** A valid replay file's shape (its schedule is not a real run's: the loader is what is tested). */
-function goodReplay(): Record<string, unknown> {
-  return {
-    version: 2,
-    toolVersion: REPLAY_KNOWN.toolVersion,
-    config: { scenario: 'follow-page', mode: 'none', cpus: 2, seed: 5, ops: 200, sched: 'pct', pctDepth: 3, pctSteps: 600, maxSteps: 80000 },
-    seed: 5,
-    steps: [[0, 3], [1, 2]],
-    violation: { kind: 'stale-write', site: 'fault', op: 'fault', cpu: 0, page: 1, pointerGen: 1, pageGen: 1, pageState: 'live', access: 'write', mm: 0, pudIndex: 0, slot: 0, step: 4 },
-  };
-}
+const goodReplay = (): Record<string, unknown> => goodReplayDoc();
 
 describe('replay files: every field is checked', () => {
   const g = goodReplay();
@@ -251,6 +242,8 @@ describe('help, typos and error wording', () => {
 
   it('error lines name the command once and never say undefined', async () => {
     expectRefused(await cli(['merge', 'nope.json']), /^pmdtorture merge: cannot read 'nope\.json' \(ENOENT\)/);
+    // A positional is not an option: `report` has no --reports to offer.
+    expectRefused(await cli(['report', 'x.json', '--quiet']), /^pmdtorture report: unknown option --quiet \(accepted: --version, --help, --html, --junit\)$/);
     expectRefused(await cli(['replay']), /^pmdtorture replay: missing FILE \(usage: pmdtorture replay <file>/);
     writeFileSync(join(tmp, 'empty.json'), '{}');
     expectRefused(await cli(['replay', 'empty.json']), /version missing is not supported/);
