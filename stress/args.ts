@@ -108,13 +108,26 @@ export interface StressDefaults {
 }
 
 /** Options every stress command shares. `--mode` is per command (compare has `--modes`). */
-export function stressOptions<T>(y: Argv<T>, d: StressDefaults): Argv<T> {
+/** What a command says about --duration's default and --ops, when not the stress defaults (compare, soak). */
+export interface StressHelp {
+  /** Replaces '(default …)' after --duration's description. */
+  durationDefault?: string;
+  /** --ops's description; false: hidden (the command refuses it with its own message). */
+  ops?: string | false;
+}
+
+export function stressOptions<T>(y: Argv<T>, d: StressDefaults, help: StressHelp = {}): Argv<T> {
   const cores = availableParallelism();
   return y
     .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario to run (see \`pmdtorture list\`): ${SCENARIO_NAMES.join(', ')}` })
     .option('cpus', { type: 'string', requiresArg: true, default: String(cores), describe: `CPUs (worker threads), 1..${MAX_CPUS}; more than the ${cores} cores is allowed and reported as oversubscribed` })
-    .option('duration', { type: 'string', requiresArg: true, describe: `how long to run, e.g. 10s, 5m, 1h${d.durationMs > 0 ? ` (default ${fmtMs(d.durationMs)} unless --ops)` : ' (default: until SIGINT/SIGTERM)'}` })
-    .option('ops', { type: 'string', requiresArg: true, describe: 'run exactly N operations in total, split evenly over the CPUs (instead of --duration); the op stream then depends only on the seed' })
+    .option('duration', { type: 'string', requiresArg: true, describe: `how long to run, e.g. 10s, 5m, 1h (default: ${help.durationDefault ?? (d.durationMs > 0 ? `${fmtMs(d.durationMs)} unless --ops` : 'until SIGINT/SIGTERM')})` })
+    .option('ops', {
+      type: 'string',
+      requiresArg: true,
+      hidden: help.ops === false,
+      describe: help.ops || 'run exactly N operations in total, split evenly over the CPUs (a CPU whose share is 0 runs none; instead of --duration); the op stream then depends only on the seed',
+    })
     .option('seed', { type: 'string', requiresArg: true, describe: 'uint32 seed of every operation stream (default: random; always printed)' })
     .option('widen', { type: 'boolean', default: false, describe: `widen race windows at every delay point (probability ${DEFAULT_WIDEN_PROB}, ${DEFAULT_WIDEN_US} µs)` })
     .option('widen-prob', { type: 'string', requiresArg: true, describe: 'probability of a delay at each widened point (implies --widen)' })

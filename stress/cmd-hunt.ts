@@ -8,12 +8,13 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf, parseModeArg } from './design-file.js';
 import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
 import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileOf, type HuntResult } from './controlled.js';
+import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from './controlled.js';
 import { resolveSched, schedOptions } from './sched-options.js';
 import { SCHEMA_VERSION, designJsonOf, toolInfo } from './report-json.js';
-import { outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
 import { parseShard, shardItems, shardOptions } from './shard.js';
-import { checkWritableDir } from './out-file.js';
+import { OutputDir } from './out-file.js';
+import { claimInterrupts } from './interrupt.js';
 import type { HuntReport } from './hunt-report.js';
 import { shellWord } from './args.js';
 
@@ -32,7 +33,8 @@ export const huntCommand: CommandModule<object, Raw> = {
       .option('seed', { type: 'string', requiresArg: true, describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' })
       .option('out', { type: 'string', requiresArg: true, default: '.', describe: 'directory for the replay file' })
       .option('stop-at-target', { type: 'boolean', default: false, describe: "stop only at a violation at the scenario's own call sites (in none the walkers' scenarios also race in the fault)" })
-      .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout (human text goes to stderr)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the JSON report on stdout (human text goes to stderr)' })
+      .option('report', { type: 'string', requiresArg: true, describe: 'write the JSON report (what --json prints) to FILE' })
       .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
       .example('$0 hunt --scenario follow-page --mode none --iterations 500 --seed 1', 'find the follow_page race and write a replay file')
       .example('$0 replay ./pmdtorture-follow-page-none-pct-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>,
@@ -50,12 +52,12 @@ export async function huntMain(a: Raw): Promise<number> {
   const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
   const sa = resolveSched({ ...a, sched: a['sched'] ?? 'pct' });
   if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
-  const out = String(a['out'] ?? '.');
-  if (out.trim() === '') throw new UsageError('--out', 'needs a directory');
-  checkWritableDir('--out', out);
   const json = a['json'] === true;
   const shard = parseShard(a['shard']);
+  // Every output is opened before the hunt starts (out-file.ts): one that cannot be is refused now.
+  const outDir = OutputDir.open('--out', String(a['out'] ?? '.'));
   const outputs = resolveOutputs(a);
+  const reportOut = openFileFlag(a, 'report');
   const startedAt = new Date().toISOString();
   const quiet = a['quiet'] === true;
   const say = (s: string): void => {
@@ -67,8 +69,23 @@ export async function huntMain(a: Raw): Promise<number> {
   // One loop for sharded and unsharded hunts: iteration i is the same execution in both (PCT's k
   // is fixed), so N shards together run exactly the unsharded hunt's iterations.
   const items = shard ? shardItems(shard, iterations) : undefined;
-  const h: HuntResult = await hunt({ ...cfg, iterations, items, outDir: out });
+  // First SIGINT/SIGTERM: stop after the current execution and report what was done; second: quit.
+  const stop = new AbortController();
+  const release = claimInterrupts((sig) => {
+    process.stderr.write(`pmdtorture: ${sig}: stopping the hunt, finishing the report (send again to quit at once)\n`);
+    stop.abort();
+  });
+  let h: HuntResult;
+  try {
+    h = await hunt({ ...cfg, iterations, items, signal: stop.signal });
+  } finally {
+    release();
+  }
   const f = h.failure;
+  if (h.found && f?.violation) {
+    const rf = replayFileOf(f);
+    h.replayPath = outDir.write(replayFileName(rf), replayFileText(rf));
+  }
   // The failing iteration in the unsharded numbering (a shard's k-th iteration is items[k-1]).
   const at = items && shard ? `${items[h.iterations - 1]! + 1} (iteration ${h.iterations} of shard ${shard.index}/${shard.count})` : String(h.iterations);
   let code: number = EXIT.ok;
@@ -89,6 +106,9 @@ export async function huntMain(a: Raw): Promise<number> {
   } else if (f && f.status === 'crashed') {
     code = EXIT.internal;
     summary = `CRASH in iteration ${at} (seed ${f.config.seed}): ${f.errors.join('; ')}`;
+  } else if (h.interrupted) {
+    code = EXIT.interrupted;
+    summary = `INTERRUPTED after ${h.iterations} iterations: no violation (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   } else {
     summary = `no violation in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
@@ -99,11 +119,13 @@ export async function huntMain(a: Raw): Promise<number> {
       violations: (f?.violations ?? []).slice(0, 4),
       command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
-      failingSeed: f?.config.seed ?? null, status: f?.status ?? 'ok', deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
+      failingSeed: f?.config.seed ?? null, status: f?.status ?? (h.interrupted ? 'interrupted' : 'ok'), deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
       elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,
   };
   writeOutputs(outputs, [doc as unknown as HuntReport]);
-  if (json) process.stdout.write(JSON.stringify(doc, null, 1) + '\n');
+  const text = JSON.stringify(doc, null, 1) + '\n';
+  reportOut?.write(text);
+  if (json) process.stdout.write(text);
   process.stderr.write(`pmdtorture hunt: ${summary}\n`);
   if (h.replayPath && !json) process.stdout.write(`${h.replayPath}\n`);
   return code;

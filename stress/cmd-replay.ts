@@ -8,9 +8,11 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError, parseInteger } from './args.js';
 import { EXIT } from './report-json.js';
-import { REPLAY_KNOWN, formatInterleaving, replayFile, shrinkReplay, writeReplayFile } from './controlled.js';
+import { REPLAY_KNOWN, formatInterleaving, replayFile, replayFileText, shrinkReplay } from './controlled.js';
+import { OutputFile } from './out-file.js';
+import { exitOnInterrupt } from './interrupt.js';
 import { ReplayFileError, loadReplay, type ReplayFile } from '../src/sched/replay.js';
-import { dirname, basename } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 
 type Raw = Record<string, unknown>;
 
@@ -21,7 +23,7 @@ export const replayCommand: CommandModule<object, Raw> = {
     y
       .positional('file', { type: 'string', describe: 'replay file written by hunt (or by run --sched random|pct)' })
       .option('shrink', { type: 'boolean', default: false, describe: 'shorten the failing schedule (fewer ops, preemptions, CPUs) and write the smallest one' })
-      .option('out', { type: 'string', requiresArg: true, describe: 'where --shrink writes (default: FILE with .shrunk.json)' })
+      .option('out', { type: 'string', requiresArg: true, describe: 'where --shrink writes (default: beside FILE, NAME.shrunk.replay.json for NAME.replay.json)' })
       .option('shrink-runs', { type: 'string', requiresArg: true, default: '300', describe: 'most replays --shrink may try' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout (human text goes to stderr)' })
       .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
@@ -40,6 +42,11 @@ export function loadReplayOrUsage(path: string): ReplayFile {
   }
 }
 
+/** Where --shrink writes by default: beside FILE, NAME.shrunk.replay.json for NAME.replay.json (or NAME.json). */
+function shrunkPath(file: string): string {
+  return join(dirname(file), `${basename(file).replace(/(\.replay)?\.json$/, '')}.shrunk.replay.json`);
+}
+
 export async function replayMain(a: Raw): Promise<number> {
   const path = String(a['file'] ?? '');
   if (path.trim() === '') throw new UsageError('FILE', 'needs a replay file');
@@ -47,6 +54,10 @@ export async function replayMain(a: Raw): Promise<number> {
   const json = a['json'] === true;
   const quiet = a['quiet'] === true;
   const maxRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? '300', 1, 1_000_000, 'a run count');
+  if (a['out'] !== undefined && a['shrink'] !== true) throw new UsageError('--out', 'is where --shrink writes: give --shrink too');
+  // Opened before anything runs (out-file.ts): an --out that cannot be written is refused now.
+  const shrinkOut = a['shrink'] === true ? OutputFile.open('--out', a['out'] !== undefined ? String(a['out']) : shrunkPath(path)) : undefined;
+  exitOnInterrupt();
   const say = (s: string): void => {
     if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
   };
@@ -76,16 +87,15 @@ export async function replayMain(a: Raw): Promise<number> {
     const evs = r.result.interleaving ?? [];
     say(formatInterleaving(evs.filter((e) => e.step >= got.step - 60 && e.step <= got.step + 8), got.step));
   }
-  let shrunk: { path: string; file: ReplayFile; runs: number; steps: number; preemptions: number } | undefined;
-  if (a['shrink'] === true && got) {
+  let shrunk: { path: string | null; file: ReplayFile; runs: number; steps: number; preemptions: number } | undefined;
+  if (shrinkOut && got) {
     const s = await shrinkReplay(f, { maxRuns, maxMs: 120_000 });
-    const out = a['out'] !== undefined ? String(a['out']) : `${dirname(path)}/${basename(path).replace(/(\.replay)?\.json$/, '')}.shrunk.replay.json`;
-    const written = writeReplayFile(dirname(out), s.file, basename(out));
-    shrunk = { path: written, file: s.file, runs: s.stats.runs, steps: s.result.steps, preemptions: s.result.preemptions };
+    const written = shrinkOut.write(replayFileText(s.file)) ? resolve(shrinkOut.path) : undefined;
+    shrunk = { path: written ?? null, file: s.file, runs: s.stats.runs, steps: s.result.steps, preemptions: s.result.preemptions };
     const oc = (s.file.config.opsPerCpu ?? []).map((n, i) => n - (s.file.config.skipOps?.[i]?.length ?? 0));
     say(`shrunk in ${s.stats.runs} replays: ${s.file.config.cpus} CPUs, operations run per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions, ${s.file.steps.length} schedule runs, violation at step ${s.file.violation.step}${s.stats.budgetHit === 'runs' ? ' (--shrink-runs reached)' : s.stats.budgetHit === 'time' ? ' (stopped by the 120 s time cap: this result depends on the machine\'s speed; lower --shrink-runs to make it reproducible)' : ''}`);
     say(formatInterleaving(s.result.interleaving ?? [], s.file.violation.step));
-    say(`written: ${written}`);
+    if (written) say(`written: ${written}`);
   }
   if (json) {
     process.stdout.write(JSON.stringify({

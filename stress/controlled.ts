@@ -5,10 +5,9 @@
  * executions with derived seeds and writes a replay file for the first violation; shrink()
  * makes a failing schedule small and readable.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import { Arena, type ArenaConfig } from '../src/shared-mem/layout.js';
+import { Arena, defaultArenaConfig, type ArenaConfig } from '../src/shared-mem/layout.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 import { distPath } from '../src/workers/paths.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
@@ -30,9 +29,10 @@ import type { ControlledCpuResult, ControlledTask } from '../src/sched/task.js';
 import type { Schedule, SchedSpec } from '../src/sched/scheduler.js';
 import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
 import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
-import { arenaConfigFor } from './engine.js';
+import { arenaConfigFor, splitOps } from './engine.js';
 import { toolVersion } from './report-json.js';
 import { acceptDesign, designRecordOf } from './design-file.js';
+import { writeFileAtomic } from './out-file.js';
 
 export type SchedKind = 'random' | 'pct';
 
@@ -70,7 +70,7 @@ export interface ControlledConfig {
   stopAtSites?: readonly string[] | undefined;
 }
 
-export type ControlledStatus = 'ok' | 'violations' | 'deadlock' | 'crashed' | 'step-limit' | 'timeout';
+export type ControlledStatus = 'ok' | 'violations' | 'deadlock' | 'crashed' | 'step-limit' | 'timeout' | 'interrupted';
 
 export interface StepEvent {
   step: number;
@@ -135,9 +135,7 @@ export function estimateSteps(ops: number): number {
 }
 
 function opsSplit(cfg: ControlledConfig): number[] {
-  if (cfg.opsPerCpu) return cfg.opsPerCpu;
-  const n = cfg.cpus;
-  return Array.from({ length: n }, (_, c) => Math.floor(cfg.ops / n) + (c < cfg.ops % n ? 1 : 0));
+  return cfg.opsPerCpu ?? splitOps(cfg.ops, cfg.cpus);
 }
 
 /** Piscina threads kept across controlled runs (hunt runs hundreds of short ones). */
@@ -166,6 +164,8 @@ export interface RunControlledOptions {
    * starts (tests: tune thresholds stored in the arena, e.g. setIpiDeadlockThreshold).
    */
   prepare?: ((arena: Arena) => void) | undefined;
+  /** Ends the run early (SIGINT): status 'interrupted'. */
+  signal?: AbortSignal | undefined;
 }
 
 export function validateControlled(cfg: ControlledConfig): void {
@@ -262,9 +262,17 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
       res();
     }, timeoutMs);
   });
+  let interrupted = false;
+  const onAbort = (): void => {
+    interrupted = true;
+    abortSched(sbuf, n, Abort.external);
+  };
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) onAbort();
   await Promise.race([Promise.all(running), guard]);
   await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 3000))]);
   clearTimeout(timer);
+  opts.signal?.removeEventListener('abort', onAbort);
   if (own) await pool.close();
   const elapsedMs = performance.now() - t0;
 
@@ -280,7 +288,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   if (out.abort === 'deadlock') status = 'deadlock';
   else if (out.abort === 'crash' || errors.length > 0 && out.abort !== 'external') status = 'crashed';
   else if (out.abort === 'step-limit' || out.abort === 'log-full') status = 'step-limit';
-  else if (out.abort === 'external') status = 'timeout';
+  else if (out.abort === 'external') status = interrupted ? 'interrupted' : 'timeout';
   else status = first ? 'violations' : 'ok';
   if (out.abort === 'step-limit') errors.push(`step budget of ${cfg.maxSteps} exceeded (livelock?)`);
   if (out.abort === 'log-full') errors.push(`schedule log full after ${out.steps} steps (${plan.logCap} runs): controlled runs are meant to be short`);
@@ -359,6 +367,7 @@ export function sameKind(a: ReplayViolation | undefined, b: ReplayViolation | un
 export const REPLAY_KNOWN: ReplayKnown = {
   scenarios: SCENARIO_NAMES, modes: MODE_CHOICES, sites: SITES, toolVersion: toolVersion(),
   design: (x, where) => acceptDesign('', where, x).table.name,
+  arenaKeys: Object.keys(defaultArenaConfig(1)).filter((k) => k !== 'cpus'),
 };
 
 export function replayFileOf(r: ControlledResult, shrunk = false): ReplayFile {
@@ -382,10 +391,19 @@ export function configOfReplay(f: ReplayFile): ControlledConfig {
   });
 }
 
+/** The name hunt and run --sched give a replay file. */
+export function replayFileName(f: ReplayFile): string {
+  return `pmdtorture-${f.config.scenario}-${f.config.mode}-${f.config.sched}-${f.seed >>> 0}.replay.json`;
+}
+
+export function replayFileText(f: ReplayFile): string {
+  return JSON.stringify(f, null, 1) + '\n';
+}
+
+/** Write a replay file into `dir` (atomically; throws on failure); its full path. */
 export function writeReplayFile(dir: string, f: ReplayFile, name?: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = resolve(join(dir, name ?? `pmdtorture-${f.config.scenario}-${f.config.mode}-${f.config.sched}-${f.seed >>> 0}.replay.json`));
-  writeFileSync(file, JSON.stringify(f, null, 1) + '\n');
+  const file = resolve(join(dir, name ?? replayFileName(f)));
+  writeFileAtomic(file, replayFileText(f));
   return file;
 }
 
@@ -424,11 +442,15 @@ export interface HuntConfig extends ControlledConfig {
    * default; not shardable, and slower to find races in bench/sched.ts).
    */
   fixedPctSteps?: boolean | undefined;
+  /** Stops the hunt (SIGINT): the current execution is aborted and the result says interrupted. */
+  signal?: AbortSignal | undefined;
   onIteration?: ((i: number, r: ControlledResult) => void) | undefined;
 }
 
 export interface HuntResult {
   found: boolean;
+  /** Stopped by HuntConfig.signal before the iterations were done. */
+  interrupted: boolean;
   /** Iterations run (the failing one included). */
   iterations: number;
   /** The failing iteration's run. */
@@ -442,7 +464,7 @@ export interface HuntResult {
 
 /** A hunt's configuration of one execution (the hunt-only fields dropped). */
 function iterationConfig(cfg: HuntConfig, seed: number, pctSteps: number): ControlledConfig {
-  const { iterations: _i, items: _t, outDir: _o, onIteration: _n, fixedPctSteps: _f, ...run } = cfg;
+  const { iterations: _i, items: _t, outDir: _o, onIteration: _n, fixedPctSteps: _f, signal: _s, ...run } = cfg;
   return { ...run, seed, pctSteps };
 }
 
@@ -459,7 +481,7 @@ const CALIBRATION_SALT = 0x6b43a9b5;
  */
 export async function calibratePctSteps(cfg: HuntConfig, pool: ControlledPool): Promise<number> {
   const run = { ...iterationConfig(cfg, deriveSeed(cfg.seed ^ CALIBRATION_SALT, 0), cfg.pctSteps), stopOnViolation: false };
-  const r = await runControlled(run, { pool });
+  const r = await runControlled(run, { pool, signal: cfg.signal });
   return Math.max(cfg.pctSteps, r.steps);
 }
 
@@ -474,24 +496,27 @@ export async function hunt(cfg: HuntConfig, pool?: ControlledPool): Promise<Hunt
   const items = cfg.items ?? Array.from({ length: cfg.iterations }, (_, i) => i);
   try {
     let k = cfg.sched === 'pct' && cfg.fixedPctSteps === undefined && items.length > 0 ? await calibratePctSteps(cfg, p) : cfg.pctSteps;
+    const interrupted = (n: number): HuntResult => ({ found: false, interrupted: true, iterations: n, elapsedMs: performance.now() - t0, totalSteps: total, anomalies });
     for (let n = 0; n < items.length; n++) {
+      if (cfg.signal?.aborted) return interrupted(n);
       // Iteration i's execution depends on (seed, i) alone (and, with fixedPctSteps false, on k).
       const i = items[n]!;
       const seed = deriveSeed(cfg.seed, i);
-      const r = await runControlled(iterationConfig(cfg, seed, k), { pool: p });
+      const r = await runControlled(iterationConfig(cfg, seed, k), { pool: p, signal: cfg.signal });
+      if (r.status === 'interrupted') return interrupted(n);
       total += r.steps;
       cfg.onIteration?.(i, r);
       if (cfg.fixedPctSteps === false && r.status === 'ok') k = Math.max(k, r.steps);
       if (r.status === 'violations' && r.violation) {
         const path = cfg.outDir !== undefined ? writeReplayFile(cfg.outDir, replayFileOf(r)) : undefined;
-        return { found: true, iterations: n + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+        return { found: true, interrupted: false, iterations: n + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
       }
       if (r.status !== 'ok') anomalies.push({ iteration: i, seed, status: r.status, errors: r.errors });
       if (r.status === 'deadlock' || r.status === 'crashed') {
-        return { found: false, iterations: n + 1, failure: r, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+        return { found: false, interrupted: false, iterations: n + 1, failure: r, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
       }
     }
-    return { found: false, iterations: items.length, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+    return { found: false, interrupted: cfg.signal?.aborted === true, iterations: items.length, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
   } finally {
     if (own) await p.close();
   }

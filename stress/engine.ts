@@ -211,6 +211,14 @@ export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaCon
   return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 8, pages: 64, folios: 1024, ...cfg.arena });
 }
 
+/**
+ * `total` operations over `cpus` CPUs, evenly and deterministically: the first `total % cpus`
+ * CPUs get one more. With fewer operations than CPUs some CPUs get 0, and run none.
+ */
+export function splitOps(total: number, cpus: number): number[] {
+  return Array.from({ length: cpus }, (_, c) => Math.floor(total / cpus) + (c < total % cpus ? 1 : 0));
+}
+
 export async function runStress(cfg: RunConfig): Promise<RunResult> {
   const arenaCfg = arenaConfigFor(cfg);
   const arena = Arena.create(arenaCfg);
@@ -229,7 +237,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     seed: cfg.seed,
     mode,
     scenario: cfg.scenario,
-    ops: cfg.ops > 0 ? Math.floor(cfg.ops / n) + (cpu < cfg.ops % n ? 1 : 0) : 0,
+    ops: cfg.ops > 0 ? splitOps(cfg.ops, n)[cpu]! : null,
     widen,
     lockstat: cfg.lockstat,
     stopOnViolation: cfg.stopOnViolation,

@@ -4,8 +4,7 @@
  * soak `round`s, and `end` with the status. Lines are written synchronously and nothing is
  * kept in memory.
  */
-import { closeSync, writeSync } from 'node:fs';
-import { openOutputFile } from './out-file.js';
+import { OutputStream } from './out-file.js';
 import type { LiveStat } from './engine.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 
@@ -17,25 +16,25 @@ export type EventLine =
   | { type: 'end'; t: string; status: string; exitCode: number; ops: number; violations: number; elapsedMs: number };
 
 export class EventLog {
-  private fd: number | undefined;
+  private readonly out: OutputStream | undefined;
   /** Violations written per mode (the engine hands each one over once; this numbers them). */
   private seq = 0;
 
   constructor(readonly path: string | undefined) {
-    if (path !== undefined) this.fd = openOutputFile(path);
+    if (path !== undefined) this.out = new OutputStream('--events', path);
   }
 
+  /** Open and writing (a failed write closes it: see OutputStream). */
   get enabled(): boolean {
-    return this.fd !== undefined;
+    return this.out?.open === true;
   }
 
   write(e: EventLine): void {
-    if (this.fd === undefined) return;
-    writeSync(this.fd, JSON.stringify(e) + '\n');
+    this.out?.writeLine(JSON.stringify(e) + '\n');
   }
 
   stat(mode: string, s: LiveStat, opsPerSecond: number, round?: number): void {
-    if (this.fd === undefined) return;
+    if (!this.enabled) return;
     this.write({
       type: 'stat',
       t: new Date().toISOString(),
@@ -57,12 +56,11 @@ export class EventLog {
   }
 
   violations(mode: string, vs: readonly ViolationRecord[], round?: number): void {
-    if (this.fd === undefined) return;
+    if (!this.enabled) return;
     for (const v of vs) this.write({ type: 'violation', t: new Date().toISOString(), mode, seq: this.seq++, violation: v, ...(round !== undefined ? { round } : {}) });
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.out?.close();
   }
 }

@@ -5,7 +5,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from './args.js';
 import type { Session } from './session.js';
-import { checkWritable, writeOutputFile } from './out-file.js';
+import { OutputFile } from './out-file.js';
 import type { RunReport } from './report-json.js';
 import { formatRunReport, formatSummary } from './report-text.js';
 import { renderHtml, type AnyReport } from './html/render.js';
@@ -13,8 +13,8 @@ import { renderJunit } from './junit.js';
 import { reportsTitle } from './report-title.js';
 
 export interface OutputFiles {
-  html?: string | undefined;
-  junit?: string | undefined;
+  html?: OutputFile | undefined;
+  junit?: OutputFile | undefined;
 }
 
 export function outputOptions<T>(y: Argv<T>): Argv<T> {
@@ -23,22 +23,25 @@ export function outputOptions<T>(y: Argv<T>): Argv<T> {
     .option('junit', { type: 'string', requiresArg: true, describe: 'write JUnit XML to FILE: one testcase per scenario × mode' });
 }
 
-/** Validate --html/--junit and check the files can be written (before anything runs). */
-export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
-  const one = (flag: 'html' | 'junit'): string | undefined => {
-    const v = a[flag];
-    if (v === undefined) return undefined;
-    if (v === true || String(v).trim() === '') throw new UsageError(`--${flag}`, 'needs a file name (accepted: a writable file path)');
-    const s = String(v);
-    checkWritable(`--${flag}`, s);
-    return s;
-  };
-  return { html: one('html'), junit: one('junit') };
+/** A file flag's value opened for writing (before anything runs: see out-file.ts), or undefined when not given. */
+export function openFileFlag(a: Record<string, unknown>, name: string): OutputFile | undefined {
+  const v = a[name];
+  if (v === undefined) return undefined;
+  if (v === true || String(v).trim() === '') throw new UsageError(`--${name}`, 'needs a file name (accepted: a writable file path)');
+  return OutputFile.open(`--${name}`, String(v));
 }
 
-export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): void {
-  if (o.html !== undefined) writeOutputFile(o.html, renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' })), { title: reportsTitle(docs) }));
-  if (o.junit !== undefined) writeOutputFile(o.junit, renderJunit(docs));
+/** Validate --html/--junit and open the files (before anything runs). */
+export function resolveOutputs(a: Record<string, unknown>): OutputFiles {
+  return { html: openFileFlag(a, 'html'), junit: openFileFlag(a, 'junit') };
+}
+
+/** Write --html/--junit; a failure is recorded (exit 3 at the end), the command goes on. Returns the paths written. */
+export function writeOutputs(o: OutputFiles, docs: readonly AnyReport[], sources: readonly string[] = []): string[] {
+  const written: string[] = [];
+  if (o.html?.write(renderHtml(docs.map((doc, i) => ({ doc, source: sources[i] ?? '' })), { title: reportsTitle(docs) }))) written.push(o.html.path);
+  if (o.junit?.write(renderJunit(docs))) written.push(o.junit.path);
+  return written;
 }
 
 /**

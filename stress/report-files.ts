@@ -21,6 +21,10 @@ export function readReportFile(flag: string, file: string): AnyReport {
     const h = doc as AnyReport & { kind?: string };
     return { ...h, kind: 'hunt' } as AnyReport;
   }
+  const d = doc as { steps?: unknown; config?: unknown; violation?: unknown } | null;
+  if (d !== null && typeof d === 'object' && Array.isArray(d.steps) && d.config !== undefined && d.violation !== undefined) {
+    throw new UsageError(flag, `'${file}' is a replay file, not a report (pmdtorture replay '${file}' re-runs it)`);
+  }
   const kind = (doc as { kind?: unknown } | null)?.kind;
   const tool = (doc as { tool?: { name?: unknown } } | null)?.tool;
   if (!(kind === 'run' || kind === 'soak' || kind === 'compare') || tool?.name !== 'pmdtorture') {

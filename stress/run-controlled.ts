@@ -6,8 +6,10 @@
  */
 import { UsageError, type StressArgs } from './args.js';
 import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, replayFile, replayFileOf, runControlled, writeReplayFile } from './controlled.js';
+import { controlledConfig, formatInterleaving, replayFile, replayFileName, replayFileOf, replayFileText, runControlled } from './controlled.js';
 import type { SchedArgs } from './sched-options.js';
+import { OutputDir } from './out-file.js';
+import { exitOnInterrupt } from './interrupt.js';
 
 export async function runControlledMain(args: StressArgs, mode: string, sa: SchedArgs, outDir = '.'): Promise<number> {
   const b = args.base;
@@ -15,6 +17,9 @@ export async function runControlledMain(args: StressArgs, mode: string, sa: Sche
   if (b.ops <= 0) throw new UsageError('--ops', `--sched ${sa.sched} needs a finite --ops (a controlled run is a fixed number of operations)`);
   if (b.widen) throw new UsageError('--widen', `race widening does not apply to --sched ${sa.sched} (one CPU runs at a time; the scheduler decides)`);
   const cfg = controlledConfig({ scenario: b.scenario, mode, cpus: b.cpus, seed: b.seed, ops: b.ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields, stopOnViolation: b.stopOnViolation });
+  // A violation's replay file goes here: checked now, like every output (out-file.ts).
+  const out = OutputDir.open('replay file', outDir);
+  exitOnInterrupt();
   const say = (s: string): void => {
     if (!args.quiet) (args.json ? process.stderr : process.stdout).write(s + '\n');
   };
@@ -25,8 +30,9 @@ export async function runControlledMain(args: StressArgs, mode: string, sa: Sche
   let summary: string;
   if (r.status === 'violations' && r.violation) {
     code = EXIT.violations;
-    replayPath = writeReplayFile(outDir, replayFileOf(r));
-    summary = `VIOLATION ${r.violation.kind} (${r.violation.site}, op ${r.violation.op}, cpu ${r.violation.cpu}) at step ${r.violation.step}; replay file: ${replayPath}`;
+    const rf = replayFileOf(r);
+    replayPath = out.write(replayFileName(rf), replayFileText(rf));
+    summary = `VIOLATION ${r.violation.kind} (${r.violation.site}, op ${r.violation.op}, cpu ${r.violation.cpu}) at step ${r.violation.step}; replay file: ${replayPath ?? 'not written'}`;
     if (!args.quiet) {
       const again = await replayFile(replayFileOf(r), { recordEvents: true });
       const v = r.violation;

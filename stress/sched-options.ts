@@ -17,7 +17,7 @@ export function schedOptions<T>(y: Argv<T>, defaultSched: SchedFlag = 'parallel'
       type: 'string',
       requiresArg: true,
       default: defaultSched,
-      describe: 'scheduling: parallel (real races) | random | pct (one CPU at a time, a seeded scheduler picks at every yield point; replayable)',
+      describe: `scheduling: ${defaultSched === 'parallel' ? 'parallel (real races) | ' : ''}random | pct (one CPU at a time, a seeded scheduler picks at every yield point; replayable)`,
     })
     .option('pct-depth', { type: 'string', requiresArg: true, default: String(CONTROLLED_DEFAULTS.pctDepth), describe: 'PCT bug depth d: d-1 priority change points per run' })
     .option('yields', { type: 'string', requiresArg: true, default: 'events', describe: 'controlled yield points: events (every lock, RCU, IPI and model event + named points) | points (named points only)' });
@@ -35,6 +35,9 @@ export function resolveSched(a: Record<string, unknown>): SchedArgs {
   const yields = parseChoice('--yields', a['yields'] ?? 'events', ['events', 'points']) as 'events' | 'points';
   if (a['pct-depth'] !== undefined && a['pct-depth'] !== String(CONTROLLED_DEFAULTS.pctDepth) && sched !== 'pct') {
     throw new UsageError('--pct-depth', `only applies to --sched pct (got --sched ${sched})`);
+  }
+  if (a['yields'] !== undefined && a['yields'] !== 'events' && sched === 'parallel') {
+    throw new UsageError('--yields', 'only applies to --sched random|pct (a parallel run has no yield points)');
   }
   return { sched, pctDepth, yields };
 }

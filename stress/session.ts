@@ -1,7 +1,7 @@
 /**
  * What every stress command shares at run time: where human text and JSON go, SIGINT/SIGTERM
  * handling (first signal: finish and report; second: leave at once with 130), the report and
- * events files (checked writable before anything runs), the progress line, and one engine run
+ * events files (opened before anything runs), the progress line, and one engine run
  * with its live stats fanned out to progress, events and status lines.
  */
 import { runStress, type LiveStat, type RunConfig, type RunResult } from './engine.js';
@@ -9,8 +9,8 @@ import type { StressArgs } from './args.js';
 import { EventLog } from './events.js';
 import { Progress } from './progress.js';
 import { paintFor, type Paint } from './color.js';
-import { EXIT } from './report-json.js';
-import { checkWritable, writeOutputFile } from './out-file.js';
+import { claimInterrupts } from './interrupt.js';
+import { OutputFile } from './out-file.js';
 
 export class Session {
   /** Where the human report goes: stdout, or stderr when stdout carries JSON. */
@@ -20,30 +20,24 @@ export class Session {
   readonly events: EventLog;
   readonly progress: Progress;
   readonly abort = new AbortController();
-  private signals = 0;
-  private readonly onSignal = (sig: NodeJS.Signals): void => {
-    this.signals++;
-    if (this.signals === 1) {
-      this.progress.clear();
-      process.stderr.write(`pmdtorture: ${sig}: stopping, finishing the report (send again to quit at once)\n`);
-      this.abort.abort();
-    } else {
-      process.stderr.write(`pmdtorture: ${sig} again: quitting without a report\n`);
-      process.exit(EXIT.interrupted);
-    }
-  };
+  private readonly reportOut: OutputFile | undefined;
+  private readonly releaseSignals: () => void;
 
   constructor(readonly args: StressArgs) {
-    if (args.reportFile !== undefined) checkWritable('--report', args.reportFile);
-    if (args.eventsFile !== undefined) checkWritable('--events', args.eventsFile);
+    this.reportOut = args.reportFile !== undefined ? OutputFile.open('--report', args.reportFile) : undefined;
     this.human = args.json ? process.stderr : process.stdout;
     this.humanPaint = paintFor(this.human);
     this.errPaint = paintFor(process.stderr);
     this.events = new EventLog(args.eventsFile);
     const b = args.base;
     this.progress = Progress.for(process.stderr, args.quiet, this.errPaint, b.ops, b.durationMs);
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    // A signal received before this point (even while the program was loading) stops the run
+    // at once, and the report is still written (interrupt.ts).
+    this.releaseSignals = claimInterrupts((sig) => {
+      this.progress.clear();
+      process.stderr.write(`pmdtorture: ${sig}: stopping, finishing the report (send again to quit at once)\n`);
+      this.abort.abort();
+    });
   }
 
   get interrupted(): boolean {
@@ -99,7 +93,7 @@ export class Session {
   }
 
   writeReport(doc: unknown): void {
-    if (this.args.reportFile !== undefined) writeOutputFile(this.args.reportFile, JSON.stringify(doc, null, 2) + '\n');
+    this.reportOut?.write(JSON.stringify(doc, null, 2) + '\n');
   }
 
   /** Machine output: the JSON report on stdout with --json. */
@@ -108,8 +102,7 @@ export class Session {
   }
 
   close(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    this.releaseSignals();
     this.progress.clear();
     this.events.close();
   }

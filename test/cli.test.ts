@@ -5,51 +5,21 @@
  * agreeing with the truth table. Short runs only: the whole file stays well under 90 s.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, readdirSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import { bin, runCli, root, type CliOptions, type Out } from './spawn-cli.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'dist', 'stress', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-cli-'));
 // A regular file: a path under it can never be written (ENOTDIR), whatever directories are created.
 writeFileSync(join(tmp, 'a-file'), '');
 
-interface Out {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string>; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd ?? tmp, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      opts.onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      opts.onStderr?.(stderr, child);
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`pmdtorture ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function cli(args: string[], opts: Omit<CliOptions, 'cwd'> & { cwd?: string } = {}): Promise<Out> {
+  return runCli(args, { ...opts, cwd: opts.cwd ?? tmp });
 }
 
 const Ajv = (AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule;

@@ -17,6 +17,7 @@ import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { RandomScheduler } from '../src/sched/random.js';
 import { PctScheduler } from '../src/sched/pct.js';
 import { ReplayFileError, ReplayScheduler, loadReplay, validateReplay } from '../src/sched/replay.js';
+import { goodReplayDoc } from './replay-fixture.js';
 import { SCHED_STATE_WORDS } from '../src/sched/scheduler.js';
 import { createSchedBuffer } from '../src/sched/controlled-waiter.js';
 import { Arena } from '../src/shared-mem/layout.js';
@@ -173,14 +174,7 @@ describe('deadlock under control', () => {
 });
 
 describe('replay files', () => {
-  const good = {
-    version: 2,
-    toolVersion: REPLAY_KNOWN.toolVersion,
-    config: { scenario: 'follow-page', mode: 'none', cpus: 2, seed: 5, ops: 200, sched: 'pct', pctDepth: 3, pctSteps: 600, maxSteps: 80000 },
-    seed: 5,
-    steps: [[0, 3], [1, 2]],
-    violation: { kind: 'stale-write', site: 'fault', op: 'fault', cpu: 0, page: 1, pointerGen: 1, pageGen: 1, pageState: 'live', access: 'write', mm: 0, pudIndex: 0, slot: 0, step: 4 },
-  };
+  const good = goodReplayDoc();
   const cases: Array<[string, unknown, RegExp]> = [
     ['another version', { ...good, version: 99 }, /version 99 is not supported/],
     ['another pmdtorture version', { ...good, toolVersion: '0.0.0-other' }, /written by pmdtorture 0\.0\.0-other, this is pmdtorture /],

@@ -123,59 +123,118 @@ export interface ReplayKnown {
   toolVersion: string;
   /** Validate and register an embedded design (throws on a bad one); returns the mode name it registered. */
   design?: ((x: unknown, where: string) => string) | undefined;
+  /** ArenaConfig fields a file may set in config.arena (cpus is config.cpus). */
+  arenaKeys?: readonly string[] | undefined;
 }
 
-const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+/** Bounds of a controlled run (hunt's --ops and --pct-depth take the same). */
+export const REPLAY_LIMITS = { cpus: 64, ops: 10_000_000, pctDepth: 64, steps: 2 ** 31 - 1, arenaValue: 1 << 20 } as const;
 
-/** Validate parsed JSON as a replay file; throws ReplayFileError with a one-line reason. */
+const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+const CONFIG_KEYS = ['scenario', 'mode', 'cpus', 'seed', 'ops', 'opsPerCpu', 'skipOps', 'sched', 'pctDepth', 'pctSteps', 'maxSteps', 'yields', 'arena', 'stopAtSites'];
+const FILE_KEYS = ['version', 'toolVersion', 'config', 'seed', 'steps', 'violation', 'traceHash', 'totalSteps', 'shrunk', 'design'];
+
+/**
+ * Validate parsed JSON as a replay file: every field's type and range, names against `known`,
+ * and the fields against each other (steps vs cpus, the violation vs the schedule). Throws
+ * ReplayFileError with a one-line reason.
+ */
 export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay file'): ReplayFile {
   const bad = (why: string): never => {
     throw new ReplayFileError(`${where}: ${why}`);
   };
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) bad('not a JSON object');
-  const o = x as Record<string, unknown>;
-  if (o.version !== REPLAY_VERSION) bad(`version ${JSON.stringify(o.version)} is not supported (this pmdtorture reads version ${REPLAY_VERSION})`);
+  if (!isObject(x)) return bad('not a JSON object');
+  const o = x;
+  // A report of another command, given by mistake: say what it is.
+  const tool = isObject(o.tool) ? o.tool.name : undefined;
+  if (o.version === undefined && tool === 'pmdtorture' && typeof o.kind === 'string') {
+    return bad(`not a replay file (it is a ${o.kind} report; replay files are written by hunt and run --sched random|pct)`);
+  }
+  if (o.version !== REPLAY_VERSION) bad(`version ${JSON.stringify(o.version) ?? 'missing'} is not supported (this pmdtorture reads version ${REPLAY_VERSION})`);
   if (o.toolVersion !== known.toolVersion) {
     const by = typeof o.toolVersion === 'string' ? `pmdtorture ${o.toolVersion}` : 'an unknown pmdtorture version';
     bad(`written by ${by}, this is pmdtorture ${known.toolVersion}: schedules replay only on the version that recorded them`);
   }
-  const c = o.config as Record<string, unknown> | undefined;
-  if (typeof c !== 'object' || c === null) bad('missing "config"');
-  const cfg = c as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!FILE_KEYS.includes(k)) bad(`unknown field "${k}" (known: ${FILE_KEYS.join(', ')})`);
+  if (!isObject(o.config)) return bad('missing "config"');
+  const cfg = o.config;
+  for (const k of Object.keys(cfg)) if (!CONFIG_KEYS.includes(k)) bad(`unknown field config.${k} (known: ${CONFIG_KEYS.join(', ')})`);
   if (typeof cfg.scenario !== 'string') bad('config.scenario missing');
   if (!known.scenarios.includes(cfg.scenario as string)) bad(`unknown scenario '${String(cfg.scenario)}' (known: ${known.scenarios.join(', ')})`);
   const designName = o.design !== undefined && known.design ? known.design(o.design, `${where}: design`) : undefined;
   if (designName !== undefined && cfg.mode !== designName) bad(`config.mode '${String(cfg.mode)}' is not the embedded design's name '${designName}'`);
   if (designName === undefined && (typeof cfg.mode !== 'string' || !known.modes.includes(cfg.mode))) bad(`unknown mode '${String(cfg.mode)}' (known: ${known.modes.join(', ')})`);
-  if (!isInt(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 64) bad('config.cpus must be an integer in [1, 64]');
-  if (!isInt(cfg.ops) || cfg.ops < 0) bad('config.ops must be a non-negative integer');
-  if (cfg.opsPerCpu !== undefined && (!Array.isArray(cfg.opsPerCpu) || cfg.opsPerCpu.length !== cfg.cpus || !cfg.opsPerCpu.every((v) => isInt(v) && v >= 0))) {
-    bad('config.opsPerCpu must list a non-negative integer per CPU');
+  const L = REPLAY_LIMITS;
+  const intIn = (v: unknown, name: string, min: number, max: number): number => (isInt(v) && v >= min && v <= max ? v : bad(`${name} must be an integer in [${min}, ${max}], not ${JSON.stringify(v)}`));
+  const cpus = intIn(cfg.cpus, 'config.cpus', 1, L.cpus);
+  if (!isInt(o.seed) || o.seed < 0 || o.seed > 0xffffffff) bad('seed must be a uint32');
+  if (cfg.seed !== undefined && cfg.seed !== o.seed) bad(`config.seed ${JSON.stringify(cfg.seed)} differs from seed ${String(o.seed)}`);
+  const ops = intIn(cfg.ops, 'config.ops', 0, L.ops);
+  let perCpu: number[] | undefined;
+  if (cfg.opsPerCpu !== undefined) {
+    if (!Array.isArray(cfg.opsPerCpu) || cfg.opsPerCpu.length !== cpus || !cfg.opsPerCpu.every((v) => isInt(v) && v >= 0 && v <= L.ops)) {
+      bad(`config.opsPerCpu must list ${cpus} integers in [0, ${L.ops}], one per CPU`);
+    }
+    perCpu = cfg.opsPerCpu as number[];
+    const sum = perCpu.reduce((a, b) => a + b, 0);
+    if (sum !== ops) bad(`config.opsPerCpu adds up to ${sum}, config.ops says ${ops}`);
   }
-  if (cfg.skipOps !== undefined && (!Array.isArray(cfg.skipOps) || cfg.skipOps.length !== cfg.cpus || !cfg.skipOps.every((a) => Array.isArray(a) && a.every((v) => isInt(v) && v >= 0)))) {
-    bad('config.skipOps must list an array of operation indices per CPU');
+  if (ops === 0 && perCpu === undefined) bad('config.ops must be positive (a controlled run is a fixed number of operations)');
+  if (cfg.skipOps !== undefined) {
+    if (!Array.isArray(cfg.skipOps) || cfg.skipOps.length !== cpus) bad(`config.skipOps must list ${cpus} arrays of operation indices, one per CPU`);
+    (cfg.skipOps as unknown[]).forEach((a, c) => {
+      const limit = perCpu?.[c] ?? L.ops;
+      if (!Array.isArray(a) || !a.every((v) => isInt(v) && v >= 0 && v < limit) || new Set(a).size !== a.length) {
+        bad(`config.skipOps[${c}] must list distinct operation indices of CPU ${c}, in [0, ${limit})`);
+      }
+    });
   }
   if (cfg.sched !== 'random' && cfg.sched !== 'pct') bad(`config.sched must be random or pct, not ${JSON.stringify(cfg.sched)}`);
-  if (!isInt(cfg.pctDepth) || cfg.pctDepth < 1) bad('config.pctDepth must be a positive integer');
-  if (!isInt(cfg.pctSteps) || cfg.pctSteps < 1) bad('config.pctSteps must be a positive integer');
-  if (!isInt(cfg.maxSteps) || cfg.maxSteps < 1) bad('config.maxSteps must be a positive integer');
-  if (cfg.yields !== undefined && cfg.yields !== 'events' && cfg.yields !== 'points') bad('config.yields must be events or points');
-  if (cfg.stopAtSites !== undefined && (!Array.isArray(cfg.stopAtSites) || !cfg.stopAtSites.every((x) => typeof x === 'string' && known.sites.includes(x)))) {
-    bad(`config.stopAtSites must list call sites (known: ${known.sites.join(', ')})`);
-  }
-  if (!isInt(o.seed) || (o.seed as number) < 0 || (o.seed as number) > 0xffffffff) bad('seed must be a uint32');
-  if (!Array.isArray(o.steps)) bad('missing "steps"');
-  const steps = o.steps as unknown[];
-  for (let i = 0; i < steps.length; i++) {
-    const p = steps[i];
-    if (!Array.isArray(p) || p.length !== 2 || !isInt(p[0]) || !isInt(p[1]) || p[0] < 0 || p[0] >= (cfg.cpus as number) || p[1] < 1) {
-      bad(`steps[${i}] must be [cpu, count] with cpu in [0, ${String(cfg.cpus)}) and count >= 1`);
+  intIn(cfg.pctDepth, 'config.pctDepth', 1, L.pctDepth);
+  intIn(cfg.pctSteps, 'config.pctSteps', 1, L.steps);
+  intIn(cfg.maxSteps, 'config.maxSteps', 1, L.steps);
+  if (cfg.yields !== undefined && cfg.yields !== 'events' && cfg.yields !== 'points') bad(`config.yields must be events or points, not ${JSON.stringify(cfg.yields)}`);
+  if (cfg.arena !== undefined) {
+    if (!isObject(cfg.arena)) bad('config.arena must be an object');
+    const keys = known.arenaKeys ?? [];
+    for (const [k, v] of Object.entries(cfg.arena as Record<string, unknown>)) {
+      if (!keys.includes(k)) bad(`unknown field config.arena.${k} (known: ${keys.join(', ')})`);
+      intIn(v, `config.arena.${k}`, k === 'quarantine' ? 0 : 1, L.arenaValue);
     }
   }
-  const v = o.violation as Record<string, unknown> | undefined;
-  if (typeof v !== 'object' || v === null) bad('missing "violation"');
-  const vv = v as Record<string, unknown>;
-  if (typeof vv.kind !== 'string' || !isInt(vv.step) || !isInt(vv.cpu)) bad('violation must have kind, cpu and step');
+  if (cfg.stopAtSites !== undefined && (!Array.isArray(cfg.stopAtSites) || !cfg.stopAtSites.every((s) => typeof s === 'string' && known.sites.includes(s)))) {
+    bad(`config.stopAtSites must list call sites (known: ${known.sites.join(', ')})`);
+  }
+  if (!Array.isArray(o.steps)) return bad('missing "steps"');
+  const steps = o.steps as unknown[];
+  let total = 0;
+  const seen = new Set<number>();
+  for (let i = 0; i < steps.length; i++) {
+    const p = steps[i];
+    if (!Array.isArray(p) || p.length !== 2 || !isInt(p[0]) || !isInt(p[1]) || p[0] < 0 || p[0] >= cpus || p[1] < 1) {
+      bad(`steps[${i}] must be [cpu, count] with cpu in [0, ${cpus}) and count >= 1`);
+    }
+    seen.add((p as number[])[0]!);
+    total += (p as number[])[1]!;
+  }
+  // A recorded (not shrunk) schedule runs to the end, where every CPU has had its turn to finish.
+  if (o.shrunk !== true && seen.size !== cpus) {
+    bad(`config.cpus is ${cpus} but the schedule runs CPUs ${[...seen].sort((a, b) => a - b).join(', ') || 'none'}: every CPU of a recorded run has turns`);
+  }
+  if (!isObject(o.violation)) return bad('missing "violation"');
+  const v = o.violation;
+  if (typeof v.kind !== 'string' || !isInt(v.step) || !isInt(v.cpu)) bad('violation must have kind, cpu and step');
+  if (typeof v.site !== 'string' || typeof v.op !== 'string') bad('violation must name its call site and operation');
+  intIn(v.cpu, 'violation.cpu', 0, cpus - 1);
+  intIn(v.step, 'violation.step', 0, total - 1);
+  for (const k of ['page', 'pointerGen', 'pageGen', 'mm', 'pudIndex', 'slot'] as const) {
+    if (v[k] !== undefined && !isInt(v[k])) bad(`violation.${k} must be an integer`);
+  }
+  if (o.traceHash !== undefined && typeof o.traceHash !== 'string') bad('traceHash must be a string');
+  if (o.totalSteps !== undefined) intIn(o.totalSteps, 'totalSteps', 0, L.steps);
+  if (o.shrunk !== undefined && typeof o.shrunk !== 'boolean') bad('shrunk must be true or false');
   return o as unknown as ReplayFile;
 }
 

@@ -27,8 +27,10 @@ export const compareCommand: CommandModule<object, Raw> = {
   command: 'compare',
   describe: 'the same workload and seed under several modes, then a side-by-side table of throughput, violations and lock contention',
   builder: (y: Argv<object>) =>
-    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}; design files FILE.json too` }), COMPARE_DEFAULTS))
-      .option('ops', { type: 'string', requiresArg: true, describe: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)` })
+    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}; design files FILE.json too` }), COMPARE_DEFAULTS, {
+      durationDefault: `--ops ${int(COMPARE_DEFAULT_OPS)} per mode instead; a duration is per mode`,
+      ops: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)`,
+    }))
       .example('$0 compare --scenario mixed --modes vma-lock,final', 'what does the vma lock cost versus 6.2') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await compareMain(argv);

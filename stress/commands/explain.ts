@@ -9,8 +9,8 @@ import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger } from '../args.j
 import { parseModeArg, modeTableOf } from '../design-file.js';
 import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
 import { cellText, explainCell, findWitness } from '../explain.js';
-import { writeReplayFile } from '../controlled.js';
-import { checkWritableDir } from '../out-file.js';
+import { replayFileName, replayFileText } from '../controlled.js';
+import { OutputDir } from '../out-file.js';
 import { EXIT } from '../report-json.js';
 
 type Raw = Record<string, unknown>;
@@ -47,13 +47,13 @@ export async function explainMain(a: Raw): Promise<number> {
   const ops = parseInteger('--ops', a['ops'] ?? EXPLAIN_DEFAULTS.ops, 2, 100_000, 'an operation count');
   const shrinkRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? EXPLAIN_DEFAULTS.shrinkRuns, 1, 100_000, 'a run count');
   const out = a['out'] !== undefined ? String(a['out']) : undefined;
-  if (out !== undefined) checkWritableDir('--out', out);
+  const outDir = out !== undefined ? OutputDir.open('--out', out) : undefined;
   const sc = scenarioByName(scenario)!;
   const c = explainCell(sc, mode);
   const json = a['json'] === true;
   if (!json) process.stdout.write(cellText(sc, mode, c) + '\n');
   const w = c.expected === 'race' && a['hunt'] !== false ? await findWitness(c, { seed, iterations, ops, shrinkRuns }) : undefined;
-  const replayPath = w?.shrunk && out !== undefined ? writeReplayFile(out, w.shrunk.file) : undefined;
+  const replayPath = w?.shrunk && outDir !== undefined ? outDir.write(replayFileName(w.shrunk.file), replayFileText(w.shrunk.file)) : undefined;
   if (json) {
     process.stdout.write(JSON.stringify({
       command: 'explain', ...c,

@@ -6,8 +6,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../args.js';
-import { checkWritable, writeOutputFile } from '../out-file.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 import { readReportFile } from '../report-files.js';
 import { MergeError, mergeReports } from '../merge.js';
 import { formatRunReport, formatSummary, plural } from '../report-text.js';
@@ -34,9 +33,8 @@ export function mergeMain(a: Raw): number {
   const files = (Array.isArray(a['reports']) ? a['reports'] : [a['reports']]).filter((x) => x !== undefined).map(String);
   if (files.length === 0) throw new UsageError('', 'merge needs at least one JSON report file');
   const out = resolveOutputs(a);
-  const reportFile = a['report'] === undefined ? undefined : String(a['report']);
-  if (reportFile !== undefined) checkWritable('--report', reportFile);
-  const docs = files.map((f) => readReportFile('merge', f));
+  const reportFile = openFileFlag(a, 'report');
+  const docs = files.map((f) => readReportFile('', f));
   let merged;
   try {
     merged = mergeReports(docs.map((doc, i) => ({ file: files[i]!, doc })));
@@ -45,7 +43,7 @@ export function mergeMain(a: Raw): number {
     throw e;
   }
   const text = JSON.stringify(merged, null, 2) + '\n';
-  if (reportFile !== undefined) writeOutputFile(reportFile, text);
+  reportFile?.write(text);
   if (a['json'] === true) process.stdout.write(text);
   writeOutputs(out, [merged], [`merged from ${files.length} reports`]);
   const human = a['json'] === true ? process.stderr : process.stdout;

@@ -24,8 +24,8 @@ export function reportMain(a: Raw): number {
   const out = resolveOutputs(a);
   if (out.html === undefined && out.junit === undefined) throw new UsageError('--html', 'report needs --html FILE or --junit FILE (accepted: a writable file path)');
   if (files.length === 0) throw new UsageError('', 'report needs at least one JSON report file');
-  const docs = files.map((f) => readReportFile('report', f));
-  writeOutputs(out, docs, files);
-  process.stderr.write(`pmdtorture report: ${docs.length} report(s)${out.html ? ` → ${out.html}` : ''}${out.junit ? ` → ${out.junit}` : ''}\n`);
+  const docs = files.map((f) => readReportFile('', f));
+  const written = writeOutputs(out, docs, files);
+  process.stderr.write(`pmdtorture report: ${docs.length} report(s)${written.map((p) => ` → ${p}`).join('')}\n`);
   return EXIT.ok;
 }

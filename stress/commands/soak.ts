@@ -36,7 +36,7 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), SOAK_DEFAULTS), 'round'))
+    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), SOAK_DEFAULTS, { ops: false }), 'round'))
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
       .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
       .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
@@ -169,7 +169,8 @@ export async function soakMain(a: Raw): Promise<number> {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
-    for (let round = 0; !s.interrupted; round++) {
+    // Round 0 runs even when a signal came first (it stops at once): the report is still written.
+    for (let round = 0; round === 0 || !s.interrupted; round++) {
       const done = performance.now() - t0;
       // A last round shorter than 100 ms would cost more in worker start-up than it runs.
       if (!forever && round > 0 && done >= total - 100) break;

@@ -33,8 +33,11 @@ export interface CpuTask {
   /** The resolved protection mode (a built-in table or a design file's): workers need no registry. */
   mode: ModeTable;
   scenario: string;
-  /** Operations for this CPU; 0 = until stopped. */
-  ops: number;
+  /**
+   * Operations for this CPU, or null to run until stopped (a --duration run). 0 is zero
+   * operations: with --ops below the CPU count some CPUs get no share, and must not run forever.
+   */
+  ops: number | null;
   widen?: WidenConfig | undefined;
   lockstat: boolean;
   stopOnViolation: boolean;
@@ -90,7 +93,7 @@ export function runCpu(task: CpuTask): CpuResult {
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
     cpu.setState(CpuState.running);
-    while ((task.ops === 0 || done < task.ops) && !cpu.stopRequested()) {
+    while ((task.ops === null || done < task.ops) && !cpu.stopRequested()) {
       // Seven draws per operation, whatever it is: the stream never depends on timing.
       const r = cpu.rng;
       const pick = r.below(total);
