@@ -226,7 +226,11 @@ describe('help, typos and error wording', () => {
     expect(hunt).not.toContain('parallel');
     // Every flag the README names is a flag of some command.
     let all = `${compare} ${replay} ${hunt}`;
-    for (const cmd of ['run', 'soak', 'report', 'merge', 'list']) all += ` ${await help(cmd)}`;
+    // Every command the top-level help lists, so a new command's flags count too.
+    const top = (await cli(['--help'], { timeoutMs: 60_000 })).stdout;
+    const cmds = [...new Set([...top.matchAll(/^\s+pmdtorture (\w+)/gm)].map((m) => m[1]!))].filter((c) => !['compare', 'replay', 'hunt'].includes(c));
+    expect(cmds).toContain('run');
+    for (const cmd of cmds) all += ` ${await help(cmd)}`;
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     for (const flag of new Set(readme.match(/--[a-z][a-z-]+/g))) {
       expect(all.includes(flag) || all.includes(flag.replace(/^--no-/, '--')), flag).toBe(true);
