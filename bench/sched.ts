@@ -11,8 +11,8 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { ControlledPool, controlledConfig, hunt, openTargets, runControlled } from '../stress/controlled.js';
-import { msToViolation, runStress } from '../stress/engine.js';
+import { ControlledPool, controlledConfig, hunt, openTargets, runControlled } from '../src/controlled/run.js';
+import { msToViolation, runStress } from '../src/engine/engine.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 
 const HANDOFF_SRC = `

@@ -11,8 +11,8 @@ import type { Argv } from 'yargs';
 import { MODE_CHOICES, MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import { SCENARIO_NAMES } from '../src/workers/hugetlb/scenarios.js';
 import { POINT_NAMES, parseWidenPoint } from '../src/workers/hugetlb/points.js';
-import type { RunConfig, WidenOptions } from './engine.js';
-import { modeArgOf } from './design-file.js';
+import type { RunConfig, WidenOptions } from '../src/engine/engine.js';
+import { modeArgOf } from '../src/engine/design-file.js';
 
 /** Bad usage: printed as `pmdtorture <cmd>: <flag>: <message>` on one line, exit 2. */
 export class UsageError extends Error {

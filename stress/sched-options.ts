@@ -6,7 +6,7 @@
  */
 import type { Argv } from 'yargs';
 import { UsageError, parseChoice, parseInteger } from './args.js';
-import { CONTROLLED_DEFAULTS } from './controlled.js';
+import { CONTROLLED_DEFAULTS } from '../src/controlled/run.js';
 
 export const SCHED_NAMES = ['parallel', 'random', 'pct'] as const;
 export type SchedFlag = (typeof SCHED_NAMES)[number];

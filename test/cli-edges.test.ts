@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPLAY_KNOWN } from '../stress/controlled.js';
+import { REPLAY_KNOWN } from '../src/controlled/run.js';
 import { ReplayFileError, validateReplay } from '../src/sched/replay.js';
 import { root, runCli, type CliOptions, type Out } from './spawn-cli.js';
 import { goodReplayDoc } from './replay-fixture.js';

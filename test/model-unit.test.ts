@@ -16,7 +16,7 @@ import { opFault } from '../src/workers/hugetlb/fault.js';
 import { freePgtables, opMadviseDontneed, opMunmap } from '../src/workers/hugetlb/unshare.js';
 import { Access, readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs } from '../src/workers/hugetlb/structs.js';
-import { arenaConfigFor, widenTable } from '../stress/engine.js';
+import { arenaConfigFor, widenTable } from '../src/engine/engine.js';
 import { pointId } from '../src/workers/hugetlb/points.js';
 import { C, sumCounter } from '../src/workers/hugetlb/stats.js';
 

@@ -8,7 +8,7 @@
  * cell, 24 cells: 0.4-1.2 s a cell on 2 shared cores, ~17 s in all).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledPool, controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, shrinkReplay } from '../stress/controlled.js';
+import { ControlledPool, controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, shrinkReplay } from '../src/controlled/run.js';
 import { SCENARIOS, expected, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { MODES } from '../src/workers/hugetlb/modes.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';

@@ -12,7 +12,7 @@ import { Piscina } from 'piscina';
 import {
   ControlledPool, REPLAY_KNOWN, configOfReplay, controlledConfig, hunt, loadAndReplay, openTargets, replayFile, replayFileOf, runControlled,
   sameKind, shrinkReplay,
-} from '../stress/controlled.js';
+} from '../src/controlled/run.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { RandomScheduler } from '../src/sched/random.js';
 import { PctScheduler } from '../src/sched/pct.js';
@@ -21,7 +21,7 @@ import { goodReplayDoc } from './replay-fixture.js';
 import { SCHED_STATE_WORDS } from '../src/sched/scheduler.js';
 import { createSchedBuffer } from '../src/sched/controlled-waiter.js';
 import { Arena } from '../src/shared-mem/layout.js';
-import { arenaConfigFor } from '../stress/engine.js';
+import { arenaConfigFor } from '../src/engine/engine.js';
 import { distPath } from '../src/workers/paths.js';
 import type { DeadlockSelftestResult } from '../src/sched/selftest-deadlock.js';
 

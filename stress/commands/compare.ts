@@ -10,12 +10,12 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
-import { parseModeListArg } from '../design-file.js';
+import { parseModeListArg } from '../../src/engine/design-file.js';
 import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
-import { formatCompare, int } from '../report-text.js';
-import type { RunStatus } from '../engine.js';
+import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
+import { formatCompare, int } from '../../src/report/report-text.js';
+import type { RunStatus } from '../../src/engine/engine.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };

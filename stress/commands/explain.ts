@@ -6,12 +6,12 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger } from '../args.js';
-import { parseModeArg, modeTableOf } from '../design-file.js';
+import { parseModeArg, modeTableOf } from '../../src/engine/design-file.js';
 import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
-import { cellText, explainCell, findWitness } from '../explain.js';
-import { replayFileName, replayFileText } from '../controlled.js';
-import { OutputDir } from '../out-file.js';
-import { EXIT } from '../report-json.js';
+import { cellText, explainCell, findWitness } from '../../src/controlled/explain.js';
+import { replayFileName, replayFileText } from '../../src/controlled/run.js';
+import { OutputDir } from '../../src/report/out-file.js';
+import { EXIT } from '../../src/report/report-json.js';
 
 type Raw = Record<string, unknown>;
 

@@ -7,11 +7,11 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../args.js';
 import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
-import { readReportFile } from '../report-files.js';
-import { MergeError, mergeReports } from '../merge.js';
-import { formatRunReport, formatSummary, plural } from '../report-text.js';
-import { paintFor } from '../color.js';
-import type { RunReport } from '../report-json.js';
+import { readReportFile } from '../../src/report/report-files.js';
+import { MergeError, mergeReports } from '../../src/report/merge.js';
+import { formatRunReport, formatSummary, plural } from '../../src/report/report-text.js';
+import { paintFor } from '../../src/report/color.js';
+import type { RunReport } from '../../src/report/report-json.js';
 
 type Raw = Record<string, unknown>;
 

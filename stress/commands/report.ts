@@ -1,9 +1,9 @@
 /** `pmdtorture report REPORT.json... --html FILE [--junit FILE]`: draw saved JSON reports. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../args.js';
-import { EXIT } from '../report-json.js';
+import { EXIT } from '../../src/report/report-json.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
-import { readReportFile } from '../report-files.js';
+import { readReportFile } from '../../src/report/report-files.js';
 
 type Raw = Record<string, unknown>;
 

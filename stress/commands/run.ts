@@ -2,13 +2,13 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES, UsageError, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport } from '../report-json.js';
+import { buildRunReport } from '../../src/report/report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
-import { runControlledMain } from '../run-controlled.js';
+import { runControlledMain } from './run-controlled.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
-import { parseShard, shardItems, shardOptions } from '../shard.js';
-import { resolveSeeds, runSeeds, seedsText } from '../run-seeds.js';
-import { parseModeArg } from '../design-file.js';
+import { parseShard, shardItems, shardOptions } from '../../src/engine/shard.js';
+import { resolveSeeds, runSeeds, seedsText } from './run-seeds.js';
+import { parseModeArg } from '../../src/engine/design-file.js';
 
 export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
 

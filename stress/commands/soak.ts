@@ -9,19 +9,19 @@
  * and write the report (exit 130).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseModeArg } from '../design-file.js';
+import { parseModeArg } from '../../src/engine/design-file.js';
 import { MODE_NAMES, UsageError, fmtMs, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
-import { int, mb, plural } from '../report-text.js';
-import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
-import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
-import { Timeline } from '../timeline.js';
+import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../../src/report/report-json.js';
+import { int, mb, plural } from '../../src/report/report-text.js';
+import { createStressPool, type LiveStat, type RunResult } from '../../src/engine/engine.js';
+import { addIpiStats, addRcuStats, mergeLockStatRows } from '../../src/report/stats-merge.js';
+import { Timeline } from '../../src/engine/timeline.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
-import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
-import { addHist } from '../hist.js';
+import { parseShard, shardItem, shardOptions, type Shard } from '../../src/engine/shard.js';
+import { addHist } from '../../src/report/hist.js';
 import { fullGc } from '../../src/workers/gc.js';
-import { rssSplit } from '../procmem.js';
+import { rssSplit } from '../../src/engine/procmem.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 30_000;

@@ -1,6 +1,6 @@
 /** Reading saved reports (run/soak/compare JSON, hunt --json) for `report` and `merge`. */
 import { readFileSync } from 'node:fs';
-import { UsageError } from './args.js';
+import { UsageError } from '../../stress/args.js';
 import type { AnyReport } from './html/render.js';
 import { isHuntReport } from './hunt-report.js';
 

@@ -7,35 +7,35 @@
 import { rssSplit } from './procmem.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { Arena, type ArenaConfig, defaultArenaConfig } from '../src/shared-mem/layout.js';
-import { CPU_STATE_NAMES, CpuField, CpuState } from '../src/shared-mem/cpu-block.js';
-import { CPU_WORDS } from '../src/shared-mem/layout.js';
-import { StopState, requestStop, stopState } from '../src/shared-mem/ctl.js';
-import { readTrace } from '../src/shared-mem/trace.js';
-import { PageHdr, PagePool } from '../src/shared-mem/pool.js';
-import { Mm, Structs, ptrPage } from '../src/workers/hugetlb/structs.js';
-import { distPath } from '../src/workers/paths.js';
-import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
-import { setupModel } from '../src/workers/hugetlb/setup.js';
-import { modeByName } from '../src/workers/hugetlb/modes.js';
-import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import { C, readOutcomes, readWidened, sumCounter } from '../src/workers/hugetlb/stats.js';
-import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/points.js';
-import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
-import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../src/locks/lockdep.js';
-import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../src/locks/rcu.js';
-import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
-import { lockClassName } from '../src/locks/classes.js';
-import { rcuHoldsGp } from '../src/locks/rcu.js';
-import { irqOffShown } from '../src/locks/irq.js';
-import { Ctl } from '../src/shared-mem/ctl.js';
-import { readRefHold, type RefHoldStats } from '../src/workers/hugetlb/refhold.js';
+import { Arena, type ArenaConfig, defaultArenaConfig } from '../shared-mem/layout.js';
+import { CPU_STATE_NAMES, CpuField, CpuState } from '../shared-mem/cpu-block.js';
+import { CPU_WORDS } from '../shared-mem/layout.js';
+import { StopState, requestStop, stopState } from '../shared-mem/ctl.js';
+import { readTrace } from '../shared-mem/trace.js';
+import { PageHdr, PagePool } from '../shared-mem/pool.js';
+import { Mm, Structs, ptrPage } from '../workers/hugetlb/structs.js';
+import { distPath } from '../workers/paths.js';
+import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cpu.js';
+import { setupModel } from '../workers/hugetlb/setup.js';
+import { modeByName } from '../workers/hugetlb/modes.js';
+import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
+import { C, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
+import { OPS, opSiteName } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
+import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import { readLockStat, type LockStatRow } from '../locks/lockstat.js';
+import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../locks/lockdep.js';
+import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../locks/rcu.js';
+import { readIpiStats, type IpiStats } from '../locks/irq.js';
+import { lockClassName } from '../locks/classes.js';
+import { rcuHoldsGp } from '../locks/rcu.js';
+import { irqOffShown } from '../locks/irq.js';
+import { Ctl } from '../shared-mem/ctl.js';
+import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
-import '../src/workers/hugetlb/kernel.js';
+import '../workers/hugetlb/kernel.js';
 
 export interface WidenOptions {
   /** Probability of a delay at each enabled point. */

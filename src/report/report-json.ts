@@ -3,24 +3,24 @@
  * `run` or `soak`, and one per `compare` holding a run report per mode plus the side-by-side
  * table. Built from the engine's RunResult; plain data, no functions, no undefined.
  */
-import { designRecordOf } from './design-file.js';
+import { designRecordOf } from '../engine/design-file.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { RunResult, RunStatus, StallReport } from './engine.js';
-import { modeByName } from '../src/workers/hugetlb/modes.js';
-import { OUTCOMES, forbidden } from '../src/workers/hugetlb/outcomes.js';
-import { expected, scenarioByName, type Expected } from '../src/workers/hugetlb/scenarios.js';
-import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { LockPoint, LockStatRow } from '../src/locks/lockstat.js';
-import type { LockdepReport } from '../src/locks/lockdep.js';
-import type { RcuStats } from '../src/locks/rcu.js';
-import type { IpiStats } from '../src/locks/irq.js';
-import type { InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import type { RefHoldStats } from '../src/workers/hugetlb/refhold.js';
-import type { TimelineJson } from './timeline.js';
-import type { ShardJson } from './shard.js';
+import type { RunResult, RunStatus, StallReport } from '../engine/engine.js';
+import { modeByName } from '../workers/hugetlb/modes.js';
+import { OUTCOMES, forbidden } from '../workers/hugetlb/outcomes.js';
+import { expected, scenarioByName, type Expected } from '../workers/hugetlb/scenarios.js';
+import type { ViolationRecord } from '../workers/hugetlb/violations.js';
+import type { LockPoint, LockStatRow } from '../locks/lockstat.js';
+import type { LockdepReport } from '../locks/lockdep.js';
+import type { RcuStats } from '../locks/rcu.js';
+import type { IpiStats } from '../locks/irq.js';
+import type { InvariantResult } from '../workers/hugetlb/invariants.js';
+import type { RefHoldStats } from '../workers/hugetlb/refhold.js';
+import type { TimelineJson } from '../engine/timeline.js';
+import type { ShardJson } from '../engine/shard.js';
 
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
 export const SCHEMA_VERSION = 1;

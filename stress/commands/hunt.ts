@@ -3,20 +3,20 @@
  * workflow); stops at the first violation, writes its replay file into --out and prints the path.
  * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
-import { plural } from './report-text.js';
+import { plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { modeArgOf, parseModeArg } from './design-file.js';
-import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
-import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from './controlled.js';
-import { resolveSched, schedOptions } from './sched-options.js';
-import { SCHEMA_VERSION, designJsonOf, toolInfo } from './report-json.js';
-import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
-import { parseShard, shardItems, shardOptions } from './shard.js';
-import { OutputDir } from './out-file.js';
-import { claimInterrupts } from './interrupt.js';
-import type { HuntReport } from './hunt-report.js';
-import { shellWord } from './args.js';
+import { modeArgOf, parseModeArg } from '../../src/engine/design-file.js';
+import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from '../args.js';
+import { EXIT } from '../../src/report/report-json.js';
+import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from '../../src/controlled/run.js';
+import { resolveSched, schedOptions } from '../sched-options.js';
+import { SCHEMA_VERSION, designJsonOf, toolInfo } from '../../src/report/report-json.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { parseShard, shardItems, shardOptions } from '../../src/engine/shard.js';
+import { OutputDir } from '../../src/report/out-file.js';
+import { claimInterrupts } from '../interrupt.js';
+import type { HuntReport } from '../../src/report/hunt-report.js';
+import { shellWord } from '../args.js';
 
 type Raw = Record<string, unknown>;
 

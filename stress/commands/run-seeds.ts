@@ -5,14 +5,14 @@
  * --ops, each seed's op streams (and per-op counts) depend on the seed alone, so the merged shards
  * equal the unsharded run.
  */
-import { rerunCommand, UsageError, type StressArgs } from './args.js';
-import type { Session } from './session.js';
-import type { RunResult } from './engine.js';
-import { buildRunReport, findingStatus, type RunReport } from './report-json.js';
-import { mergeRound } from './commands/soak.js';
-import { Timeline } from './timeline.js';
-import { parseSeedList, shardItems, type Shard } from './shard.js';
-import { int, plural } from './report-text.js';
+import { rerunCommand, UsageError, type StressArgs } from '../args.js';
+import type { Session } from '../session.js';
+import type { RunResult } from '../../src/engine/engine.js';
+import { buildRunReport, findingStatus, type RunReport } from '../../src/report/report-json.js';
+import { mergeRound } from './soak.js';
+import { Timeline } from '../../src/engine/timeline.js';
+import { parseSeedList, shardItems, type Shard } from '../../src/engine/shard.js';
+import { int, plural } from '../../src/report/report-text.js';
 
 export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
   if (a['seeds'] === undefined) return undefined;

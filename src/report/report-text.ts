@@ -3,18 +3,18 @@
  * table in /proc/lock_stat's column order, RCU/IPI stats, invariants, stall reports, the
  * compare table, and the command that re-runs the run.
  */
-import { formatLockStat } from '../src/locks/lockstat.js';
-import { lockClassName } from '../src/locks/classes.js';
-import { SITES, SITE_INFO, type Site } from '../src/workers/hugetlb/modes.js';
-import { OPS } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
-import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
+import { formatLockStat } from '../locks/lockstat.js';
+import { lockClassName } from '../locks/classes.js';
+import { SITES, SITE_INFO, type Site } from '../workers/hugetlb/modes.js';
+import { OPS } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../workers/hugetlb/points.js';
+import { OUTCOMES } from '../workers/hugetlb/outcomes.js';
 // Registers the model's trace event names in this thread.
-import '../src/workers/hugetlb/kernel.js';
-import { TRACE_PER_CPU, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { StallReport } from './engine.js';
+import '../workers/hugetlb/kernel.js';
+import { TRACE_PER_CPU, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import type { StallReport } from '../engine/engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
-import { fmtMs } from './args.js';
+import { fmtMs } from '../../stress/args.js';
 import { plain, type Paint } from './color.js';
 
 /** Violations printed in full in the human report. */

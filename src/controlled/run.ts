@@ -7,32 +7,32 @@
  */
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import { Arena, defaultArenaConfig, type ArenaConfig } from '../src/shared-mem/layout.js';
-import { deriveSeed } from '../src/shared-mem/prng.js';
-import { distPath } from '../src/workers/paths.js';
-import { setupModel } from '../src/workers/hugetlb/setup.js';
-import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import { readViolations, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../src/workers/hugetlb/modes.js';
-import { SCENARIO_NAMES, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
-import { OPS } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
-import { EVENT_POINT_BASE } from '../src/workers/cpu.js';
-import { pteYieldName } from '../src/workers/hugetlb/pte.js';
-import { lockYieldName } from '../src/locks/yield-points.js';
-import { TraceEv, traceEventName } from '../src/shared-mem/trace.js';
-import { lockClassName } from '../src/locks/classes.js';
+import { Arena, defaultArenaConfig, type ArenaConfig } from '../shared-mem/layout.js';
+import { deriveSeed } from '../shared-mem/prng.js';
+import { distPath } from '../workers/paths.js';
+import { setupModel } from '../workers/hugetlb/setup.js';
+import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
+import { readViolations, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../workers/hugetlb/modes.js';
+import { SCENARIO_NAMES, scenarioByName } from '../workers/hugetlb/scenarios.js';
+import { OPS } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../workers/hugetlb/points.js';
+import { EVENT_POINT_BASE } from '../workers/cpu.js';
+import { pteYieldName } from '../workers/hugetlb/pte.js';
+import { lockYieldName } from '../locks/yield-points.js';
+import { TraceEv, traceEventName } from '../shared-mem/trace.js';
+import { lockClassName } from '../locks/classes.js';
 import {
   Abort, abortSched, createSchedBuffer, type DeadlockReport, EV_WORDS, PSEUDO, readSchedOutcome, type SchedBufferPlan,
-} from '../src/sched/controlled-waiter.js';
-import type { ControlledCpuResult, ControlledTask } from '../src/sched/task.js';
-import type { Schedule, SchedSpec } from '../src/sched/scheduler.js';
-import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../src/sched/replay.js';
-import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../src/sched/shrink.js';
-import { arenaConfigFor, splitOps } from './engine.js';
-import { toolVersion } from './report-json.js';
-import { acceptDesign, designRecordOf } from './design-file.js';
-import { writeFileAtomic } from './out-file.js';
+} from '../sched/controlled-waiter.js';
+import type { ControlledCpuResult, ControlledTask } from '../sched/task.js';
+import type { Schedule, SchedSpec } from '../sched/scheduler.js';
+import { REPLAY_VERSION, loadReplay, type ReplayConfig, type ReplayFile, type ReplayKnown, type ReplayViolation } from '../sched/replay.js';
+import { normalizeSteps, shrinkSchedule, type ShrinkCandidate, type ShrinkResult } from '../sched/shrink.js';
+import { arenaConfigFor, splitOps } from '../engine/engine.js';
+import { toolVersion } from '../report/report-json.js';
+import { acceptDesign, designRecordOf } from '../engine/design-file.js';
+import { writeFileAtomic } from '../report/out-file.js';
 
 export type SchedKind = 'random' | 'pct';
 

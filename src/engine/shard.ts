@@ -6,7 +6,7 @@
  * with a completion count in JOB_COMPLETIONS (or PMDTORTURE_SHARDS) selects the shard; the index
  * without a count is refused (exit 2) rather than ignored.
  */
-import { UsageError } from './args.js';
+import { UsageError } from '../../stress/args.js';
 
 export const MAX_SHARDS = 100_000;
 
