@@ -13,17 +13,8 @@ import { SCENARIO_NAMES } from '../src/workers/hugetlb/scenarios.js';
 import { POINT_NAMES, parseWidenPoint } from '../src/workers/hugetlb/points.js';
 import type { RunConfig, WidenOptions } from '../src/engine/engine.js';
 import { modeArgOf } from '../src/engine/design-file.js';
-
-/** Bad usage: printed as `pmdtorture <cmd>: <flag>: <message>` on one line, exit 2. */
-export class UsageError extends Error {
-  constructor(
-    readonly flag: string,
-    message: string,
-  ) {
-    super(flag ? `${flag}: ${message}` : message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../src/engine/exit.js';
+import { fmtMs } from '../src/report/report-text.js';
 
 export const MAX_CPUS = 64;
 export const DEFAULT_WIDEN_PROB = 0.05;
@@ -142,13 +133,6 @@ export function stressOptions<T>(y: Argv<T>, d: StressDefaults, help: StressHelp
     .option('report', { type: 'string', requiresArg: true, describe: 'write the JSON report to FILE' })
     .option('events', { type: 'string', requiresArg: true, describe: 'write an NDJSON event stream to FILE: every violation and periodic stats' })
     .option('plant', { type: 'string', requiresArg: true, hidden: true, describe: 'plant a fault on CPU 0 (crash|stall), to test exit codes' });
-}
-
-export function fmtMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 /** Everything a stress command needs, validated. */

@@ -2,11 +2,12 @@
  * Scheduler flags shared by `run` (once its handler routes controlled runs), `hunt` and
  * `replay`: --sched parallel|random|pct and --pct-depth. Import `schedOptions` into a command's
  * builder and `resolveSched` into its handler; a run with --sched random|pct goes through
- * stress/controlled.ts runControlled() instead of runStress().
+ * src/controlled/ runControlled() instead of runStress().
  */
 import type { Argv } from 'yargs';
-import { UsageError, parseChoice, parseInteger } from './args.js';
+import { parseChoice, parseInteger } from './args.js';
 import { CONTROLLED_DEFAULTS } from '../src/controlled/run.js';
+import { UsageError } from '../src/engine/exit.js';
 
 export const SCHED_NAMES = ['parallel', 'random', 'pct'] as const;
 export type SchedFlag = (typeof SCHED_NAMES)[number];

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { MODE_CHOICES, modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
 import { DesignError, designFileOf, loadedDesign, registerDesign, resolveDesign, type LoadedDesign } from '../workers/hugetlb/mode-design.js';
-import { UsageError } from '../../stress/args.js';
+import { UsageError } from './exit.js';
 
 export const isDesignPath = (v: string): boolean => v.endsWith('.json');
 

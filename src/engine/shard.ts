@@ -1,3 +1,4 @@
+import { UsageError } from './exit.js';
 /**
  * `--shard I/N`: a deterministic split of a command's work items (soak rounds, hunt iterations,
  * the seeds of `run --seeds`) so that N machines cover disjoint work and together exactly the
@@ -6,7 +7,6 @@
  * with a completion count in JOB_COMPLETIONS (or PMDTORTURE_SHARDS) selects the shard; the index
  * without a count is refused (exit 2) rather than ignored.
  */
-import { UsageError } from '../../stress/args.js';
 
 export const MAX_SHARDS = 100_000;
 

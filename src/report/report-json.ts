@@ -6,8 +6,9 @@
 import { designRecordOf } from '../engine/design-file.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../workers/paths.js';
+import { exitCodeFor } from '../engine/exit.js';
 import type { RunResult, RunStatus, StallReport } from '../engine/engine.js';
 import { modeByName } from '../workers/hugetlb/modes.js';
 import { OUTCOMES, forbidden } from '../workers/hugetlb/outcomes.js';
@@ -25,23 +26,6 @@ import type { ShardJson } from '../engine/shard.js';
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
 export const SCHEMA_VERSION = 1;
 
-export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 3, stall: 4, interrupted: 130 } as const;
-
-export function exitCodeFor(status: RunStatus): number {
-  switch (status) {
-    case 'ok':
-      return EXIT.ok;
-    case 'violations':
-      return EXIT.violations;
-    case 'crashed':
-      return EXIT.internal;
-    case 'stalled':
-      return EXIT.stall;
-    case 'interrupted':
-      return EXIT.interrupted;
-  }
-}
-
 /** A failed invariant check is a finding like a violation (status 'violations', exit 1), though no dereference was caught. */
 export function findingStatus(r: Pick<RunResult, 'status' | 'invariants'>): RunStatus {
   return r.status === 'ok' && !r.invariants.ok ? 'violations' : r.status;
@@ -57,20 +41,8 @@ let version: string | undefined;
 export function toolVersion(): string {
   if (version === undefined) {
     try {
-      // dist/stress/report-json.js → package root (two levels up from dist/stress, or one from stress/).
-      const here = dirname(fileURLToPath(import.meta.url));
-      const candidates = [join(here, '..', '..', 'package.json'), join(here, '..', 'package.json')];
-      for (const p of candidates) {
-        try {
-          const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-          if (pkg.name === 'pmdtorture' && pkg.version) {
-            version = pkg.version;
-            break;
-          }
-        } catch {
-          /* next */
-        }
-      }
+      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pmdtorture' && pkg.version) version = pkg.version;
     } catch {
       /* fall through */
     }

@@ -14,7 +14,6 @@ import '../workers/hugetlb/kernel.js';
 import { TRACE_PER_CPU, type ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { StallReport } from '../engine/engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
-import { fmtMs } from '../../stress/args.js';
 import { plain, type Paint } from './color.js';
 
 /** Violations printed in full in the human report. */
@@ -23,6 +22,15 @@ export const SPLATS_IN_FULL = 3;
 const TRACE_PER_CPU_SHOWN = TRACE_PER_CPU;
 
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** A duration the way the flags take it: 10s, 5m, 1h, 500ms. */
+export function fmtMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
 const fix = (n: number, d = 2): string => n.toFixed(d);
 
 function table(head: string[], rows: string[][], alignLeft = 1): string[] {

@@ -62,7 +62,7 @@ export class ReplayScheduler implements Scheduler {
 
 // ------------------------------------------------------------------ file format
 
-/** What a replay file must say about the run's configuration (stress/controlled.ts fills it). */
+/** What a replay file must say about the run's configuration (src/controlled/ fills it). */
 export interface ReplayConfig {
   scenario: string;
   mode: string;

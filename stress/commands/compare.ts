@@ -13,10 +13,11 @@ import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
 import { parseModeListArg } from '../../src/engine/design-file.js';
 import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
+import { buildRunReport, compareTable, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
 import { formatCompare, int } from '../../src/report/report-text.js';
 import type { RunStatus } from '../../src/engine/engine.js';
 import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { EXIT, exitCodeFor } from '../../src/engine/exit.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
 export const COMPARE_DEFAULT_OPS = 100_000;

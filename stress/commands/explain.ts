@@ -11,7 +11,7 @@ import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
 import { cellText, explainCell, findWitness } from '../../src/controlled/explain.js';
 import { replayFileName, replayFileText } from '../../src/controlled/run.js';
 import { OutputDir } from '../../src/report/out-file.js';
-import { EXIT } from '../../src/report/report-json.js';
+import { EXIT } from '../../src/engine/exit.js';
 
 type Raw = Record<string, unknown>;
 

@@ -6,8 +6,7 @@
 import { plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf, parseModeArg } from '../../src/engine/design-file.js';
-import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from '../args.js';
-import { EXIT } from '../../src/report/report-json.js';
+import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger, randomSeed } from '../args.js';
 import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from '../../src/controlled/run.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { SCHEMA_VERSION, designJsonOf, toolInfo } from '../../src/report/report-json.js';
@@ -17,6 +16,8 @@ import { OutputDir } from '../../src/report/out-file.js';
 import { claimInterrupts } from '../interrupt.js';
 import type { HuntReport } from '../../src/report/hunt-report.js';
 import { shellWord } from '../args.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
 
 type Raw = Record<string, unknown>;
 

@@ -6,13 +6,14 @@
  * and prints it as a readable interleaving.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError, parseInteger } from '../args.js';
-import { EXIT } from '../../src/report/report-json.js';
+import { parseInteger } from '../args.js';
 import { REPLAY_KNOWN, formatInterleaving, replayFile, replayFileText, shrinkReplay } from '../../src/controlled/run.js';
 import { OutputFile } from '../../src/report/out-file.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import { ReplayFileError, loadReplay, type ReplayFile } from '../../src/sched/replay.js';
 import { dirname, basename, join, resolve } from 'node:path';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
 
 type Raw = Record<string, unknown>;
 

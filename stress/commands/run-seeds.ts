@@ -5,7 +5,7 @@
  * --ops, each seed's op streams (and per-op counts) depend on the seed alone, so the merged shards
  * equal the unsharded run.
  */
-import { rerunCommand, UsageError, type StressArgs } from '../args.js';
+import { rerunCommand, type StressArgs } from '../args.js';
 import type { Session } from '../session.js';
 import type { RunResult } from '../../src/engine/engine.js';
 import { buildRunReport, findingStatus, type RunReport } from '../../src/report/report-json.js';
@@ -13,6 +13,7 @@ import { mergeRound } from './soak.js';
 import { Timeline } from '../../src/engine/timeline.js';
 import { parseSeedList, shardItems, type Shard } from '../../src/engine/shard.js';
 import { int, plural } from '../../src/report/report-text.js';
+import { UsageError } from '../../src/engine/exit.js';
 
 export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
   if (a['seeds'] === undefined) return undefined;

@@ -1,6 +1,6 @@
 /** `pmdtorture run`: one stress run, then the report. Exit 0/1/3/4/130 from its status. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport } from '../../src/report/report-json.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
@@ -9,6 +9,7 @@ import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItems, shardOptions } from '../../src/engine/shard.js';
 import { resolveSeeds, runSeeds, seedsText } from './run-seeds.js';
 import { parseModeArg } from '../../src/engine/design-file.js';
+import { UsageError } from '../../src/engine/exit.js';
 
 export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
 

@@ -10,7 +10,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseModeArg } from '../../src/engine/design-file.js';
-import { MODE_NAMES, UsageError, fmtMs, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_NAMES, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../../src/report/report-json.js';
 import { int, mb, plural } from '../../src/report/report-text.js';
@@ -22,6 +22,8 @@ import { parseShard, shardItem, shardOptions, type Shard } from '../../src/engin
 import { addHist } from '../../src/report/hist.js';
 import { fullGc } from '../../src/workers/gc.js';
 import { rssSplit } from '../../src/engine/procmem.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { fmtMs } from '../../src/report/report-text.js';
 
 export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 30_000;
