@@ -8,8 +8,12 @@ import { SITE_INFO, siteVerdict, type Guard, type ModeTable, type SafetyStep, ty
 import { SCENARIOS, expected, sitesOf, type Expected, type Scenario } from '../workers/hugetlb/scenarios.js';
 import { OPS } from '../workers/hugetlb/ops-list.js';
 import { loadedDesign } from '../workers/hugetlb/mode-design.js';
-import { controlledConfig, formatInterleaving, hunt, shrinkReplay, replayFileOf, type ControlledResult } from './run.js';
+import { controlledConfig, type ControlledResult } from './run.js';
 import type { ReplayFile } from '../sched/replay.js';
+import { replayFileOf } from './replay-file.js';
+import { hunt } from './hunt.js';
+import { shrinkReplay } from './shrink.js';
+import { formatInterleaving } from './interleaving.js';
 
 const WALKER_LOCK: Record<ModeTable['walkerLock'], string> = { none: 'nothing', rcu: 'rcu_read_lock()', irq: 'local_irq_disable()' };
 

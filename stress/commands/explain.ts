@@ -9,9 +9,9 @@ import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger } from '../args.j
 import { parseModeArg, modeTableOf } from '../../src/engine/design-file.js';
 import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
 import { cellText, explainCell, findWitness } from '../../src/controlled/explain.js';
-import { replayFileName, replayFileText } from '../../src/controlled/run.js';
 import { OutputDir } from '../../src/report/out-file.js';
 import { EXIT } from '../../src/engine/exit.js';
+import { replayFileName, replayFileText } from '../../src/controlled/replay-file.js';
 
 type Raw = Record<string, unknown>;
 

@@ -7,7 +7,7 @@ import { plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf, parseModeArg } from '../../src/engine/design-file.js';
 import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger, randomSeed } from '../args.js';
-import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from '../../src/controlled/run.js';
+import { controlledConfig, openTargets } from '../../src/controlled/run.js';
 import { resolveSched, schedOptions } from '../sched-options.js';
 import { SCHEMA_VERSION, designJsonOf, toolInfo } from '../../src/report/report-json.js';
 import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
@@ -18,6 +18,9 @@ import type { HuntReport } from '../../src/report/hunt-report.js';
 import { shellWord } from '../args.js';
 import { UsageError } from '../../src/engine/exit.js';
 import { EXIT } from '../../src/engine/exit.js';
+import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../src/controlled/replay-file.js';
+import { hunt, type HuntResult } from '../../src/controlled/hunt.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
 
 type Raw = Record<string, unknown>;
 

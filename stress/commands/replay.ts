@@ -7,13 +7,15 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseInteger } from '../args.js';
-import { REPLAY_KNOWN, formatInterleaving, replayFile, replayFileText, shrinkReplay } from '../../src/controlled/run.js';
 import { OutputFile } from '../../src/report/out-file.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import { ReplayFileError, loadReplay, type ReplayFile } from '../../src/sched/replay.js';
 import { dirname, basename, join, resolve } from 'node:path';
 import { UsageError } from '../../src/engine/exit.js';
 import { EXIT } from '../../src/engine/exit.js';
+import { REPLAY_KNOWN, replayFile, replayFileText } from '../../src/controlled/replay-file.js';
+import { shrinkReplay } from '../../src/controlled/shrink.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
 
 type Raw = Record<string, unknown>;
 

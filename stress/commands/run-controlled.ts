@@ -5,12 +5,14 @@
  * Exit codes as `run`: 0 ok, 1 violation, 3 crash, 4 deadlock.
  */
 import { type StressArgs } from '../args.js';
-import { controlledConfig, formatInterleaving, replayFile, replayFileName, replayFileOf, replayFileText, runControlled } from '../../src/controlled/run.js';
+import { controlledConfig, runControlled } from '../../src/controlled/run.js';
 import type { SchedArgs } from '../sched-options.js';
 import { OutputDir } from '../../src/report/out-file.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import { UsageError } from '../../src/engine/exit.js';
 import { EXIT } from '../../src/engine/exit.js';
+import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../src/controlled/replay-file.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
 
 export async function runControlledMain(args: StressArgs, mode: string, sa: SchedArgs, outDir = '.'): Promise<number> {
   const b = args.base;
