@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../src/shared-mem/layout.js';
-import { PagePool, PageLevel, PageState, POISON, PageHdr } from '../src/shared-mem/pool.js';
+import { PagePool, PageLevel, PageState, POISON, PageHdr } from '../src/workers/hugetlb/pool.js';
 import { Cpu } from '../src/workers/cpu.js';
 import { Kernel } from '../src/workers/hugetlb/kernel.js';
 import { type ModeTable, modeByName } from '../src/workers/hugetlb/modes.js';

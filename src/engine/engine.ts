@@ -12,7 +12,7 @@ import { CPU_STATE_NAMES, CpuField, CpuState } from '../shared-mem/cpu-block.js'
 import { CPU_WORDS } from '../shared-mem/layout.js';
 import { StopState, requestStop, stopState } from '../shared-mem/ctl.js';
 import { readTrace } from '../shared-mem/trace.js';
-import { PageHdr, PagePool } from '../shared-mem/pool.js';
+import { PageHdr, PagePool } from '../workers/hugetlb/pool.js';
 import { Mm, Structs, ptrPage } from '../workers/hugetlb/structs.js';
 import { distPath } from '../workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cpu.js';
