@@ -6,6 +6,9 @@
  * (interleaving.ts).
  */
 import { Piscina } from 'piscina';
+import type { SchedNames } from '../sched/controlled-waiter.js';
+import { OPS } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../workers/hugetlb/points.js';
 import { Arena, type ArenaConfig } from '../shared-mem/layout.js';
 import { distPath } from '../workers/paths.js';
 import { setupModel } from '../workers/hugetlb/setup.js';
@@ -14,13 +17,16 @@ import { readViolations, type ViolationRecord } from '../workers/hugetlb/violati
 import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../workers/hugetlb/modes.js';
 import { SCENARIO_NAMES, scenarioByName } from '../workers/hugetlb/scenarios.js';
 import { Abort, abortSched, createSchedBuffer, type DeadlockReport, readSchedOutcome, type SchedBufferPlan } from '../sched/controlled-waiter.js';
-import type { ControlledCpuResult, ControlledTask } from '../sched/task.js';
+import type { ControlledCpuResult, ControlledTask } from '../workers/tasks/controlled.js';
 import type { Schedule, SchedSpec } from '../sched/scheduler.js';
 import { type ReplayViolation } from '../sched/replay.js';
 import { arenaConfigFor, splitOps } from '../engine/engine.js';
 import { decodeEvents, type StepEvent } from './interleaving.js';
 
 export type SchedKind = 'random' | 'pct';
+
+/** The model's names the scheduler prints in deadlock reports. */
+const SCHED_NAMES: SchedNames = { ops: OPS.map((o) => o.name), points: POINT_NAMES };
 
 export interface ControlledConfig {
   scenario: string;
@@ -120,7 +126,7 @@ export function opsSplit(cfg: ControlledConfig): number[] {
 export class ControlledPool {
   private readonly pool: Piscina;
   constructor(readonly cpus: number) {
-    this.pool = new Piscina({ filename: distPath('src/sched/task.js'), minThreads: cpus, maxThreads: cpus, idleTimeout: 60_000 });
+    this.pool = new Piscina({ filename: distPath('src/workers/tasks/controlled.js'), minThreads: cpus, maxThreads: cpus, idleTimeout: 60_000 });
   }
   run(t: ControlledTask): Promise<ControlledCpuResult> {
     return this.pool.run(t) as Promise<ControlledCpuResult>;
@@ -213,7 +219,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         stopOnViolation: cfg.stopOnViolation ?? true,
         stopAtSites: cfg.stopAtSites,
         skip: cfg.skipOps?.[cpu],
-        sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields },
+        sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields, names: SCHED_NAMES },
       })
       .then(
         (r) => {

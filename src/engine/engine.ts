@@ -8,7 +8,7 @@ import { rssSplit } from './procmem.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { Arena, type ArenaConfig, defaultArenaConfig } from '../shared-mem/layout.js';
-import { CPU_STATE_NAMES, CpuField, CpuState } from '../shared-mem/cpu-block.js';
+import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
 import { CPU_WORDS } from '../shared-mem/layout.js';
 import { StopState, requestStop, stopState } from '../shared-mem/ctl.js';
 import { readTrace } from '../shared-mem/trace.js';
@@ -24,15 +24,15 @@ import { OPS, opSiteName } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
 import { readLockStat, type LockStatRow } from '../locks/lockstat.js';
-import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../locks/lockdep.js';
+import { readLockdepReports, type HeldLock, type LockdepReport } from '../locks/lockdep.js';
 import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../locks/rcu.js';
 import { readIpiStats, type IpiStats } from '../locks/irq.js';
-import { lockClassName } from '../locks/classes.js';
 import { rcuHoldsGp } from '../locks/rcu.js';
 import { irqOffShown } from '../locks/irq.js';
 import { Ctl } from '../shared-mem/ctl.js';
 import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
+import { cpuSnapshot } from '../locks/cpu-snapshot.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
 import '../workers/hugetlb/kernel.js';
@@ -511,19 +511,16 @@ function liveStat(arena: Arena, run: { scenario: string; mode: string }, elapsed
 }
 
 function stallReport(arena: Arena, cpu: number): StallReport {
-  const b = arena.base('cpu') + cpu * CPU_WORDS;
-  const g = (f: number): number => Atomics.load(arena.mem, b + f);
-  const op = g(CpuField.CUR_OP);
-  const waitCls = g(CpuField.WAIT_CLASS);
+  const c = cpuSnapshot(arena, cpu);
   return {
     cpu,
-    state: CPU_STATE_NAMES[g(CpuField.STATE)] ?? '?',
-    op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
-    waitingOn: g(CpuField.WAIT_ON),
-    waitingFor: waitCls >= 0 && g(CpuField.STATE) === CpuState.blocked ? lockClassName(waitCls) : null,
+    state: c.stateName,
+    op: c.curOp > 0 ? (OPS[c.curOp - 1]?.name ?? '?') : '-',
+    waitingOn: c.waitOn,
+    waitingFor: c.waitClassId >= 0 && c.state === CpuState.blocked ? c.waitClass : null,
     irqsOff: irqOffShown(arena, cpu),
     rcuReader: rcuHoldsGp(arena, cpu),
-    heldLocks: readHeldLocks(arena, cpu),
-    lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (waitCls >= 0 && e.name === 'block' ? ` (${lockClassName(waitCls)})` : ''), a: e.a, b: e.b })),
+    heldLocks: c.held,
+    lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (c.waitClassId >= 0 && e.name === 'block' ? ` (${c.waitClass})` : ''), a: e.a, b: e.b })),
   };
 }
