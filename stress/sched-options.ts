@@ -5,12 +5,14 @@
  * src/controlled/ runControlled() instead of runStress().
  */
 import type { Argv } from 'yargs';
+import { STRATEGY_NAMES, type StrategyName } from '../src/sched/registry.js';
 import { parseChoice, parseInteger } from './args.js';
 import { CONTROLLED_DEFAULTS } from '../src/controlled/run.js';
 import { UsageError } from '../src/engine/exit.js';
 
-export const SCHED_NAMES = ['parallel', 'random', 'pct'] as const;
-export type SchedFlag = (typeof SCHED_NAMES)[number];
+/** parallel (the engine) or a controlled run's strategy (src/sched/registry.ts). */
+export const SCHED_NAMES = ['parallel', ...STRATEGY_NAMES] as const;
+export type SchedFlag = 'parallel' | StrategyName;
 
 export function schedOptions<T>(y: Argv<T>, defaultSched: SchedFlag = 'parallel'): Argv<T> {
   return y
@@ -18,7 +20,7 @@ export function schedOptions<T>(y: Argv<T>, defaultSched: SchedFlag = 'parallel'
       type: 'string',
       requiresArg: true,
       default: defaultSched,
-      describe: `scheduling: ${defaultSched === 'parallel' ? 'parallel (real races) | ' : ''}random | pct (one CPU at a time, a seeded scheduler picks at every yield point; replayable)`,
+      describe: `scheduling: ${defaultSched === 'parallel' ? 'parallel (real races) | ' : ''}${STRATEGY_NAMES.join(' | ')} (one CPU at a time, a seeded scheduler picks at every yield point; replayable)`,
     })
     .option('pct-depth', { type: 'string', requiresArg: true, default: String(CONTROLLED_DEFAULTS.pctDepth), describe: 'PCT bug depth d: d-1 priority change points per run' })
     .option('yields', { type: 'string', requiresArg: true, default: 'events', describe: 'controlled yield points: events (every lock, RCU, IPI and model event + named points) | points (named points only)' });

@@ -6,7 +6,8 @@
  * (interleaving.ts).
  */
 import { Piscina } from 'piscina';
-import type { SchedNames } from '../sched/controlled-waiter.js';
+import type { StepNames } from '../sched/controlled-waiter.js';
+import type { StrategyName } from '../sched/registry.js';
 import { OPS } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../workers/hugetlb/points.js';
 import { Arena, type ArenaConfig } from '../shared-mem/layout.js';
@@ -23,10 +24,11 @@ import { type ReplayViolation } from '../sched/replay.js';
 import { arenaConfigFor, splitOps } from '../engine/engine.js';
 import { decodeEvents, type StepEvent } from './interleaving.js';
 
-export type SchedKind = 'random' | 'pct';
+/** A seeded strategy of src/sched/registry.ts. */
+export type SchedKind = StrategyName;
 
 /** The model's names the scheduler prints in deadlock reports. */
-const SCHED_NAMES: SchedNames = { ops: OPS.map((o) => o.name), points: POINT_NAMES };
+const STEP_NAMES: StepNames = { ops: OPS.map((o) => o.name), points: POINT_NAMES };
 
 export interface ControlledConfig {
   scenario: string;
@@ -185,9 +187,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   opts.prepare?.(arena);
   const spec: SchedSpec = opts.replay
     ? { kind: 'replay', seed: cfg.seed, steps: opts.replay }
-    : cfg.sched === 'random'
-      ? { kind: 'random', seed: cfg.seed }
-      : { kind: 'pct', seed: cfg.seed, depth: cfg.pctDepth, cpus: n, estSteps: cfg.pctSteps };
+    : { kind: cfg.sched, seed: cfg.seed, depth: cfg.pctDepth, cpus: n, estSteps: cfg.pctSteps };
   const plan: SchedBufferPlan = {
     cpus: n,
     // Random switches at about half the steps (~15 steps per operation): 24 runs per op is ample;
@@ -219,7 +219,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
         stopOnViolation: cfg.stopOnViolation ?? true,
         stopAtSites: cfg.stopAtSites,
         skip: cfg.skipOps?.[cpu],
-        sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields, names: SCHED_NAMES },
+        sched: { buffer: sbuf, spec, replayCap: plan.replayCap, yields: cfg.yields, names: STEP_NAMES },
       })
       .then(
         (r) => {

@@ -38,8 +38,7 @@ import { type HeldLock } from '../locks/lockdep.js';
 import { type Cpu, EVENT_POINT_BASE, type Waiter } from '../workers/cpu.js';
 import { cpuSnapshots } from '../locks/cpu-snapshot.js';
 import { SCHED_STATE_WORDS, type SchedSpec, type Scheduler } from './scheduler.js';
-import { RandomScheduler } from './random.js';
-import { PctScheduler } from './pct.js';
+import { STRATEGIES } from './registry.js';
 import { ReplayScheduler } from './replay.js';
 
 // ---------------------------------------------------------------- buffer layout
@@ -128,18 +127,10 @@ export function createSchedBuffer(plan: SchedBufferPlan, spec: SchedSpec, maxSte
   Atomics.store(s, SH.HASH_A, 0x811c9dc5 | 0);
   Atomics.store(s, SH.HASH_B, 0x3c6ef372 | 0);
   const state = s.subarray(o.state, o.state + SCHED_STATE_WORDS);
-  switch (spec.kind) {
-    case 'random':
-      RandomScheduler.init(state, spec.seed);
-      break;
-    case 'pct':
-      PctScheduler.init(state, spec.seed, spec.cpus, spec.depth, spec.estSteps);
-      break;
-    case 'replay':
-      ReplayScheduler.init(state, s.subarray(o.replay, o.replay + 2 * plan.replayCap), spec.steps);
-      Atomics.store(s, SH.REPLAY_LEN, spec.steps.length);
-      break;
-  }
+  if (spec.kind === 'replay') {
+    ReplayScheduler.init(state, s.subarray(o.replay, o.replay + 2 * plan.replayCap), spec.steps);
+    Atomics.store(s, SH.REPLAY_LEN, spec.steps.length);
+  } else STRATEGIES[spec.kind].init(state, spec);
   // CPU 0 holds the first turn.
   Atomics.store(s, SH.TURN, 0);
   Atomics.store(s, o.go, 1);
@@ -155,12 +146,12 @@ export function planOf(buf: SharedArrayBuffer, cpus: number, replayCap: number):
  * What the model calls its operations (by op id) and named points (by point id): data the task
  * carries, so the scheduler names them in deadlock reports without importing the model.
  */
-export interface SchedNames {
+export interface StepNames {
   ops: readonly string[];
   points: readonly string[];
 }
 
-const NO_NAMES: SchedNames = { ops: [], points: [] };
+const NO_NAMES: StepNames = { ops: [], points: [] };
 
 // ---------------------------------------------------------------- main-thread readers
 
@@ -285,7 +276,7 @@ export class ControlledWaiter implements Waiter {
      */
     private readonly violationStop = false,
     /** The model's names for its operations and points (deadlock reports); none: numbers. */
-    private readonly names: SchedNames = NO_NAMES,
+    private readonly names: StepNames = NO_NAMES,
   ) {
     this.yieldOnEvents = yieldOnEvents;
     this.s = new Int32Array(buf);
@@ -296,12 +287,7 @@ export class ControlledWaiter implements Waiter {
     this.sleepAt = this.goAt + 1;
     this.mine = this.o.pcpu + me * LINE_WORDS;
     const state = this.s.subarray(this.o.state, this.o.state + SCHED_STATE_WORDS);
-    this.sched =
-      spec.kind === 'random'
-        ? new RandomScheduler(state)
-        : spec.kind === 'pct'
-          ? new PctScheduler(state)
-          : new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), Atomics.load(this.s, SH.REPLAY_LEN));
+    this.sched = spec.kind === 'replay' ? new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), Atomics.load(this.s, SH.REPLAY_LEN)) : STRATEGIES[spec.kind].create(state);
     this.mem = arena.mem;
     const depth = arena.config.traceDepth;
     this.traceBase = arena.base('trace') + me * LINE_WORDS;

@@ -8,7 +8,7 @@
  */
 import { Arena, type ArenaConfig } from '../shared-mem/layout.js';
 import type { Waiter } from '../workers/cpu.js';
-import { ControlledWaiter, type DeadlockReport, type SchedNames } from './controlled-waiter.js';
+import { ControlledWaiter, type DeadlockReport, type StepNames } from './controlled-waiter.js';
 import type { SchedSpec } from './scheduler.js';
 
 /** The scheduler's part of a controlled task. */
@@ -17,7 +17,7 @@ export interface SchedTask {
   spec: SchedSpec;
   replayCap: number;
   yields: 'events' | 'points';
-  names: SchedNames;
+  names: StepNames;
 }
 
 /** What the scheduler reads of any CPU task. */
