@@ -16,7 +16,7 @@ import { Session } from '../session.js';
 import { buildRunReport, compareTable, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
 import { formatCompare, int } from '../../src/report/report-text.js';
 import type { RunStatus } from '../../src/engine/engine.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
 import { EXIT, exitCodeFor } from '../../src/engine/exit.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };

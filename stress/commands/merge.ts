@@ -5,7 +5,7 @@
  * configurations, overlapping shards, unreadable files), else the merged status's code.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
 import { readReportFile } from '../../src/report/report-files.js';
 import { MergeError, mergeReports } from '../../src/report/merge.js';
 import { formatRunReport, formatSummary, plural } from '../../src/report/report-text.js';

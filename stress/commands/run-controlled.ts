@@ -6,7 +6,7 @@
  */
 import { type StressArgs } from '../args.js';
 import { controlledConfig, runControlled } from '../../src/controlled/run.js';
-import type { SchedArgs } from '../sched-options.js';
+import type { SchedArgs } from '../options/sched.js';
 import { OutputDir } from '../../src/report/out-file.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import { UsageError } from '../../src/engine/exit.js';

@@ -17,7 +17,7 @@ import { int, mb, plural } from '../../src/report/report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../../src/engine/engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../../src/report/stats-merge.js';
 import { Timeline } from '../../src/engine/timeline.js';
-import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
+import { deliverRunReport, outputOptions, resolveOutputs } from '../options/output.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../../src/engine/shard.js';
 import { addHist } from '../../src/report/hist.js';
 import { fullGc } from '../../src/workers/gc.js';

@@ -5,10 +5,10 @@
  * src/controlled/ runControlled() instead of runStress().
  */
 import type { Argv } from 'yargs';
-import { STRATEGY_NAMES, type StrategyName } from '../src/sched/registry.js';
-import { parseChoice, parseInteger } from './args.js';
-import { CONTROLLED_DEFAULTS } from '../src/controlled/run.js';
-import { UsageError } from '../src/engine/exit.js';
+import { STRATEGY_NAMES, type StrategyName } from '../../src/sched/registry.js';
+import { parseChoice, parseInteger } from '../args.js';
+import { CONTROLLED_DEFAULTS } from '../../src/controlled/run.js';
+import { UsageError } from '../../src/engine/exit.js';
 
 /** parallel (the engine) or a controlled run's strategy (src/sched/registry.ts). */
 export const SCHED_NAMES = ['parallel', ...STRATEGY_NAMES] as const;
