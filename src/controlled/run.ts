@@ -89,26 +89,26 @@ export interface ControlledResult {
   interleaving?: StepEvent[] | undefined;
 }
 
-export const CONTROLLED_DEFAULTS = { pctDepth: 3, maxStepsPerOp: 400, timeoutMs: 120_000 } as const;
+export const CONTROLLED_DEFAULTS = { cpus: 2, ops: 200, seed: 1, sched: 'pct', yields: 'events', pctDepth: 3, maxStepsPerOp: 400, timeoutMs: 120_000, minMaxSteps: 20_000 } as const;
 
 /** A full config from the few things a caller cares about. */
 export function controlledConfig(c: Partial<ControlledConfig> & Pick<ControlledConfig, 'scenario' | 'mode'>): ControlledConfig {
-  const cpus = c.cpus ?? 2;
-  const ops = c.ops ?? 200;
-  const maxSteps = c.maxSteps ?? Math.max(20_000, ops * CONTROLLED_DEFAULTS.maxStepsPerOp);
+  const cpus = c.cpus ?? CONTROLLED_DEFAULTS.cpus;
+  const ops = c.ops ?? CONTROLLED_DEFAULTS.ops;
+  const maxSteps = c.maxSteps ?? Math.max(CONTROLLED_DEFAULTS.minMaxSteps, ops * CONTROLLED_DEFAULTS.maxStepsPerOp);
   return {
     scenario: c.scenario,
     mode: c.mode,
     cpus,
-    seed: c.seed ?? 1,
+    seed: c.seed ?? CONTROLLED_DEFAULTS.seed,
     ops,
     opsPerCpu: c.opsPerCpu,
     skipOps: c.skipOps,
-    sched: c.sched ?? 'pct',
+    sched: c.sched ?? CONTROLLED_DEFAULTS.sched,
     pctDepth: c.pctDepth ?? CONTROLLED_DEFAULTS.pctDepth,
     pctSteps: c.pctSteps ?? estimateSteps(ops),
     maxSteps,
-    yields: c.yields ?? 'events',
+    yields: c.yields ?? CONTROLLED_DEFAULTS.yields,
     arena: c.arena,
     stopOnViolation: c.stopOnViolation ?? true,
     stopAtSites: c.stopAtSites,

@@ -190,6 +190,9 @@ interface AtomicsWaitAsync {
   waitAsync(mem: Int32Array, at: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }
 
+/** Defaults of RunConfig's optional fields. */
+export const ENGINE_DEFAULTS = { statIntervalMs: 1000 } as const;
+
 /** How long a --duration run may take to start its CPUs before its duration runs regardless. */
 const START_ALLOWANCE_MS = 120_000;
 /** After an abort, how long workers get to unwind before the pool is destroyed. */
@@ -387,7 +390,7 @@ async function watchdog(run: StressRun): Promise<void> {
       break;
     }
     sampleTimeline(run, now);
-    if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
+    if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? ENGINE_DEFAULTS.statIntervalMs)) {
       lastStat = now;
       const st = liveStat(arena, cfg, now - t0, delivered);
       delivered += st.newViolations.length;
