@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { distPath } from '../src/workers/paths.js';
 import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
-import { runStress } from '../stress/engine.js';
+import { runStress } from '../src/engine/engine.js';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,7 +11,7 @@ import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MODES } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS } from '../src/workers/hugetlb/scenarios.js';
-import { explainCell, findWitness } from '../stress/explain.js';
+import { explainCell, findWitness } from '../src/controlled/explain.js';
 import { EXPLAIN_DEFAULTS } from '../stress/commands/explain.js';
 
 export async function benchExplain(): Promise<void> {

@@ -12,7 +12,7 @@ import { SCENARIOS, expected, scenarioByName } from '../src/workers/hugetlb/scen
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
 import { Access } from '../src/workers/hugetlb/violations.js';
-import { arenaConfigFor, msToViolation, runStress } from '../stress/engine.js';
+import { arenaConfigFor, msToViolation, runStress } from '../src/engine/engine.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 
 const median = (xs: number[]): number => {

@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distPath } from '../src/workers/paths.js';
-import { Timeline } from '../stress/timeline.js';
-import type { RunReport } from '../stress/report-json.js';
+import { Timeline } from '../src/engine/timeline.js';
+import type { RunReport } from '../src/report/report-json.js';
 
 const cli = distPath('stress/cli.js');
 
@@ -48,8 +48,8 @@ export function tenMinuteSoak(dir: string): RunReport {
 
 const MEASURE = `
 const [file, out, n] = process.argv.slice(1);
-const { renderHtml } = await import(${JSON.stringify(distPath('stress/html/render.js'))});
-const { renderJunit } = await import(${JSON.stringify(distPath('stress/junit.js'))});
+const { renderHtml } = await import(${JSON.stringify(distPath('src/report/html/render.js'))});
+const { renderJunit } = await import(${JSON.stringify(distPath('src/report/junit.js'))});
 const fs = await import('node:fs');
 const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
 renderHtml([{ doc, source: '' }]); renderJunit([doc]); // warm-up: uPlot's file read, JIT

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { distPath } from '../src/workers/paths.js';
 import { planLayout, WORD_BYTES } from '../src/shared-mem/layout.js';
-import { arenaConfigFor } from '../stress/engine.js';
+import { arenaConfigFor } from '../src/engine/engine.js';
 
 const MiB = 2 ** 20;
 const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;

@@ -11,9 +11,10 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { ControlledPool, controlledConfig, hunt, openTargets, runControlled } from '../stress/controlled.js';
-import { msToViolation, runStress } from '../stress/engine.js';
+import { ControlledPool, controlledConfig, openTargets, runControlled } from '../src/controlled/run.js';
+import { msToViolation, runStress } from '../src/engine/engine.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
+import { hunt } from '../src/controlled/hunt.js';
 
 const HANDOFF_SRC = `
 const { workerData, parentPort } = require('node:worker_threads');

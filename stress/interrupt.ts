@@ -10,7 +10,7 @@
  * of them is called (start-up, argument parsing) a signal is only remembered.
  */
 
-/** EXIT.interrupted (report-json.ts): not imported, this module loads alone, before the rest. */
+/** EXIT.interrupted (src/engine/exit.ts): not imported, this module loads alone, before the rest. */
 const EXIT_INTERRUPTED = 130;
 
 type OnFirst = (sig: NodeJS.Signals) => void;

@@ -9,19 +9,21 @@
  */
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UsageError, acceptedFor } from './args.js';
-import { EXIT, toolVersion } from './report-json.js';
-import { discardPendingOutputs, writeFailures } from './out-file.js';
+import { acceptedFor } from './args.js';
+import { toolVersion } from '../src/report/report-json.js';
+import { discardPendingOutputs, writeFailures } from '../src/report/out-file.js';
 import { interruptedBy } from './interrupt.js';
 import { runCommand } from './commands/run.js';
 import { soakCommand } from './commands/soak.js';
 import { compareCommand } from './commands/compare.js';
 import { listCommand } from './commands/list.js';
-import { huntCommand } from './cmd-hunt.js';
-import { replayCommand } from './cmd-replay.js';
+import { huntCommand } from './commands/hunt.js';
+import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { mergeCommand } from './commands/merge.js';
 import { explainCommand } from './commands/explain.js';
+import { UsageError } from '../src/engine/exit.js';
+import { EXIT } from '../src/engine/exit.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: Array<CommandModule<any, any>> = [runCommand, soakCommand, compareCommand, listCommand, huntCommand, replayCommand, reportCommand, mergeCommand, explainCommand];

@@ -2,9 +2,9 @@
  * The live progress line (elapsed / ETA, ops/s, violations). Only on a TTY and never with
  * --quiet: a pipe or CI log gets no animation at all.
  */
-import type { LiveStat } from './engine.js';
-import { int } from './report-text.js';
-import type { Paint } from './color.js';
+import type { LiveStat } from '../src/engine/engine.js';
+import { int } from '../src/report/report-text.js';
+import type { Paint } from '../src/report/color.js';
 
 export interface ProgressTarget {
   isTTY?: boolean;

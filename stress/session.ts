@@ -4,13 +4,13 @@
  * events files (opened before anything runs), the progress line, and one engine run
  * with its live stats fanned out to progress, events and status lines.
  */
-import { runStress, type LiveStat, type RunConfig, type RunResult } from './engine.js';
-import type { StressArgs } from './args.js';
-import { EventLog } from './events.js';
+import { runStress, type LiveStat, type RunConfig, type RunResult } from '../src/engine/engine.js';
+import { EventLog } from '../src/report/events.js';
 import { Progress } from './progress.js';
-import { paintFor, type Paint } from './color.js';
+import { paintFor, type Paint } from '../src/report/color.js';
 import { claimInterrupts } from './interrupt.js';
-import { OutputFile } from './out-file.js';
+import { OutputFile } from '../src/report/out-file.js';
+import { type StressArgs } from './options/stress.js';
 
 export class Session {
   /** Where the human report goes: stdout, or stderr when stdout carries JSON. */

@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPLAY_KNOWN } from '../stress/controlled.js';
 import { ReplayFileError, validateReplay } from '../src/sched/replay.js';
 import { root, runCli, type CliOptions, type Out } from './spawn-cli.js';
 import { goodReplayDoc } from './replay-fixture.js';
+import { REPLAY_KNOWN } from '../src/controlled/replay-file.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-edges-'));
 

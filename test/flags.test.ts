@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runStress } from '../stress/engine.js';
+import { runStress } from '../src/engine/engine.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
 import { PctScheduler } from '../src/sched/pct.js';
 import { SCHED_STATE_WORDS } from '../src/sched/scheduler.js';

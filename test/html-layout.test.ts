@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from './helpers/chromium.js';
-import { violationSequence } from '../stress/html/interleaving.js';
+import { violationSequence } from '../src/report/html/interleaving.js';
 import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -308,7 +308,7 @@ describe('lock_stat in one thread', () => {
 
 describe('lock_stat contention points over real workers', () => {
   it('names the waiting op (contention points) and the holding op (contending points) of each contention', async () => {
-    const { runStress } = await import('../stress/engine.js');
+    const { runStress } = await import('../src/engine/engine.js');
     const { formatLockStat } = await import('../src/locks/lockstat.js');
     const { OPS, opSiteName } = await import('../src/workers/hugetlb/ops-list.js');
     // Widened windows (sleeps inside critical sections) make contention certain even on a loaded host.

@@ -17,7 +17,7 @@ import { GUARD_FIELDS, MODE_FIELDS, SITE_DESCRIPTIONS } from '../src/workers/hug
 import { modeSchemaText } from '../src/workers/hugetlb/mode-schema.js';
 import { DesignError, designFileOf, resolveDesign, modeHash } from '../src/workers/hugetlb/mode-design.js';
 import { SCENARIOS, expected, truthTable } from '../src/workers/hugetlb/scenarios.js';
-import { explainCell } from '../stress/explain.js';
+import { explainCell } from '../src/controlled/explain.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'dist', 'stress', 'cli.js');

@@ -7,7 +7,7 @@
  *   widened run, with every invariant holding at the end.
  */
 import { describe, expect, it } from 'vitest';
-import { runStress, type RunConfig } from '../stress/engine.js';
+import { runStress, type RunConfig } from '../src/engine/engine.js';
 import { MODES, SITES, siteSafe, modeByName } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../src/shared-mem/layout.js';
-import { PagePool, PageLevel, PageState, POISON, PageHdr } from '../src/shared-mem/pool.js';
+import { PagePool, PageLevel, PageState, POISON, PageHdr } from '../src/workers/hugetlb/pool.js';
 import { Cpu } from '../src/workers/cpu.js';
 import { Kernel } from '../src/workers/hugetlb/kernel.js';
 import { type ModeTable, modeByName } from '../src/workers/hugetlb/modes.js';
@@ -16,7 +16,7 @@ import { opFault } from '../src/workers/hugetlb/fault.js';
 import { freePgtables, opMadviseDontneed, opMunmap } from '../src/workers/hugetlb/unshare.js';
 import { Access, readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs } from '../src/workers/hugetlb/structs.js';
-import { arenaConfigFor, widenTable } from '../stress/engine.js';
+import { arenaConfigFor, widenTable } from '../src/engine/engine.js';
 import { pointId } from '../src/workers/hugetlb/points.js';
 import { C, sumCounter } from '../src/workers/hugetlb/stats.js';
 

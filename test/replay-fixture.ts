@@ -1,8 +1,8 @@
+import { REPLAY_KNOWN } from '../src/controlled/replay-file.js';
 /**
  * A valid replay file's shape, for the loader's tests: its schedule is not a real run's (the
  * loader is what is tested, not replaying).
  */
-import { REPLAY_KNOWN } from '../stress/controlled.js';
 
 export function goodReplayDoc() {
   return {

@@ -5,8 +5,8 @@
  * for --cpus 64 against --cpus 2 are in bench/scale, not here.
  */
 import { describe, expect, it } from 'vitest';
-import { perCpuText, PER_CPU_LISTED } from '../stress/report-text.js';
-import { runStress, youngGenerationMb } from '../stress/engine.js';
+import { perCpuText, PER_CPU_LISTED } from '../src/report/report-text.js';
+import { runStress, youngGenerationMb } from '../src/engine/engine.js';
 
 describe('many CPUs', () => {
   it('the per-CPU line lists up to 8 CPUs, and gives min / median / max beyond', () => {

@@ -10,8 +10,8 @@ import { Arena } from '../src/shared-mem/layout.js';
 import { setIpiDeadlockThreshold } from '../src/locks/irq.js';
 import { createSchedBuffer, readSchedOutcome, type SchedOutcome } from '../src/sched/controlled-waiter.js';
 import type { TimeoutSelftestKind, TimeoutSelftestResult } from '../src/sched/selftest-timeouts.js';
-import { ControlledPool, controlledConfig, runControlled } from '../stress/controlled.js';
-import { arenaConfigFor } from '../stress/engine.js';
+import { ControlledPool, controlledConfig, runControlled } from '../src/controlled/run.js';
+import { arenaConfigFor } from '../src/engine/engine.js';
 import { distPath } from '../src/workers/paths.js';
 
 interface SelftestRun {

@@ -8,10 +8,14 @@
  * cell, 24 cells: 0.4-1.2 s a cell on 2 shared cores, ~17 s in all).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledPool, controlledConfig, formatInterleaving, hunt, replayFile, replayFileOf, shrinkReplay } from '../stress/controlled.js';
+import { ControlledPool, controlledConfig } from '../src/controlled/run.js';
 import { SCENARIOS, expected, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { MODES } from '../src/workers/hugetlb/modes.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
+import { replayFile, replayFileOf } from '../src/controlled/replay-file.js';
+import { hunt } from '../src/controlled/hunt.js';
+import { shrinkReplay } from '../src/controlled/shrink.js';
+import { formatInterleaving } from '../src/controlled/interleaving.js';
 
 const RACES = truthTable().filter((r) => r.expected['none'] === 'race').map((r) => r.scenario);
 const HUNT_BOUND = 300;

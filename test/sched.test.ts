@@ -9,10 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import {
-  ControlledPool, REPLAY_KNOWN, configOfReplay, controlledConfig, hunt, loadAndReplay, openTargets, replayFile, replayFileOf, runControlled,
-  sameKind, shrinkReplay,
-} from '../stress/controlled.js';
+import { ControlledPool, controlledConfig, openTargets, runControlled, sameKind } from '../src/controlled/run.js';
 import { truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { RandomScheduler } from '../src/sched/random.js';
 import { PctScheduler } from '../src/sched/pct.js';
@@ -21,9 +18,12 @@ import { goodReplayDoc } from './replay-fixture.js';
 import { SCHED_STATE_WORDS } from '../src/sched/scheduler.js';
 import { createSchedBuffer } from '../src/sched/controlled-waiter.js';
 import { Arena } from '../src/shared-mem/layout.js';
-import { arenaConfigFor } from '../stress/engine.js';
+import { arenaConfigFor } from '../src/engine/engine.js';
 import { distPath } from '../src/workers/paths.js';
 import type { DeadlockSelftestResult } from '../src/sched/selftest-deadlock.js';
+import { REPLAY_KNOWN, configOfReplay, loadAndReplay, replayFile, replayFileOf } from '../src/controlled/replay-file.js';
+import { hunt } from '../src/controlled/hunt.js';
+import { shrinkReplay } from '../src/controlled/shrink.js';
 
 const RACES = truthTable().filter((r) => r.expected['none'] === 'race').map((r) => r.scenario);
 /** Iterations within which `hunt --sched pct --ops 200 --seed 1` must find every race of `none`. */

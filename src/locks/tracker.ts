@@ -27,24 +27,27 @@ import { YieldPt } from './yield-points.js';
 export type { HeldLock } from './lockdep.js';
 export type HeldMode = 'read' | 'write' | 'any';
 
+/** Defaults of the options below. */
+export const TRACKER_DEFAULTS = { lockdep: true, trace: true, holdSampleShift: 6, publishEvery: 4096 } as const;
+
 export interface LockTrackerOptions {
   /** lock_stat accounting; false = no clock reads at all. */
   lockstat: boolean;
-  /** Held-lock stack queries always work; false skips the order graph and recursion checks. Default true. */
+  /** Held-lock stack queries always work; false skips the order graph and recursion checks. */
   lockdep?: boolean;
-  /** Emit lock/unlock trace events. Default true. */
+  /** Emit lock/unlock trace events. */
   trace?: boolean;
   /** Primitive table (the torture harness swaps in locks/busted/). Default: correct primitives. */
   prims?: LockPrims;
   /**
    * Time the hold of one uncontended acquisition in 2^shift (0 = every one, the kernel's way).
-   * Default 6: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
+   * Default (TRACKER_DEFAULTS) 6: two clock reads (~2 × 50 ns) per pair would more than double a tracked lock pair,
    * so by default one hold in 64 is timed (plus every contended one, whose clock read is paid
    * anyway); holdtime-total is then estimated from them. Wait times are always exact.
    * (1 in 32 cost ~2 ns more a pair: 15% of a tracked pair at times, the budget for lock_stat.)
    */
   holdSampleShift?: number;
-  /** Publish lock_stat to the arena every this many acquisitions. Default 4096. */
+  /** Publish lock_stat to the arena every this many acquisitions. */
   publishEvery?: number;
 }
 
@@ -96,13 +99,13 @@ export class LockTracker implements LockApi {
     this.mem = ctx.mem;
     this.b0 = ctx.block0;
     this.p = opts.prims ?? correctPrims;
-    this.ld = opts.lockdep ?? true;
-    this.tr = opts.trace ?? true;
+    this.ld = opts.lockdep ?? TRACKER_DEFAULTS.lockdep;
+    this.tr = opts.trace ?? TRACKER_DEFAULTS.trace;
     this.ldBase = lockdepBase(ctx.arena);
-    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? 6));
+    const shift = Math.max(0, Math.min(30, opts.holdSampleShift ?? TRACKER_DEFAULTS.holdSampleShift));
     this.stat = opts.lockstat ? new LockStatAcc(ctx.arena, ctx.cpuId, shift) : undefined;
     this.sampleMask = (1 << shift) - 1;
-    this.publishEvery = Math.max(1, opts.publishEvery ?? 4096);
+    this.publishEvery = Math.max(1, opts.publishEvery ?? TRACKER_DEFAULTS.publishEvery);
     this.publishLeft = this.publishEvery;
     Atomics.store(this.mem, this.b0 + CpuField.HELD_DEPTH, 0);
   }

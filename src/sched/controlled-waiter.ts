@@ -30,18 +30,15 @@
  * events (timestamps excluded) in turn order gives a trace hash that two runs with the same
  * seed reproduce bit for bit.
  */
-import { type Arena, CPU_WORDS, LINE_WORDS } from '../shared-mem/layout.js';
+import { type Arena, LINE_WORDS } from '../shared-mem/layout.js';
 import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
 import { Ctl, requestStop, StopState } from '../shared-mem/ctl.js';
 import { RunAborted } from '../locks/ctx.js';
-import { readHeldLocks, type HeldLock } from '../locks/lockdep.js';
-import { lockClassName } from '../locks/classes.js';
+import { type HeldLock } from '../locks/lockdep.js';
 import { type Cpu, EVENT_POINT_BASE, type Waiter } from '../workers/cpu.js';
-import { OPS } from '../workers/hugetlb/ops-list.js';
-import { POINT_NAMES } from '../workers/hugetlb/points.js';
+import { cpuSnapshots } from '../locks/cpu-snapshot.js';
 import { SCHED_STATE_WORDS, type SchedSpec, type Scheduler } from './scheduler.js';
-import { RandomScheduler } from './random.js';
-import { PctScheduler } from './pct.js';
+import { STRATEGIES } from './registry.js';
 import { ReplayScheduler } from './replay.js';
 
 // ---------------------------------------------------------------- buffer layout
@@ -130,18 +127,10 @@ export function createSchedBuffer(plan: SchedBufferPlan, spec: SchedSpec, maxSte
   Atomics.store(s, SH.HASH_A, 0x811c9dc5 | 0);
   Atomics.store(s, SH.HASH_B, 0x3c6ef372 | 0);
   const state = s.subarray(o.state, o.state + SCHED_STATE_WORDS);
-  switch (spec.kind) {
-    case 'random':
-      RandomScheduler.init(state, spec.seed);
-      break;
-    case 'pct':
-      PctScheduler.init(state, spec.seed, spec.cpus, spec.depth, spec.estSteps);
-      break;
-    case 'replay':
-      ReplayScheduler.init(state, s.subarray(o.replay, o.replay + 2 * plan.replayCap), spec.steps);
-      Atomics.store(s, SH.REPLAY_LEN, spec.steps.length);
-      break;
-  }
+  if (spec.kind === 'replay') {
+    ReplayScheduler.init(state, s.subarray(o.replay, o.replay + 2 * plan.replayCap), spec.steps);
+    Atomics.store(s, SH.REPLAY_LEN, spec.steps.length);
+  } else STRATEGIES[spec.kind].init(state, spec);
   // CPU 0 holds the first turn.
   Atomics.store(s, SH.TURN, 0);
   Atomics.store(s, o.go, 1);
@@ -152,6 +141,17 @@ export function planOf(buf: SharedArrayBuffer, cpus: number, replayCap: number):
   const s = new Int32Array(buf);
   return { cpus, logCap: Atomics.load(s, SH.LOG_CAP), replayCap, evCap: Atomics.load(s, SH.EV_CAP) };
 }
+
+/**
+ * What the model calls its operations (by op id) and named points (by point id): data the task
+ * carries, so the scheduler names them in deadlock reports without importing the model.
+ */
+export interface StepNames {
+  ops: readonly string[];
+  points: readonly string[];
+}
+
+const NO_NAMES: StepNames = { ops: [], points: [] };
 
 // ---------------------------------------------------------------- main-thread readers
 
@@ -256,7 +256,6 @@ export class ControlledWaiter implements Waiter {
   private readonly traceMask: number;
   private readonly violAt: number;
   private readonly stopAt: number;
-  private readonly cpuBase: number;
   private spin = 4096;
   /** Filled when this worker found the deadlock. */
   deadlock: DeadlockReport | undefined;
@@ -276,6 +275,8 @@ export class ControlledWaiter implements Waiter {
      * step is the one at which a violation requested the stop, not the first of any violation.
      */
     private readonly violationStop = false,
+    /** The model's names for its operations and points (deadlock reports); none: numbers. */
+    private readonly names: StepNames = NO_NAMES,
   ) {
     this.yieldOnEvents = yieldOnEvents;
     this.s = new Int32Array(buf);
@@ -286,12 +287,7 @@ export class ControlledWaiter implements Waiter {
     this.sleepAt = this.goAt + 1;
     this.mine = this.o.pcpu + me * LINE_WORDS;
     const state = this.s.subarray(this.o.state, this.o.state + SCHED_STATE_WORDS);
-    this.sched =
-      spec.kind === 'random'
-        ? new RandomScheduler(state)
-        : spec.kind === 'pct'
-          ? new PctScheduler(state)
-          : new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), Atomics.load(this.s, SH.REPLAY_LEN));
+    this.sched = spec.kind === 'replay' ? new ReplayScheduler(state, this.s.subarray(this.o.replay, this.o.replay + 2 * replayCap), Atomics.load(this.s, SH.REPLAY_LEN)) : STRATEGIES[spec.kind].create(state);
     this.mem = arena.mem;
     const depth = arena.config.traceDepth;
     this.traceBase = arena.base('trace') + me * LINE_WORDS;
@@ -299,7 +295,6 @@ export class ControlledWaiter implements Waiter {
     this.traceMask = depth - 1;
     this.violAt = arena.base('violations');
     this.stopAt = arena.base('ctl') + Ctl.STOP;
-    this.cpuBase = arena.base('cpu');
   }
 
   aborted(): boolean {
@@ -540,29 +535,24 @@ export class ControlledWaiter implements Waiter {
   }
 
   private deadlockReport(step: number): DeadlockReport {
-    const m = this.mem;
     const s = this.s;
-    const cpus: DeadlockCpu[] = [];
-    const held = Array.from({ length: this.n }, (_, c) => readHeldLocks(this.arena, c));
-    for (let c = 0; c < this.n; c++) {
-      const b = this.cpuBase + c * CPU_WORDS;
-      const l = this.o.pcpu + c * LINE_WORDS;
+    const snaps = cpuSnapshots(this.arena);
+    const cpus: DeadlockCpu[] = snaps.map((c) => {
+      const l = this.o.pcpu + c.cpu * LINE_WORDS;
       const st = Atomics.load(s, l + PC.STATUS);
       const waitingOn = st === St.blocked ? Atomics.load(s, l + PC.BLOCK_AT) : -1;
-      const op = Atomics.load(m, b + CpuField.CUR_OP);
-      const cls = Atomics.load(m, b + CpuField.WAIT_CLASS);
-      cpus.push({
-        cpu: c,
+      return {
+        cpu: c.cpu,
         status: ST_NAMES[st] ?? String(st),
-        op: op > 0 ? (OPS[op - 1]?.name ?? `op${op - 1}`) : '-',
-        lastPoint: POINT_NAMES[Atomics.load(m, b + CpuField.LAST_POINT)] ?? '-',
+        op: c.curOp > 0 ? (this.names.ops[c.curOp - 1] ?? `op${c.curOp - 1}`) : '-',
+        lastPoint: this.names.points[c.lastPoint] ?? '-',
         waitingOn,
         waitValue: st === St.blocked ? Atomics.load(s, l + PC.BLOCK_VAL) : 0,
-        waitClass: cls >= 0 && st === St.blocked ? lockClassName(cls) : '-',
-        heldBy: waitingOn < 0 ? -1 : held.findIndex((hs) => hs.some((h) => h.at === waitingOn)),
-        heldLocks: held[c]!,
-      });
-    }
+        waitClass: c.waitClassId >= 0 && st === St.blocked ? c.waitClass : '-',
+        heldBy: waitingOn < 0 ? -1 : snaps.findIndex((o) => o.held.some((h) => h.at === waitingOn)),
+        heldLocks: c.held,
+      };
+    });
     const lines = [`deadlock at step ${step}: no CPU can run`];
     for (const d of cpus) {
       const h = d.heldLocks.map((x) => `${x.name}@${x.at}(${x.mode})`).join(', ') || 'none';

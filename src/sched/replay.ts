@@ -14,6 +14,7 @@
  * clear line (ReplayFileError), which the CLI turns into exit 2.
  */
 import { readFileSync } from 'node:fs';
+import { STRATEGY_NAMES, isStrategy, type StrategyName } from './registry.js';
 import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -62,7 +63,7 @@ export class ReplayScheduler implements Scheduler {
 
 // ------------------------------------------------------------------ file format
 
-/** What a replay file must say about the run's configuration (stress/controlled.ts fills it). */
+/** What a replay file must say about the run's configuration (src/controlled/ fills it). */
 export interface ReplayConfig {
   scenario: string;
   mode: string;
@@ -71,7 +72,7 @@ export interface ReplayConfig {
   ops: number;
   opsPerCpu?: number[] | undefined;
   skipOps?: number[][] | undefined;
-  sched: 'random' | 'pct';
+  sched: StrategyName;
   pctDepth: number;
   pctSteps: number;
   maxSteps: number;
@@ -191,7 +192,7 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
       }
     });
   }
-  if (cfg.sched !== 'random' && cfg.sched !== 'pct') bad(`config.sched must be random or pct, not ${JSON.stringify(cfg.sched)}`);
+  if (!isStrategy(cfg.sched)) bad(`config.sched must be ${STRATEGY_NAMES.join(' or ')}, not ${JSON.stringify(cfg.sched)}`);
   intIn(cfg.pctDepth, 'config.pctDepth', 1, L.pctDepth);
   intIn(cfg.pctSteps, 'config.pctSteps', 1, L.steps);
   intIn(cfg.maxSteps, 'config.maxSteps', 1, L.steps);

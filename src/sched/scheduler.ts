@@ -11,8 +11,7 @@
  * depends only on the seed and the schedule so far — never on timing.
  */
 import { Prng, Stream } from '../shared-mem/prng.js';
-
-export type SchedName = 'random' | 'pct' | 'replay';
+import type { StrategyName, StrategyParams } from './registry.js';
 
 /** A recorded controlled schedule: seed + the CPU chosen at every step, run-length encoded. */
 export interface Schedule {
@@ -22,7 +21,7 @@ export interface Schedule {
 }
 
 export interface Scheduler {
-  readonly name: SchedName;
+  readonly name: string;
   /**
    * The CPU to run from this step on. `runnable` is non-empty and ascending; `current` is the
    * CPU deciding (the one holding the turn), which is in `runnable` unless it just blocked or
@@ -87,10 +86,7 @@ function rotl(x: number, k: number): number {
 }
 
 /** Plain description of a scheduler: crosses structured clone into the workers. */
-export type SchedSpec =
-  | { kind: 'random'; seed: number }
-  | { kind: 'pct'; seed: number; depth: number; cpus: number; estSteps: number }
-  | { kind: 'replay'; seed: number; steps: Array<[number, number]> };
+export type SchedSpec = ({ kind: StrategyName } & StrategyParams) | { kind: 'replay'; seed: number; steps: Array<[number, number]> };
 
 /** Switches between CPUs in a schedule (preemptions and hand-offs at a block alike). */
 export function countSwitches(steps: ReadonlyArray<readonly [number, number]>): number {

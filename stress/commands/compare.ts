@@ -9,14 +9,14 @@
  * run crashed, stalled or was interrupted.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
-import { parseModeListArg } from '../design-file.js';
-import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { MODE_NAMES } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, compareTable, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../report-json.js';
-import { formatCompare, int } from '../report-text.js';
-import type { RunStatus } from '../engine.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { buildRunReport, compareTable, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
+import { formatCompare, int } from '../../src/report/report-text.js';
+import type { RunStatus } from '../../src/engine/engine.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
+import { EXIT, exitCodeFor } from '../../src/engine/exit.js';
+import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
 export const COMPARE_DEFAULT_OPS = 100_000;
@@ -27,7 +27,7 @@ export const compareCommand: CommandModule<object, Raw> = {
   command: 'compare',
   describe: 'the same workload and seed under several modes, then a side-by-side table of throughput, violations and lock contention',
   builder: (y: Argv<object>) =>
-    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: 'all', describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}; design files FILE.json too` }), COMPARE_DEFAULTS, {
+    outputOptions(stressOptions(y, COMPARE_DEFAULTS, {
       durationDefault: `--ops ${int(COMPARE_DEFAULT_OPS)} per mode instead; a duration is per mode`,
       ops: `operations per mode, split over the CPUs (default ${int(COMPARE_DEFAULT_OPS)} unless --duration)`,
     }))
@@ -38,10 +38,10 @@ export const compareCommand: CommandModule<object, Raw> = {
 };
 
 export async function compareMain(a: Raw): Promise<number> {
-  const modes = uniqueModes(parseModeListArg('--modes', a['modes'], 'all', MODE_NAMES));
   const raw = { ...a };
   if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(COMPARE_DEFAULT_OPS);
   const args = resolveStress(raw, COMPARE_DEFAULTS);
+  const modes = args.modes;
   const outputs = resolveOutputs(a);
   const allModes = modes.length === MODE_NAMES.length && modes.every((m, i) => m === MODE_NAMES[i]);
   const command = rerunCommand('compare', { ...args.base, mode: '' }, { modes: allModes ? ['all'] : modes, stopOnViolationDefault: COMPARE_DEFAULTS.stopOnViolation });

@@ -5,26 +5,26 @@
  * not a failure); 2 on bad usage or a refused design file.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, SCENARIO_NAMES, parseChoice, parseInteger } from '../args.js';
-import { parseModeArg, modeTableOf } from '../design-file.js';
+import { SCENARIO_NAMES, parseChoice, parseInteger } from '../args.js';
+import { modeTableOf } from '../../src/engine/design-file.js';
+import { modeOption, resolveMode } from '../options/mode.js';
 import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
-import { cellText, explainCell, findWitness } from '../explain.js';
-import { replayFileName, replayFileText } from '../controlled.js';
-import { OutputDir } from '../out-file.js';
-import { EXIT } from '../report-json.js';
+import { cellText, explainCell, findWitness } from '../../src/controlled/explain.js';
+import { OutputDir } from '../../src/report/out-file.js';
+import { EXIT } from '../../src/engine/exit.js';
+import { replayFileName, replayFileText } from '../../src/controlled/replay-file.js';
 
 type Raw = Record<string, unknown>;
 
 /** The witness search's defaults (bench/explain.ts measures these). */
-export const EXPLAIN_DEFAULTS = { seed: 1, iterations: 1000, ops: 200, shrinkRuns: 40 } as const;
+export const EXPLAIN_DEFAULTS = { scenario: 'mixed', mode: 'final', seed: 1, iterations: 1000, ops: 200, shrinkRuns: 40 } as const;
 
 export const explainCommand: CommandModule<object, Raw> = {
   command: 'explain',
   describe: 'why a scenario × mode cell is race or safe, step by step from the mode table; for a race, the shortest interleaving found',
   builder: (y: Argv<object>) =>
-    y
-      .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
+    modeOption(y, EXPLAIN_DEFAULTS.mode)
+      .option('scenario', { type: 'string', requiresArg: true, default: EXPLAIN_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
       .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT, 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
       .option('seed', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.seed), describe: 'base seed of the hunt' })
       .option('iterations', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.iterations), describe: 'most hunt iterations' })
@@ -40,8 +40,8 @@ export const explainCommand: CommandModule<object, Raw> = {
 };
 
 export async function explainMain(a: Raw): Promise<number> {
-  const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
-  const mode = modeTableOf(parseModeArg('--mode', a['mode'] ?? 'final'));
+  const scenario = parseChoice('--scenario', a['scenario'] ?? EXPLAIN_DEFAULTS.scenario, SCENARIO_NAMES);
+  const mode = modeTableOf(resolveMode(a, EXPLAIN_DEFAULTS.mode));
   const seed = parseInteger('--seed', a['seed'] ?? EXPLAIN_DEFAULTS.seed, 0, 2 ** 32 - 1, 'a uint32 seed');
   const iterations = parseInteger('--iterations', a['iterations'] ?? EXPLAIN_DEFAULTS.iterations, 1, 1_000_000, 'an iteration count');
   const ops = parseInteger('--ops', a['ops'] ?? EXPLAIN_DEFAULTS.ops, 2, 100_000, 'an operation count');

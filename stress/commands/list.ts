@@ -9,8 +9,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODES } from '../../src/workers/hugetlb/modes.js';
 import { POINTS } from '../../src/workers/hugetlb/points.js';
 import { truthTable } from '../../src/workers/hugetlb/scenarios.js';
-import { paintFor } from '../color.js';
-import { listModeMain } from '../list-mode.js';
+import { paintFor } from '../../src/report/color.js';
+import { listModeMain } from './list-mode.js';
 
 type Raw = Record<string, unknown>;
 

@@ -5,13 +5,13 @@
  * configurations, overlapping shards, unreadable files), else the merged status's code.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError } from '../args.js';
-import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
-import { readReportFile } from '../report-files.js';
-import { MergeError, mergeReports } from '../merge.js';
-import { formatRunReport, formatSummary, plural } from '../report-text.js';
-import { paintFor } from '../color.js';
-import type { RunReport } from '../report-json.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
+import { readReportFile } from '../../src/report/report-files.js';
+import { MergeError, mergeReports } from '../../src/report/merge.js';
+import { formatRunReport, formatSummary, plural } from '../../src/report/report-text.js';
+import { paintFor } from '../../src/report/color.js';
+import type { RunReport } from '../../src/report/report-json.js';
+import { UsageError } from '../../src/engine/exit.js';
 
 type Raw = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
 /** `pmdtorture report REPORT.json... --html FILE [--junit FILE]`: draw saved JSON reports. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError } from '../args.js';
-import { EXIT } from '../report-json.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
-import { readReportFile } from '../report-files.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
+import { readReportFile } from '../../src/report/report-files.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
 
 type Raw = Record<string, unknown>;
 

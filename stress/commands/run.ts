@@ -1,16 +1,17 @@
 /** `pmdtorture run`: one stress run, then the report. Exit 0/1/3/4/130 from its status. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { MODE_NAMES, UsageError, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport } from '../report-json.js';
-import { resolveSched, schedOptions } from '../sched-options.js';
-import { runControlledMain } from '../run-controlled.js';
-import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
-import { parseShard, shardItems, shardOptions } from '../shard.js';
-import { resolveSeeds, runSeeds, seedsText } from '../run-seeds.js';
-import { parseModeArg } from '../design-file.js';
+import { buildRunReport } from '../../src/report/report-json.js';
+import { resolveSched, schedOptions } from '../options/sched.js';
+import { runControlledMain } from './run-controlled.js';
+import { deliverRunReport, outputOptions, resolveOutputs } from '../options/output.js';
+import { shardItems } from '../../src/engine/shard.js';
+import { resolveSeeds, runSeeds, seedsText } from './run-seeds.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { parseShard, shardOptions } from '../options/shard.js';
+import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
 
-export const RUN_DEFAULTS: StressDefaults = { stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
+export const RUN_DEFAULTS: StressDefaults = { mode: 'final', stopOnViolation: true, durationMs: 10_000, statIntervalMs: 1000 };
 
 type Raw = Record<string, unknown>;
 
@@ -19,7 +20,7 @@ export const runCommand: CommandModule<object, Raw> = {
   command: ['run', '$0'],
   describe: 'one stress run of a scenario under a protection mode, then the report (the default command)',
   builder: (y: Argv<object>) =>
-    schedOptions(outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), RUN_DEFAULTS), 'seed of --seeds')))
+    schedOptions(outputOptions(shardOptions(stressOptions(y, RUN_DEFAULTS), 'seed of --seeds')))
       .option('seeds', { type: 'string', requiresArg: true, describe: 'run each seed of a list in turn (1,2,10-20) and report them as one; with --shard, only this shard\'s seeds' })
       .example('$0 run --scenario follow-page --mode vma-lock --widen --ops 50000', 'find the follow_page race 6.1 left open')
       .example('$0 run --mode final --duration 1m --seed 42 --json > report.json', 'a reproducible run with a JSON report') as unknown as Argv<Raw>,
@@ -40,7 +41,6 @@ const NOT_UNDER_SCHED: Record<string, string> = {
 };
 
 export async function runMain(a: Raw): Promise<number> {
-  const mode = parseModeArg('--mode', a['mode']);
   const sa = resolveSched(a);
   // Checked before anything else so that a refused flag leaves no file behind.
   if (sa.sched !== 'parallel') {
@@ -50,13 +50,14 @@ export async function runMain(a: Raw): Promise<number> {
   }
   const seeds = resolveSeeds(a);
   const args = resolveStress(a, RUN_DEFAULTS);
-  if (sa.sched !== 'parallel') return runControlledMain(args, mode, sa);
+  if (sa.sched !== 'parallel') return runControlledMain(args, sa);
   // Only a seed list is split into shards: a single run ignores JOB_COMPLETION_INDEX (nothing to split).
   const shard = seeds !== undefined || a['shard'] !== undefined ? parseShard(a['shard']) : undefined;
   if (shard && shard.source === 'flag' && !seeds) throw new UsageError('--shard', 'run shards a seed list: give --seeds too (accepted: --seeds 1-64 --shard 1/4)');
   if (shard && seeds && shardItems(shard, seeds.length).length === 0) throw new UsageError('--shard', `shard ${shard.index}/${shard.count} has no seeds: the list has only ${seeds.length}`);
   const outputs = resolveOutputs(a);
-  const cfg = { ...args.base, mode };
+  const cfg = args.base;
+  const mode = cfg.mode;
   const command = rerunCommand('run', cfg, { stopOnViolationDefault: RUN_DEFAULTS.stopOnViolation });
   const s = new Session(args);
   try {
@@ -66,7 +67,7 @@ export async function runMain(a: Raw): Promise<number> {
       const mine = shardItems(shard, seeds.length).map((i) => seeds[i]!);
       if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, ${seedsText(mine, seeds.length, shard)}`);
       s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: mine[0]!, seeds: mine, mode, scenario: cfg.scenario, cpus: cfg.cpus });
-      const { report, code } = await runSeeds(s, args, mode, seeds, shard);
+      const { report, code } = await runSeeds(s, args, seeds, shard);
       return deliverRunReport(s, outputs, report, code, args.quiet);
     }
     if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}`);

@@ -9,21 +9,24 @@
  * and write the report (exit 130).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseModeArg } from '../design-file.js';
-import { MODE_NAMES, UsageError, fmtMs, parseDuration, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { parseDuration } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../report-json.js';
-import { int, mb, plural } from '../report-text.js';
-import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
-import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
-import { Timeline } from '../timeline.js';
-import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
-import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
-import { addHist } from '../hist.js';
+import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../../src/report/report-json.js';
+import { int, mb, plural } from '../../src/report/report-text.js';
+import { createStressPool, type LiveStat, type RunResult } from '../../src/engine/engine.js';
+import { addIpiStats, addRcuStats, mergeLockStatRows } from '../../src/report/stats-merge.js';
+import { Timeline } from '../../src/engine/timeline.js';
+import { deliverRunReport, outputOptions, resolveOutputs } from '../options/output.js';
+import { shardItem, type Shard } from '../../src/engine/shard.js';
+import { addHist } from '../../src/report/hist.js';
 import { fullGc } from '../../src/workers/gc.js';
-import { rssSplit } from '../procmem.js';
+import { rssSplit } from '../../src/engine/procmem.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { fmtMs } from '../../src/report/report-text.js';
+import { parseShard, shardOptions } from '../options/shard.js';
+import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
 
-export const SOAK_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
+export const SOAK_DEFAULTS: StressDefaults = { mode: 'final', stopOnViolation: false, durationMs: 0, statIntervalMs: 10_000 };
 const DEFAULT_ROUND_MS = 30_000;
 /** Kept in full over the whole soak (the rest are counted). */
 const MAX_VIOLATIONS_KEPT = 16;
@@ -36,7 +39,7 @@ export const soakCommand: CommandModule<object, Raw> = {
   command: 'soak',
   describe: 'run for hours: a status line every --stat-interval, invariants checked every round, continues past violations',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(stressOptions(y.option('mode', { type: 'string', requiresArg: true, default: 'final', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` }), SOAK_DEFAULTS, { ops: false }), 'round'))
+    outputOptions(shardOptions(stressOptions(y, SOAK_DEFAULTS, { ops: false }), 'round'))
       .option('round', { type: 'string', requiresArg: true, default: fmtMs(DEFAULT_ROUND_MS), describe: 'length of a round: each ends at a quiescent point where the invariants are checked, and the next starts on a fresh arena with the next seed' })
       .example('$0 soak --mode final --duration 8h --report soak.json', 'an overnight soak')
       .example('$0 soak --mode final --duration 1h --shard 2/8 --report soak-2.json', 'shard 2 of 8: rounds 1, 9, 17, … of the unsharded soak') as unknown as Argv<Raw>,
@@ -122,13 +125,13 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
 }
 
 export async function soakMain(a: Raw): Promise<number> {
-  const mode = parseModeArg('--mode', a['mode']);
   if (a['ops'] !== undefined) throw new UsageError('--ops', 'soak runs for a time, not an op count (accepted: --duration, e.g. 8h, or none: until SIGINT/SIGTERM)');
   const roundMs = parseDuration('--round', a['round']);
   const args = resolveStress(a, SOAK_DEFAULTS);
   const shard: Shard | undefined = parseShard(a['shard']);
   const outputs = resolveOutputs(a);
-  const cfg = { ...args.base, mode };
+  const cfg = args.base;
+  const mode = cfg.mode;
   const command = rerunCommand('soak', cfg, { stopOnViolationDefault: SOAK_DEFAULTS.stopOnViolation, roundMs: roundMs === DEFAULT_ROUND_MS ? undefined : roundMs }) + (shard ? ` --shard ${shard.index}/${shard.count}` : '');
   const total = cfg.durationMs;
   const forever = total >= Number.MAX_SAFE_INTEGER;

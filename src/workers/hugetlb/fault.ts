@@ -2,7 +2,7 @@
  * hugetlb_fault → huge_pte_alloc → huge_pmd_share (mm/hugetlb.c), and the swap/migration entry
  * check at the top of hugetlb_fault (patch 2 of the series moves it under the vma lock).
  */
-import { PageHdr } from '../../shared-mem/pool.js';
+import { PageHdr } from './pool.js';
 import { LockClass } from '../../locks/classes.js';
 import type { Kernel } from './kernel.js';
 import { KEv } from './kernel.js';

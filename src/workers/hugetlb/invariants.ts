@@ -2,7 +2,7 @@
  * Invariants checked at quiescent points (kernel-model.md §5), main thread, no CPU running.
  */
 import type { Arena } from '../../shared-mem/layout.js';
-import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK } from '../../shared-mem/pool.js';
+import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK } from './pool.js';
 import { Folio, Mm, Pte, Structs, pteFolio, ptrPage, ptrTag } from './structs.js';
 import { modelShape } from './setup.js';
 

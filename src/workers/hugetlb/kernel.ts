@@ -4,7 +4,7 @@
  * hugetlb_walk(), the KASAN-style check of a dereference, violation reports, and table freeing.
  */
 import type { Arena } from '../../shared-mem/layout.js';
-import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK, POISON } from '../../shared-mem/pool.js';
+import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK, POISON } from './pool.js';
 import { TraceEv, nameTraceEvent } from '../../shared-mem/trace.js';
 import { requestStop } from '../../shared-mem/ctl.js';
 import { LockClass } from '../../locks/classes.js';

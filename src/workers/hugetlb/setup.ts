@@ -5,7 +5,7 @@
  * can be shared by all processes, and unshared by any of them.
  */
 import type { Arena } from '../../shared-mem/layout.js';
-import { PagePool, PageLevel } from '../../shared-mem/pool.js';
+import { PagePool, PageLevel } from './pool.js';
 import { Cpu } from '../cpu.js';
 import { File, Mm, Structs, Vma, VmaFlag } from './structs.js';
 

@@ -3,7 +3,7 @@
  * mm/hugetlb.c: huge_pmd_unshare, __unmap_hugepage_range(_final), hugetlb_change_protection,
  * hugetlb_unshare_all_pmds; fs/hugetlbfs/inode.c: hugetlb_vmdelete_list; mm/mmap.c: free_pgtables.
  */
-import { PageHdr, PageState } from '../../shared-mem/pool.js';
+import { PageHdr, PageState } from './pool.js';
 import { LockClass } from '../../locks/classes.js';
 import type { Kernel } from './kernel.js';
 import { KEv } from './kernel.js';

@@ -8,7 +8,7 @@ import { CpuField, HELD_WORDS } from '../../shared-mem/cpu-block.js';
 import { CPU_WORDS } from '../../shared-mem/layout.js';
 import { copyTrace, traceEventName } from '../../shared-mem/trace.js';
 import { lockClassName } from '../../locks/classes.js';
-import { PAGE_LEVEL_NAMES, PAGE_STATE_NAMES } from '../../shared-mem/pool.js';
+import { PAGE_LEVEL_NAMES, PAGE_STATE_NAMES } from './pool.js';
 import { OUTCOMES } from './outcomes.js';
 import { SITES } from './modes.js';
 import { OPS } from './ops-list.js';

@@ -78,29 +78,32 @@ export const FAIL_KINDS = [
 ] as const;
 export type FailKind = (typeof FAIL_KINDS)[number];
 
+/** Defaults of the options below that are not derived from others. */
+export const BARRIERTORTURE_DEFAULTS = { seed: 1, rounds: 20_000, spinProb: 0.25, napProb: 1 / 32, napUs: 50, lateEvery: 1000, lateMs: 1, stopOnFail: false, boundMs: 10_000, limitMs: 120_000 } as const;
+
 export interface BarrierTortureOptions {
   type: BarrierTortureType;
   /** CPUs (parties), 2..16. */
   cpus: number;
-  /** Rounds every CPU runs (default 20 000). */
+  /** Rounds every CPU runs. */
   rounds?: number;
-  /** No CPU arrived at or passed a barrier for this long (ms): a stall (lost wake-up), torn down. Default 10 000. */
+  /** No CPU arrived at or passed a barrier for this long (ms): a stall (lost wake-up), torn down. */
   boundMs?: number;
-  /** A run not finished after this long (ms) is aborted as hung. Default 120 000. */
+  /** A run not finished after this long (ms) is aborted as hung. */
   limitMs?: number;
   seed?: number;
-  /** Probability per round that a CPU spins up to 256 loads before arriving. Default 1/4. */
+  /** Probability per round that a CPU spins up to 256 loads before arriving. */
   spinProb?: number;
-  /** Probability per round that a CPU naps `napUs` before arriving. Default 1/32. */
+  /** Probability per round that a CPU naps `napUs` before arriving. */
   napProb?: number;
   napUs?: number;
   /** The CPU that arrives late on purpose (default the last). */
   lateCpu?: number;
-  /** It does so in every round r with r % lateEvery === 0 (default 1000; 0 = never). */
+  /** It does so in every round r with r % lateEvery === 0 (0 = never). */
   lateEvery?: number;
-  /** Once the others have arrived it waits this long (ms) more before arriving. Default 1. */
+  /** Once the others have arrived it waits this long (ms) more before arriving. */
   lateMs?: number;
-  /** Abort the run at the first failure. Default false. */
+  /** Abort the run at the first failure. */
   stopOnFail?: boolean;
 }
 
@@ -302,27 +305,27 @@ export async function runBarrierTorture(o: BarrierTortureOptions): Promise<Barri
   if (!Number.isInteger(cpus) || cpus < 2 || cpus > BARRIER_TORTURE_MAX_CPUS) {
     throw new RangeError(`barriertorture: cpus=${cpus} must be in [2, ${BARRIER_TORTURE_MAX_CPUS}]`);
   }
-  const seed = (o.seed ?? 1) >>> 0;
+  const seed = (o.seed ?? BARRIERTORTURE_DEFAULTS.seed) >>> 0;
   const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,
-    rounds: o.rounds ?? 20_000,
+    rounds: o.rounds ?? BARRIERTORTURE_DEFAULTS.rounds,
     seed,
-    spinProb: o.spinProb ?? 0.25,
-    napProb: o.napProb ?? 1 / 32,
-    napUs: o.napUs ?? 50,
+    spinProb: o.spinProb ?? BARRIERTORTURE_DEFAULTS.spinProb,
+    napProb: o.napProb ?? BARRIERTORTURE_DEFAULTS.napProb,
+    napUs: o.napUs ?? BARRIERTORTURE_DEFAULTS.napUs,
     lateCpu: o.lateCpu ?? cpus - 1,
-    lateEvery: o.lateEvery ?? 1000,
-    lateMs: o.lateMs ?? 1,
-    stopOnFail: o.stopOnFail ?? false,
+    lateEvery: o.lateEvery ?? BARRIERTORTURE_DEFAULTS.lateEvery,
+    lateMs: o.lateMs ?? BARRIERTORTURE_DEFAULTS.lateMs,
+    stopOnFail: o.stopOnFail ?? BARRIERTORTURE_DEFAULTS.stopOnFail,
   };
   if (!Number.isInteger(opts.lateCpu) || opts.lateCpu < 0 || opts.lateCpu >= cpus) {
     throw new RangeError(`barriertorture: lateCpu=${opts.lateCpu} must be a CPU in [0, ${cpus - 1}]`);
   }
-  const bound = o.boundMs ?? 10_000;
-  const limit = o.limitMs ?? 120_000;
+  const bound = o.boundMs ?? BARRIERTORTURE_DEFAULTS.boundMs;
+  const limit = o.limitMs ?? BARRIERTORTURE_DEFAULTS.limitMs;
   const file = distPath('src/workers/tasks/barriertorture.js');
   const mem = arena.mem;
   const s0 = arena.base('scratch');

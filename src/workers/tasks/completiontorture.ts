@@ -100,23 +100,26 @@ export const FAIL_KINDS = [
 ] as const;
 export type FailKind = (typeof FAIL_KINDS)[number];
 
+/** Defaults of the options below that are not derived from others. */
+export const COMPLETIONTORTURE_DEFAULTS = { seed: 1, rounds: 30_000, delayProb: 1 / 16, delayUs: 50, waiterSpinProb: 0.25, stopOnFail: false, stallMs: 10_000, boundMs: 30_000 } as const;
+
 export interface CompletionTortureOptions {
   type: CompletionTortureType;
   /** CPUs: one completer and cpus - 1 waiters (>= 2). */
   cpus: number;
-  /** Rounds of the hand-off chain (default 30 000). */
+  /** Rounds of the hand-off chain. */
   rounds?: number;
-  /** No round finished for this long (ms): a stall (lost wake-up), aborted. Default 10 000. */
+  /** No round finished for this long (ms): a stall (lost wake-up), aborted. */
   stallMs?: number;
-  /** A run not finished after this long (ms) is aborted. Default 30 000. */
+  /** A run not finished after this long (ms) is aborted. */
   boundMs?: number;
   seed?: number;
-  /** Probability per round that the completer naps `delayUs` before posting (waiters fall asleep). Default 1/16. */
+  /** Probability per round that the completer naps `delayUs` before posting (waiters fall asleep). */
   delayProb?: number;
   delayUs?: number;
-  /** Probability per round that a waiter spins a little before waiting (tokens pile up). Default 1/4. */
+  /** Probability per round that a waiter spins a little before waiting (tokens pile up). */
   waiterSpinProb?: number;
-  /** Abort the run at the first failure. Default false. */
+  /** Abort the run at the first failure. */
   stopOnFail?: boolean;
 }
 
@@ -394,21 +397,21 @@ export async function runCompletionTorture(o: CompletionTortureOptions): Promise
   if (!Number.isInteger(cpus) || cpus < 2 || cpus > COMPLETION_TORTURE_MAX_CPUS) {
     throw new RangeError(`completiontorture: cpus=${cpus} must be in [2, ${COMPLETION_TORTURE_MAX_CPUS}]`);
   }
-  const seed = (o.seed ?? 1) >>> 0;
+  const seed = (o.seed ?? COMPLETIONTORTURE_DEFAULTS.seed) >>> 0;
   const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,
-    rounds: o.rounds ?? 30_000,
+    rounds: o.rounds ?? COMPLETIONTORTURE_DEFAULTS.rounds,
     seed,
-    delayProb: o.delayProb ?? 1 / 16,
-    delayUs: o.delayUs ?? 50,
-    waiterSpinProb: o.waiterSpinProb ?? 0.25,
-    stopOnFail: o.stopOnFail ?? false,
+    delayProb: o.delayProb ?? COMPLETIONTORTURE_DEFAULTS.delayProb,
+    delayUs: o.delayUs ?? COMPLETIONTORTURE_DEFAULTS.delayUs,
+    waiterSpinProb: o.waiterSpinProb ?? COMPLETIONTORTURE_DEFAULTS.waiterSpinProb,
+    stopOnFail: o.stopOnFail ?? COMPLETIONTORTURE_DEFAULTS.stopOnFail,
   };
-  const stallMs = o.stallMs ?? 10_000;
-  const bound = o.boundMs ?? 30_000;
+  const stallMs = o.stallMs ?? COMPLETIONTORTURE_DEFAULTS.stallMs;
+  const bound = o.boundMs ?? COMPLETIONTORTURE_DEFAULTS.boundMs;
   const file = distPath('src/workers/tasks/completiontorture.js');
   const t0 = performance.now();
   const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'completiontorture', buffer: arena.buffer, config, cpu: i, opts }));

@@ -52,27 +52,30 @@ const S_CPU = 32 * LINE_WORDS; // per-CPU line: live acquisitions, fails
 /** Acquisitions a CPU takes from the shared budget at a time. */
 const CHUNK = 256;
 
+/** Defaults of the options below that are not derived from others. */
+export const LOCKTORTURE_DEFAULTS = { budget: 1_000_000, seed: 1, tracked: false, lockstat: true, strict: true, csSpin: 8, delayProb: 0, delayUs: 100, stopOnFail: false, boundMs: 30_000 } as const;
+
 export interface LockTortureOptions {
   type: LockTortureType;
   cpus: number;
   /** CPUs that write (the first ones); the rest read. Default: all, or half for rwsem types. */
   writers?: number;
-  /** Total acquisitions over all CPUs (default 10^6); 0 = until durationMs. */
+  /** Total acquisitions over all CPUs; 0 = until durationMs. */
   budget?: number;
   /** Stop after this long (ms) even if budget remains. Default: none. */
   durationMs?: number;
-  /** A run not finished after this long (ms) is aborted and reported hung. Default 30000. */
+  /** A run not finished after this long (ms) is aborted and reported hung. */
   boundMs?: number;
   seed?: number;
-  /** Go through LockTracker (lockdep + trace) instead of the bare primitives. Default false. */
+  /** Go through LockTracker (lockdep + trace) instead of the bare primitives. */
   tracked?: boolean;
-  /** With tracked: lock_stat on. Default true. */
+  /** With tracked: lock_stat on. */
   lockstat?: boolean;
-  /** Strict (notify-only) waiter, so lost wake-ups hang. Default true. */
+  /** Strict (notify-only) waiter, so lost wake-ups hang. */
   strict?: boolean;
-  /** Busy-loop iterations inside each critical section. Default 8. */
+  /** Busy-loop iterations inside each critical section. */
   csSpin?: number;
-  /** Stop every CPU at the first exclusion failure (users' "stop at the first error"). Default false. */
+  /** Stop every CPU at the first exclusion failure (users' "stop at the first error"). */
   stopOnFail?: boolean;
   /** Probability that a critical section sleeps delayUs (race widening, locktorture's long_hold). */
   delayProb?: number;
@@ -327,28 +330,28 @@ export async function runLockTorture(o: LockTortureOptions): Promise<LockTorture
   }
   const rwType = o.type.startsWith('rwsem');
   const writers = Math.max(1, Math.min(cpus, o.writers ?? (rwType ? Math.ceil(cpus / 2) : cpus)));
-  const seed = (o.seed ?? 1) >>> 0;
+  const seed = (o.seed ?? LOCKTORTURE_DEFAULTS.seed) >>> 0;
   const config = tortureArenaConfig(cpus);
   const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,
-    budget: o.budget ?? (o.durationMs !== undefined ? 0 : 1_000_000),
+    budget: o.budget ?? (o.durationMs !== undefined ? 0 : LOCKTORTURE_DEFAULTS.budget),
     seed,
-    tracked: o.tracked ?? false,
-    lockstat: o.lockstat ?? true,
-    strict: o.strict ?? true,
-    csSpin: o.csSpin ?? 8,
-    delayProb: o.delayProb ?? 0,
-    delayUs: o.delayUs ?? 100,
-    stopOnFail: o.stopOnFail ?? false,
+    tracked: o.tracked ?? LOCKTORTURE_DEFAULTS.tracked,
+    lockstat: o.lockstat ?? LOCKTORTURE_DEFAULTS.lockstat,
+    strict: o.strict ?? LOCKTORTURE_DEFAULTS.strict,
+    csSpin: o.csSpin ?? LOCKTORTURE_DEFAULTS.csSpin,
+    delayProb: o.delayProb ?? LOCKTORTURE_DEFAULTS.delayProb,
+    delayUs: o.delayUs ?? LOCKTORTURE_DEFAULTS.delayUs,
+    stopOnFail: o.stopOnFail ?? LOCKTORTURE_DEFAULTS.stopOnFail,
   };
   const file = distPath('src/workers/tasks/locktorture.js');
   const t0 = performance.now();
   const inputs = Array.from({ length: cpus }, (_, i): WorkerInput => ({ task: 'locktorture', buffer: arena.buffer, config, cpu: i, reader: rwType && i >= writers, opts }));
   const tw = new TortureWorkers<LockTortureCpuResult>(arena, file, inputs);
   const { results, errors } = tw;
-  const bound = o.boundMs ?? 30_000;
+  const bound = o.boundMs ?? LOCKTORTURE_DEFAULTS.boundMs;
   const mem = arena.mem;
   const scratch = arena.base('scratch');
   // The bound is the watchdog (a lost wake-up or a deadlock shows as not finishing); a worker

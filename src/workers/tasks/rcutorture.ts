@@ -52,12 +52,15 @@ export type TortureFlavor = 'rcu' | 'irq';
 export type Retire = 'sync' | 'call' | 'mixed';
 export type Scenario = 'torture' | 'stall' | 'ipi-deadlock-chain' | 'ipi-deadlock-timeout' | 'sleeping-target';
 
+/** Defaults of the options below that are not derived from others. */
+export const RCUTORTURE_DEFAULTS = { retire: 'sync', delayEvery: 16, delaySpins: 2000, readerPolls: true, stallHoldMs: 600, updaters: 1, seed: 1, scenario: 'torture', minMs: 0, busted: 'none' } as const;
+
 export interface TortureOptions {
   flavor: TortureFlavor;
   cpus: number;
-  /** Updater CPUs (the first ones); the rest read. Default 1. */
+  /** Updater CPUs (the first ones); the rest read. */
   updaters?: number;
-  /** rcu flavor: how updaters retire objects. Default 'sync'. */
+  /** rcu flavor: how updaters retire objects. */
   retire?: Retire;
   busted?: RcuBusted | IrqBusted | undefined;
   /**
@@ -145,7 +148,7 @@ const FLAVOURS: Record<TortureFlavor, TortureFlavour> = {
     twins: RCU_BUSTED,
     stalls: true,
     stats: (rcu) => ` gps: ${rcu.gracePeriods} cbs: ${rcu.callbacksInvoked}/${rcu.callbacksQueued} maxbacklog: ${rcu.maxBacklog}`,
-    retire: (o) => o.retire ?? 'sync',
+    retire: (o) => o.retire ?? RCUTORTURE_DEFAULTS.retire,
   },
   irq: {
     tag: 'ipi-torture',
@@ -232,9 +235,9 @@ class TortureCpu {
     const m = this.m;
     const cpu = this.cpu;
     const rng = cpu.rng;
-    const every = this.o.delayEvery ?? 16;
-    const spins = this.o.delaySpins ?? 2000;
-    const polls = this.o.readerPolls ?? true;
+    const every = this.o.delayEvery ?? RCUTORTURE_DEFAULTS.delayEvery;
+    const spins = this.o.delaySpins ?? RCUTORTURE_DEFAULTS.delaySpins;
+    const polls = this.o.readerPolls ?? RCUTORTURE_DEFAULTS.readerPolls;
     const ops = this.ops;
     const gpCountAt = ops.gpCountAt;
     const curAt = this.s + S_CUR;
@@ -284,7 +287,7 @@ class TortureCpu {
     const m = this.m;
     const cpu = this.cpu;
     const rng = cpu.rng;
-    const retire = this.o.retire ?? 'sync';
+    const retire = this.o.retire ?? RCUTORTURE_DEFAULTS.retire;
     const per = Math.floor(TORTURE_OBJECTS / nUpdaters);
     const lo = uIndex * per;
     const removed: number[] = [];
@@ -344,7 +347,7 @@ class TortureCpu {
 
   /** CPU 1 holds one read-side section for stallHoldMs: the stall detector must name it. */
   staller(): void {
-    const hold = this.o.stallHoldMs ?? 600;
+    const hold = this.o.stallHoldMs ?? RCUTORTURE_DEFAULTS.stallHoldMs;
     this.ops.readLock();
     Atomics.wait(this.m, this.napAt, 0, hold);
     this.ops.readUnlock();
@@ -410,17 +413,17 @@ class TortureCpu {
 
 function tortureCpuMain(d: WorkerIn): TortureCpuResult {
   const o = d.opts;
-  const nUp = Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1));
+  const nUp = Math.max(1, Math.min(o.updaters ?? RCUTORTURE_DEFAULTS.updaters, o.cpus - 1));
   let t: TortureCpu | undefined;
   return runTortureCpu(d, {
-    seed: o.seed ?? 1,
+    seed: o.seed ?? RCUTORTURE_DEFAULTS.seed,
     result: { cpu: d.cpu, aborted: false },
     setup: (cpu) => {
       t = new TortureCpu(cpu, o);
     },
     run: (cpu) => {
       const lockAt = cpu.arena.base('scratch') + S_CUR + 8;
-      switch (o.scenario ?? 'torture') {
+      switch (o.scenario ?? RCUTORTURE_DEFAULTS.scenario) {
         case 'torture':
           if (d.cpu < nUp) t!.updater(d.cpu, nUp);
           else t!.reader();
@@ -490,7 +493,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     if (fl.stalls) for (const s of findRcuStalls(arena, now)) if (s.first) stalls.push(s);
     if (firstViolationMs < 0 && readPerCpu(arena, o.cpus, ST_VIOL) > 0) firstViolationMs = now - t0;
     if (now - t0 >= o.durationMs) return true;
-    if (o.minReads && now - t0 >= (o.minMs ?? 0) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) return true;
+    if (o.minReads && now - t0 >= (o.minMs ?? RCUTORTURE_DEFAULTS.minMs) && readPerCpu(arena, o.cpus, ST_READS) >= o.minReads) return true;
     return o.stopOnViolation === true && firstViolationMs >= 0;
   });
   const terminated = outcome === 'done' ? false : await tw.stop(5000);
@@ -523,7 +526,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const ipi = readIpiStats(arena);
   const success = violations === 0 && mbErrors === 0 && errors.length === 0 && !terminated;
   const tag = fl.tag;
-  const busted = o.busted ?? 'none';
+  const busted = o.busted ?? RCUTORTURE_DEFAULTS.busted;
   const lines = [
     `${tag}: rtc: ${Atomics.load(m, sc + S_CUR)} ver: ${updates} tfle: 0 rta: ${updates} rtaf: ${allocFails} rtf: ${circulation[PIPE_LEN]} rtmbe: ${mbErrors} nt: ${reads}` +
       fl.stats(rcu, ipi),
@@ -532,7 +535,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     `${tag}: Free-Block Circulation:  ${circulation.join(' ')}`,
     ...stalls.map(formatRcuStall),
     ...errors.map((e) => `${tag}: ERROR ${e.split('\n')[0]}`),
-    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? 1, o.cpus - 1))} retire=${fl.retire(o)} seed=${o.seed ?? 1} ms=${Math.round(elapsedMs)}`,
+    `${tag}: --- End of test: ${success ? 'SUCCESS' : 'FAILURE'}: flavor=${o.flavor} busted=${busted} nreaders=${o.cpus - Math.max(1, Math.min(o.updaters ?? RCUTORTURE_DEFAULTS.updaters, o.cpus - 1))} nupdaters=${Math.max(1, Math.min(o.updaters ?? RCUTORTURE_DEFAULTS.updaters, o.cpus - 1))} retire=${fl.retire(o)} seed=${o.seed ?? RCUTORTURE_DEFAULTS.seed} ms=${Math.round(elapsedMs)}`,
   ];
   return {
     flavor: o.flavor,

@@ -10,8 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { type Arena, type ArenaConfig, CPU_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
-import { lockClassName } from '../../locks/classes.js';
-import { type HeldLock, readHeldLocks } from '../../locks/lockdep.js';
+import type { HeldLock } from '../../locks/lockdep.js';
+import { cpuSnapshots } from '../../locks/cpu-snapshot.js';
 
 /** The arena of a lock torture: CPU blocks, lock words and scratch; the hugetlb model's tables at their smallest. */
 export function tortureArenaConfig(cpus: number): ArenaConfig {
@@ -137,23 +137,12 @@ export class TortureWorkers<R extends { error?: string | undefined }> {
    * it sleeps on, whether it was lost, the lock class it waits for and the locks it holds.
    */
   snapshot(names: ReadonlyMap<number, string> = new Map()): Sleeper[] {
-    const mem = this.arena.mem;
-    const out: Sleeper[] = [];
-    for (let i = 0; i < this.arena.config.cpus; i++) {
-      const b = this.arena.base('cpu') + i * CPU_WORDS;
-      const state = Atomics.load(mem, b + CpuField.STATE);
-      if (state === CpuState.done || state === CpuState.idle) continue;
-      const waitOn = Atomics.load(mem, b + CpuField.WAIT_ON);
-      const waitVal = Atomics.load(mem, b + CpuField.WAIT_VAL);
-      const wordNow = waitOn >= 0 ? Atomics.load(mem, waitOn) : 0;
-      const wc = Atomics.load(mem, b + CpuField.WAIT_CLASS);
-      out.push({
-        cpu: i, state, waitOn, waitClass: wc >= 0 ? lockClassName(wc) : '-', held: readHeldLocks(this.arena, i),
-        waitName: names.get(waitOn) ?? '-', waitVal, wordNow,
-        lostWakeup: state === CpuState.blocked && waitOn >= 0 && wordNow !== waitVal,
-      });
-    }
-    return out;
+    return cpuSnapshots(this.arena)
+      .filter((c) => c.state !== CpuState.done && c.state !== CpuState.idle)
+      .map((c) => ({
+        cpu: c.cpu, state: c.state, waitOn: c.waitOn, waitClass: c.waitClass, held: c.held,
+        waitName: names.get(c.waitOn) ?? '-', waitVal: c.waitVal, wordNow: c.wordNow, lostWakeup: c.lostWakeup,
+      }));
   }
 
   get finished(): boolean {

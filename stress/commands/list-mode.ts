@@ -3,9 +3,9 @@
  * walk site; with --json the mode in the design-file format (a built-in extends itself), so a
  * user starts a design from a copy.
  */
-import { designFileOf, loadedDesign } from '../src/workers/hugetlb/mode-design.js';
-import { modeTableOf, parseModeArg } from './design-file.js';
-import { truthTableText } from './explain.js';
+import { designFileOf, loadedDesign } from '../../src/workers/hugetlb/mode-design.js';
+import { modeTableOf, parseModeArg } from '../../src/engine/design-file.js';
+import { truthTableText } from '../../src/controlled/explain.js';
 
 export function listModeMain(arg: unknown, json: boolean): void {
   const m = modeTableOf(parseModeArg('--mode', arg));

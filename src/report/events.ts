@@ -5,8 +5,8 @@
  * kept in memory.
  */
 import { OutputStream } from './out-file.js';
-import type { LiveStat } from './engine.js';
-import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import type { LiveStat } from '../engine/engine.js';
+import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 
 export type EventLine =
   | { type: 'start'; t: string; command: string; seed: number; seeds?: number[]; mode: string; scenario: string; cpus: number }

@@ -14,8 +14,8 @@ import type { HuntReport } from '../hunt-report.js';
 import { histQuantileUs, histTotal } from '../hist.js';
 import { esc, PALETTE, sequenceLegend, svgGroupedBars, svgHistogram, svgSequence } from './svg.js';
 import { violationSequence } from './interleaving.js';
-import type { ViolationRecord } from '../../src/workers/hugetlb/violations.js';
-import type { LockPoint } from '../../src/locks/lockstat.js';
+import type { ViolationRecord } from '../../workers/hugetlb/violations.js';
+import type { LockPoint } from '../../locks/lockstat.js';
 
 export type AnyReport = RunReport | CompareReport | HuntReport;
 

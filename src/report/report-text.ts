@@ -3,18 +3,17 @@
  * table in /proc/lock_stat's column order, RCU/IPI stats, invariants, stall reports, the
  * compare table, and the command that re-runs the run.
  */
-import { formatLockStat } from '../src/locks/lockstat.js';
-import { lockClassName } from '../src/locks/classes.js';
-import { SITES, SITE_INFO, type Site } from '../src/workers/hugetlb/modes.js';
-import { OPS } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
-import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
+import { formatLockStat } from '../locks/lockstat.js';
+import { lockClassName } from '../locks/classes.js';
+import { SITES, SITE_INFO, type Site } from '../workers/hugetlb/modes.js';
+import { OPS } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES } from '../workers/hugetlb/points.js';
+import { OUTCOMES } from '../workers/hugetlb/outcomes.js';
 // Registers the model's trace event names in this thread.
-import '../src/workers/hugetlb/kernel.js';
-import { TRACE_PER_CPU, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { StallReport } from './engine.js';
+import '../workers/hugetlb/kernel.js';
+import { TRACE_PER_CPU, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import type { StallReport } from '../engine/engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
-import { fmtMs } from './args.js';
 import { plain, type Paint } from './color.js';
 
 /** Violations printed in full in the human report. */
@@ -23,6 +22,15 @@ export const SPLATS_IN_FULL = 3;
 const TRACE_PER_CPU_SHOWN = TRACE_PER_CPU;
 
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** A duration the way the flags take it: 10s, 5m, 1h, 500ms. */
+export function fmtMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
 const fix = (n: number, d = 2): string => n.toFixed(d);
 
 function table(head: string[], rows: string[][], alignLeft = 1): string[] {

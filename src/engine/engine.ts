@@ -7,35 +7,35 @@
 import { rssSplit } from './procmem.js';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { Arena, type ArenaConfig, defaultArenaConfig } from '../src/shared-mem/layout.js';
-import { CPU_STATE_NAMES, CpuField, CpuState } from '../src/shared-mem/cpu-block.js';
-import { CPU_WORDS } from '../src/shared-mem/layout.js';
-import { StopState, requestStop, stopState } from '../src/shared-mem/ctl.js';
-import { readTrace } from '../src/shared-mem/trace.js';
-import { PageHdr, PagePool } from '../src/shared-mem/pool.js';
-import { Mm, Structs, ptrPage } from '../src/workers/hugetlb/structs.js';
-import { distPath } from '../src/workers/paths.js';
-import type { CpuResult, CpuTask, PlantedFault } from '../src/workers/hugetlb/run-cpu.js';
-import { setupModel } from '../src/workers/hugetlb/setup.js';
-import { modeByName } from '../src/workers/hugetlb/modes.js';
-import { checkInvariants, type InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import { C, readOutcomes, readWidened, sumCounter } from '../src/workers/hugetlb/stats.js';
-import { OPS, opSiteName } from '../src/workers/hugetlb/ops-list.js';
-import { POINT_NAMES, parseWidenPoint, pointId } from '../src/workers/hugetlb/points.js';
-import { readViolations, violationCount, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import { readLockStat, type LockStatRow } from '../src/locks/lockstat.js';
-import { readHeldLocks, readLockdepReports, type HeldLock, type LockdepReport } from '../src/locks/lockdep.js';
-import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../src/locks/rcu.js';
-import { readIpiStats, type IpiStats } from '../src/locks/irq.js';
-import { lockClassName } from '../src/locks/classes.js';
-import { rcuHoldsGp } from '../src/locks/rcu.js';
-import { irqOffShown } from '../src/locks/irq.js';
-import { Ctl } from '../src/shared-mem/ctl.js';
-import { readRefHold, type RefHoldStats } from '../src/workers/hugetlb/refhold.js';
+import { Arena, type ArenaConfig, defaultArenaConfig } from '../shared-mem/layout.js';
+import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
+import { CPU_WORDS } from '../shared-mem/layout.js';
+import { StopState, requestStop, stopState } from '../shared-mem/ctl.js';
+import { readTrace } from '../shared-mem/trace.js';
+import { PageHdr, PagePool } from '../workers/hugetlb/pool.js';
+import { Mm, Structs, ptrPage } from '../workers/hugetlb/structs.js';
+import { distPath } from '../workers/paths.js';
+import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cpu.js';
+import { setupModel } from '../workers/hugetlb/setup.js';
+import { modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
+import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
+import { C, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
+import { OPS, opSiteName } from '../workers/hugetlb/ops-list.js';
+import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
+import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import { readLockStat, type LockStatRow } from '../locks/lockstat.js';
+import { readLockdepReports, type HeldLock, type LockdepReport } from '../locks/lockdep.js';
+import { readRcuStats, type RcuStats, findRcuStalls, takeRcuBacklogPeak } from '../locks/rcu.js';
+import { readIpiStats, type IpiStats } from '../locks/irq.js';
+import { rcuHoldsGp } from '../locks/rcu.js';
+import { irqOffShown } from '../locks/irq.js';
+import { Ctl } from '../shared-mem/ctl.js';
+import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
+import { cpuSnapshot } from '../locks/cpu-snapshot.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
-import '../src/workers/hugetlb/kernel.js';
+import '../workers/hugetlb/kernel.js';
 
 export interface WidenOptions {
   /** Probability of a delay at each enabled point. */
@@ -190,6 +190,9 @@ interface AtomicsWaitAsync {
   waitAsync(mem: Int32Array, at: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }
 
+/** Defaults of RunConfig's optional fields. */
+export const ENGINE_DEFAULTS = { statIntervalMs: 1000 } as const;
+
 /** How long a --duration run may take to start its CPUs before its duration runs regardless. */
 const START_ALLOWANCE_MS = 120_000;
 /** After an abort, how long workers get to unwind before the pool is destroyed. */
@@ -219,100 +222,152 @@ export function splitOps(total: number, cpus: number): number[] {
   return Array.from({ length: cpus }, (_, c) => Math.floor(total / cpus) + (c < total % cpus ? 1 : 0));
 }
 
+/**
+ * One parallel run, in its steps: set up the arena, model and pool; start one task per CPU;
+ * watch them until they settle (duration, stalls, crashes, interrupts, live stats); tear the
+ * pool down; collect the counters into a RunResult.
+ */
 export async function runStress(cfg: RunConfig): Promise<RunResult> {
+  const run = setUpRun(cfg);
+  startCpus(run, cpuTasks(run));
+  watchFirstOp(run);
+  await watchdog(run);
+  await tearDown(run);
+  return collectResult(run);
+}
+
+/** What the steps of one run share. */
+interface StressRun {
+  readonly cfg: RunConfig;
+  readonly arena: Arena;
+  readonly arenaCfg: ArenaConfig;
+  readonly n: number;
+  readonly widen: CpuTask['widen'];
+  readonly mode: ModeTable;
+  readonly startEpochMs: number;
+  /** The pool is this run's own (closed at the end), not a caller's. */
+  readonly ownPool: boolean;
+  readonly pool: Piscina;
+  readonly t0: number;
+  readonly errors: string[];
+  readonly stalls: StallReport[];
+  readonly results: Array<CpuResult | undefined>;
+  readonly timeline: Timeline;
+  status: RunStatus | undefined;
+  settled: boolean;
+  settledAt: number;
+  /** performance.now() when every CPU passed the start barrier; 0 until then. */
+  firstOpAtMs: number;
+}
+
+function setUpRun(cfg: RunConfig): StressRun {
   const arenaCfg = arenaConfigFor(cfg);
   const arena = Arena.create(arenaCfg);
   setupModel(arena);
   const n = cfg.cpus;
-  const widen = widenTable(cfg.widen);
-  const startEpochMs = performance.timeOrigin + performance.now();
-  const ownPool = cfg.pool === undefined;
   // Workers get the table itself: a design file's mode exists only in this thread's registry.
   const mode = modeByName(cfg.mode);
   if (mode === undefined) throw new RangeError(`runStress: unknown mode '${cfg.mode}'`);
-  const tasks: CpuTask[] = Array.from({ length: n }, (_, cpu) => ({
-    buffer: arena.buffer,
-    arena: arenaCfg,
+  if (cfg.pool && cfg.pool.options.maxThreads < n) throw new RangeError(`runStress: the pool given cannot run ${n} CPUs`);
+  return {
+    cfg, arena, arenaCfg, n, mode,
+    widen: widenTable(cfg.widen),
+    startEpochMs: performance.timeOrigin + performance.now(),
+    ownPool: cfg.pool === undefined,
+    pool: cfg.pool ?? createStressPool(n),
+    t0: performance.now(),
+    errors: [],
+    stalls: [],
+    results: new Array<CpuResult | undefined>(n),
+    timeline: cfg.timeline ?? new Timeline(),
+    status: undefined,
+    settled: false,
+    settledAt: 0,
+    firstOpAtMs: 0,
+  };
+}
+
+function cpuTasks(run: StressRun): CpuTask[] {
+  const { cfg, n } = run;
+  return Array.from({ length: n }, (_, cpu) => ({
+    buffer: run.arena.buffer,
+    arena: run.arenaCfg,
     cpu,
     seed: cfg.seed,
-    mode,
+    mode: run.mode,
     scenario: cfg.scenario,
     ops: cfg.ops > 0 ? splitOps(cfg.ops, n)[cpu]! : null,
-    widen,
+    widen: run.widen,
     lockstat: cfg.lockstat,
     stopOnViolation: cfg.stopOnViolation,
     stopAtSites: cfg.stopAtSites,
     plant: cfg.plant,
-    startEpochMs,
+    startEpochMs: run.startEpochMs,
     // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.
-    ...(ownPool ? {} : { collect: true }),
+    ...(run.ownPool ? {} : { collect: true }),
   }));
-  if (cfg.pool && cfg.pool.options.maxThreads < n) throw new RangeError(`runStress: the pool given cannot run ${n} CPUs`);
-  const pool = cfg.pool ?? createStressPool(n);
-  const t0 = performance.now();
-  const errors: string[] = [];
-  const stalls: StallReport[] = [];
-  let status: RunStatus | undefined;
-  const results: Array<CpuResult | undefined> = new Array(n);
+}
+
+/** Runs every task on the pool; a crashed CPU or a dead worker aborts the others. */
+function startCpus(run: StressRun, tasks: CpuTask[]): void {
+  const { arena, errors } = run;
   const running = tasks.map((t, i) =>
-    pool.run(t).then(
+    run.pool.run(t).then(
       (r: CpuResult) => {
-        results[i] = r;
+        run.results[i] = r;
         if (r.status === 'crashed') {
           errors.push(`cpu ${r.cpu} crashed: ${r.error ?? ''}`);
-          status ??= 'crashed';
+          run.status ??= 'crashed';
           requestStop(arena, StopState.abort);
         }
       },
       (e: unknown) => {
         errors.push(`cpu ${i} worker died: ${e instanceof Error ? e.message : String(e)}`);
-        status ??= 'crashed';
+        run.status ??= 'crashed';
         requestStop(arena, StopState.abort);
       },
     ),
   );
-  const all = Promise.all(running);
-  let settled = false;
-  let settledAt = 0;
-  void all.then(() => {
-    settled = true;
-    settledAt = performance.now();
+  void Promise.all(running).then(() => {
+    run.settled = true;
+    run.settledAt = performance.now();
   });
-  // The start barrier's generation word moves when the last CPU arrives: the first operation.
-  let firstOpAtMs = 0;
+}
+
+/** The start barrier's generation word moves when the last CPU arrives: the first operation. */
+function watchFirstOp(run: StressRun): void {
+  const { arena } = run;
   const goAt = arena.base('ctl') + Ctl.GO;
   const go = (Atomics as unknown as AtomicsWaitAsync).waitAsync(arena.mem, goAt, 0, 60_000);
-  if (go.async) void (go.value as Promise<string>).then(() => (firstOpAtMs = Atomics.load(arena.mem, goAt) !== 0 ? performance.now() : 0));
-  else firstOpAtMs = performance.now();
+  if (go.async) void (go.value as Promise<string>).then(() => (run.firstOpAtMs = Atomics.load(arena.mem, goAt) !== 0 ? performance.now() : 0));
+  else run.firstOpAtMs = performance.now();
+}
 
+/** Until every CPU has settled: duration, stalls, RCU stalls, an abort's grace, live stats and the timeline. */
+async function watchdog(run: StressRun): Promise<void> {
+  const { cfg, arena, n, t0, errors, timeline } = run;
+  const goAt = arena.base('ctl') + Ctl.GO;
   const onAbort = (): void => {
-    status ??= 'interrupted';
+    run.status ??= 'interrupted';
     requestStop(arena, StopState.stop);
   };
   cfg.signal?.addEventListener('abort', onAbort);
   if (cfg.signal?.aborted) onAbort();
-
-  // Watchdog: duration, stalls, live stats.
   const lastOps = new Array<number>(n).fill(-1);
   const lastChange = new Array<number>(n).fill(performance.now());
   let lastStat = performance.now();
   let abortAt = 0;
   let delivered = 0;
-  const timeline = cfg.timeline ?? new Timeline();
   timeline.beginRun(n);
-  const sampleTimeline = (now: number, force = false): void => {
-    const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
-    timeline.sample({ elapsedMs: now - t0, opsPerCpu, violations: violationCount(arena), rcuBacklog: takeRcuBacklogPeak(arena) }, force);
-  };
-  while (!settled) {
+  while (!run.settled) {
     await new Promise((r) => setTimeout(r, 50));
     const now = performance.now();
     // The barrier's wait above gives up after 60 s: a start-up slower than that is seen here.
-    if (firstOpAtMs === 0 && Atomics.load(arena.mem, goAt) !== 0) firstOpAtMs = now;
+    if (run.firstOpAtMs === 0 && Atomics.load(arena.mem, goAt) !== 0) run.firstOpAtMs = now;
     // --duration counts from the first operation: with many CPUs, starting the workers takes
     // seconds (one V8 isolate each) and must not eat into the time asked for. A start that never
     // completes still ends, START_ALLOWANCE_MS later than the duration.
-    if (cfg.ops === 0 && (firstOpAtMs > 0 ? now - firstOpAtMs >= cfg.durationMs : now - t0 >= cfg.durationMs + START_ALLOWANCE_MS)) requestStop(arena, StopState.stop);
+    if (cfg.ops === 0 && (run.firstOpAtMs > 0 ? now - run.firstOpAtMs >= cfg.durationMs : now - t0 >= cfg.durationMs + START_ALLOWANCE_MS)) requestStop(arena, StopState.stop);
     for (let c = 0; c < n; c++) {
       const b = arena.base('cpu') + c * CPU_WORDS;
       const ops = Atomics.load(arena.mem, b + CpuField.OPS);
@@ -320,9 +375,9 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       if (ops !== lastOps[c] || st === CpuState.done || st === CpuState.idle) {
         lastOps[c] = ops;
         lastChange[c] = now;
-      } else if (now - lastChange[c]! > cfg.stallTimeoutMs && status === undefined) {
-        status = 'stalled';
-        for (let d = 0; d < n; d++) stalls.push(stallReport(arena, d));
+      } else if (now - lastChange[c]! > cfg.stallTimeoutMs && run.status === undefined) {
+        run.status = 'stalled';
+        for (let d = 0; d < n; d++) run.stalls.push(stallReport(arena, d));
         errors.push(`cpu ${c} made no progress for ${cfg.stallTimeoutMs} ms`);
         timeline.mark({ tMs: timeline.endMs, kind: 'stall', n: 1, label: `stall: cpu ${c}` });
         requestStop(arena, StopState.abort);
@@ -334,8 +389,8 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       errors.push('workers did not unwind after abort: terminated');
       break;
     }
-    sampleTimeline(now);
-    if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? 1000)) {
+    sampleTimeline(run, now);
+    if (cfg.onStat && now - lastStat >= (cfg.statIntervalMs ?? ENGINE_DEFAULTS.statIntervalMs)) {
       lastStat = now;
       const st = liveStat(arena, cfg, now - t0, delivered);
       delivered += st.newViolations.length;
@@ -343,16 +398,33 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     }
   }
   cfg.signal?.removeEventListener('abort', onAbort);
-  sampleTimeline(performance.now(), true);
-  if (status === 'crashed') timeline.mark({ tMs: timeline.endMs, kind: 'crash', n: 1, label: 'crash' });
-  if (status === 'interrupted') timeline.mark({ tMs: timeline.endMs, kind: 'interrupt', n: 1, label: 'interrupted' });
-  // A caller's pool stays open for its next run, unless workers had to be killed.
-  if (!settled) await pool.destroy();
-  else if (ownPool) await pool.close();
-  const elapsedMs = performance.now() - t0;
+}
+
+function sampleTimeline(run: StressRun, now: number, force = false): void {
+  const { arena, n } = run;
+  const opsPerCpu = Array.from({ length: n }, (_, c) => Atomics.load(arena.mem, arena.base('cpu') + c * CPU_WORDS + CpuField.OPS));
+  run.timeline.sample({ elapsedMs: now - run.t0, opsPerCpu, violations: violationCount(arena), rcuBacklog: takeRcuBacklogPeak(arena) }, force);
+}
+
+/** The last sample and marks; a caller's pool stays open for its next run, unless workers had to be killed. */
+async function tearDown(run: StressRun): Promise<void> {
+  const { timeline } = run;
+  sampleTimeline(run, performance.now(), true);
+  if (run.status === 'crashed') timeline.mark({ tMs: timeline.endMs, kind: 'crash', n: 1, label: 'crash' });
+  if (run.status === 'interrupted') timeline.mark({ tMs: timeline.endMs, kind: 'interrupt', n: 1, label: 'interrupted' });
+  if (!run.settled) await run.pool.destroy();
+  else if (run.ownPool) await run.pool.close();
+}
+
+/** Everything the arena counted, the invariants (at a quiescent end), and the run's status. */
+function collectResult(run: StressRun): RunResult {
+  const { cfg, arena, arenaCfg, n, widen, errors, stalls, firstOpAtMs, startEpochMs, timeline } = run;
+  const elapsedMs = performance.now() - run.t0;
   // The measured interval: from the start barrier to the last CPU's end (start-up and pool
   // teardown are reported apart, as firstOpAtMs).
-  const runMs = firstOpAtMs > 0 && settledAt > firstOpAtMs ? settledAt - firstOpAtMs : elapsedMs;
+  const runMs = firstOpAtMs > 0 && run.settledAt > firstOpAtMs ? run.settledAt - firstOpAtMs : elapsedMs;
+  const results = run.results;
+  let status = run.status;
 
   const perOp: Record<string, number> = {};
   const failedOps: Record<string, number> = {};
@@ -442,19 +514,16 @@ function liveStat(arena: Arena, run: { scenario: string; mode: string }, elapsed
 }
 
 function stallReport(arena: Arena, cpu: number): StallReport {
-  const b = arena.base('cpu') + cpu * CPU_WORDS;
-  const g = (f: number): number => Atomics.load(arena.mem, b + f);
-  const op = g(CpuField.CUR_OP);
-  const waitCls = g(CpuField.WAIT_CLASS);
+  const c = cpuSnapshot(arena, cpu);
   return {
     cpu,
-    state: CPU_STATE_NAMES[g(CpuField.STATE)] ?? '?',
-    op: op > 0 ? (OPS[op - 1]?.name ?? '?') : '-',
-    waitingOn: g(CpuField.WAIT_ON),
-    waitingFor: waitCls >= 0 && g(CpuField.STATE) === CpuState.blocked ? lockClassName(waitCls) : null,
+    state: c.stateName,
+    op: c.curOp > 0 ? (OPS[c.curOp - 1]?.name ?? '?') : '-',
+    waitingOn: c.waitOn,
+    waitingFor: c.waitClassId >= 0 && c.state === CpuState.blocked ? c.waitClass : null,
     irqsOff: irqOffShown(arena, cpu),
     rcuReader: rcuHoldsGp(arena, cpu),
-    heldLocks: readHeldLocks(arena, cpu),
-    lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (waitCls >= 0 && e.name === 'block' ? ` (${lockClassName(waitCls)})` : ''), a: e.a, b: e.b })),
+    heldLocks: c.held,
+    lastEvents: readTrace(arena, cpu, 16).map((e) => ({ us: e.us, event: e.name + (c.waitClassId >= 0 && e.name === 'block' ? ` (${c.waitClass})` : ''), a: e.a, b: e.b })),
   };
 }

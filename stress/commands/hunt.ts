@@ -3,35 +3,42 @@
  * workflow); stops at the first violation, writes its replay file into --out and prints the path.
  * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
-import { plural } from './report-text.js';
+import { plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { modeArgOf, parseModeArg } from './design-file.js';
-import { MODE_NAMES, SCENARIO_NAMES, UsageError, parseChoice, parseInteger, randomSeed } from './args.js';
-import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, hunt, openTargets, replayFile, replayFileName, replayFileOf, replayFileText, type HuntResult } from './controlled.js';
-import { resolveSched, schedOptions } from './sched-options.js';
-import { SCHEMA_VERSION, designJsonOf, toolInfo } from './report-json.js';
-import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from './outputs.js';
-import { parseShard, shardItems, shardOptions } from './shard.js';
-import { OutputDir } from './out-file.js';
-import { claimInterrupts } from './interrupt.js';
-import type { HuntReport } from './hunt-report.js';
-import { shellWord } from './args.js';
+import { modeArgOf } from '../../src/engine/design-file.js';
+import { SCENARIO_NAMES, parseChoice, parseInteger, randomSeed } from '../args.js';
+import { controlledConfig, openTargets } from '../../src/controlled/run.js';
+import { resolveSched, schedOptions } from '../options/sched.js';
+import { SCHEMA_VERSION, designJsonOf, toolInfo } from '../../src/report/report-json.js';
+import { openFileFlag, outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
+import { shardItems } from '../../src/engine/shard.js';
+import { OutputDir } from '../../src/report/out-file.js';
+import { claimInterrupts } from '../interrupt.js';
+import type { HuntReport } from '../../src/report/hunt-report.js';
+import { MAX_CPUS, shellWord } from '../args.js';
+import { modeOption, resolveMode } from '../options/mode.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
+import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../src/controlled/replay-file.js';
+import { hunt, type HuntResult } from '../../src/controlled/hunt.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
+import { parseShard, shardOptions } from '../options/shard.js';
 
 type Raw = Record<string, unknown>;
+
+export const HUNT_DEFAULTS = { scenario: 'mixed', mode: 'none', cpus: 2, ops: 200, iterations: 1000, sched: 'pct', out: '.' } as const;
 
 export const huntCommand: CommandModule<object, Raw> = {
   command: 'hunt',
   describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(schedOptions(y, 'pct'), 'iteration'))
-      .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
-      .option('cpus', { type: 'string', requiresArg: true, default: '2', describe: 'CPUs (worker threads) per execution' })
-      .option('ops', { type: 'string', requiresArg: true, default: '200', describe: 'operations per iteration, split evenly over the CPUs' })
-      .option('iterations', { type: 'string', requiresArg: true, default: '1000', describe: 'executions to try' })
+    outputOptions(shardOptions(schedOptions(modeOption(y, HUNT_DEFAULTS.mode), HUNT_DEFAULTS.sched), 'iteration'))
+      .option('scenario', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
+      .option('cpus', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.cpus), describe: 'CPUs (worker threads) per execution' })
+      .option('ops', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.ops), describe: 'operations per iteration, split evenly over the CPUs' })
+      .option('iterations', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.iterations), describe: 'executions to try' })
       .option('seed', { type: 'string', requiresArg: true, describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' })
-      .option('out', { type: 'string', requiresArg: true, default: '.', describe: 'directory for the replay file' })
+      .option('out', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.out, describe: 'directory for the replay file' })
       .option('stop-at-target', { type: 'boolean', default: false, describe: "stop only at a violation at the scenario's own call sites (in none the walkers' scenarios also race in the fault)" })
       .option('json', { type: 'boolean', default: false, describe: 'print the JSON report on stdout (human text goes to stderr)' })
       .option('report', { type: 'string', requiresArg: true, describe: 'write the JSON report (what --json prints) to FILE' })
@@ -44,13 +51,13 @@ export const huntCommand: CommandModule<object, Raw> = {
 };
 
 export async function huntMain(a: Raw): Promise<number> {
-  const scenario = parseChoice('--scenario', a['scenario'] ?? 'mixed', SCENARIO_NAMES);
-  const mode = parseModeArg('--mode', a['mode'] ?? 'none');
-  const cpus = parseInteger('--cpus', a['cpus'] ?? '2', 1, 64, 'a CPU count');
-  const ops = parseInteger('--ops', a['ops'] ?? '200', 1, 10_000_000, 'an operation count');
-  const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 100_000_000, 'an iteration count');
+  const scenario = parseChoice('--scenario', a['scenario'] ?? HUNT_DEFAULTS.scenario, SCENARIO_NAMES);
+  const mode = resolveMode(a, HUNT_DEFAULTS.mode);
+  const cpus = parseInteger('--cpus', a['cpus'] ?? HUNT_DEFAULTS.cpus, 1, MAX_CPUS, 'a CPU count');
+  const ops = parseInteger('--ops', a['ops'] ?? HUNT_DEFAULTS.ops, 1, 10_000_000, 'an operation count');
+  const iterations = parseInteger('--iterations', a['iterations'] ?? HUNT_DEFAULTS.iterations, 1, 100_000_000, 'an iteration count');
   const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
-  const sa = resolveSched({ ...a, sched: a['sched'] ?? 'pct' });
+  const sa = resolveSched({ ...a, sched: a['sched'] ?? HUNT_DEFAULTS.sched });
   if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
   const json = a['json'] === true;
   const shard = parseShard(a['shard']);

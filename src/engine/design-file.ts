@@ -6,9 +6,9 @@
  * downstream (engine, controlled runs, reports) finds it like a built-in.
  */
 import { readFileSync } from 'node:fs';
-import { MODE_CHOICES, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
-import { DesignError, designFileOf, loadedDesign, registerDesign, resolveDesign, type LoadedDesign } from '../src/workers/hugetlb/mode-design.js';
-import { UsageError } from './args.js';
+import { MODE_CHOICES, modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
+import { DesignError, designFileOf, loadedDesign, registerDesign, resolveDesign, type LoadedDesign } from '../workers/hugetlb/mode-design.js';
+import { UsageError } from './exit.js';
 
 export const isDesignPath = (v: string): boolean => v.endsWith('.json');
 

@@ -3,14 +3,14 @@
  * hunt, merge, report): the option declarations, the early writability check, and the writing.
  */
 import type { Argv } from 'yargs';
-import { UsageError } from './args.js';
-import type { Session } from './session.js';
-import { OutputFile } from './out-file.js';
-import type { RunReport } from './report-json.js';
-import { formatRunReport, formatSummary } from './report-text.js';
-import { renderHtml, type AnyReport } from './html/render.js';
-import { renderJunit } from './junit.js';
-import { reportsTitle } from './report-title.js';
+import type { Session } from '../session.js';
+import { OutputFile } from '../../src/report/out-file.js';
+import type { RunReport } from '../../src/report/report-json.js';
+import { formatRunReport, formatSummary } from '../../src/report/report-text.js';
+import { renderHtml, type AnyReport } from '../../src/report/html/render.js';
+import { renderJunit } from '../../src/report/junit.js';
+import { reportsTitle } from '../../src/report/report-title.js';
+import { UsageError } from '../../src/engine/exit.js';
 
 export interface OutputFiles {
   html?: OutputFile | undefined;

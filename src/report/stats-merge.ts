@@ -6,10 +6,10 @@
  * What depends on how the runs relate (a backlog or an epoch: the last of a sequence, or the sum
  * or maximum over parallel shards) is the caller's.
  */
-import type { LockPoint, LockStatRow } from '../src/locks/lockstat.js';
-import type { RcuStats } from '../src/locks/rcu.js';
-import type { IpiStats } from '../src/locks/irq.js';
-import { histPercentile } from '../src/locks/log2hist.js';
+import type { LockPoint, LockStatRow } from '../locks/lockstat.js';
+import type { RcuStats } from '../locks/rcu.js';
+import type { IpiStats } from '../locks/irq.js';
+import { histPercentile } from '../locks/log2hist.js';
 import { addHist, histQuantileUs } from './hist.js';
 
 /** acc += x for RCU counters and the grace-period histogram (not backlog, not gpSeq). */

@@ -4,18 +4,22 @@
  * reproduces exactly. Widening is meaningless under control (only one CPU runs) and refused.
  * Exit codes as `run`: 0 ok, 1 violation, 3 crash, 4 deadlock.
  */
-import { UsageError, type StressArgs } from './args.js';
-import { EXIT } from './report-json.js';
-import { controlledConfig, formatInterleaving, replayFile, replayFileName, replayFileOf, replayFileText, runControlled } from './controlled.js';
-import type { SchedArgs } from './sched-options.js';
-import { OutputDir } from './out-file.js';
-import { exitOnInterrupt } from './interrupt.js';
+import { controlledConfig, runControlled } from '../../src/controlled/run.js';
+import type { SchedArgs } from '../options/sched.js';
+import { OutputDir } from '../../src/report/out-file.js';
+import { exitOnInterrupt } from '../interrupt.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
+import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../src/controlled/replay-file.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
+import { type StressArgs } from '../options/stress.js';
 
-export async function runControlledMain(args: StressArgs, mode: string, sa: SchedArgs, outDir = '.'): Promise<number> {
+export async function runControlledMain(args: StressArgs, sa: SchedArgs, outDir = '.'): Promise<number> {
   const b = args.base;
   if (sa.sched === 'parallel') throw new UsageError('--sched', 'runControlledMain needs random or pct');
   if (b.ops <= 0) throw new UsageError('--ops', `--sched ${sa.sched} needs a finite --ops (a controlled run is a fixed number of operations)`);
   if (b.widen) throw new UsageError('--widen', `race widening does not apply to --sched ${sa.sched} (one CPU runs at a time; the scheduler decides)`);
+  const mode = b.mode;
   const cfg = controlledConfig({ scenario: b.scenario, mode, cpus: b.cpus, seed: b.seed, ops: b.ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields, stopOnViolation: b.stopOnViolation });
   // A violation's replay file goes here: checked now, like every output (out-file.ts).
   const out = OutputDir.open('replay file', outDir);

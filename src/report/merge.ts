@@ -8,13 +8,14 @@
  */
 import { basename } from 'node:path';
 import type { CompareReport, RunReport, SoakRoundJson } from './report-json.js';
-import { compareTable, exitCodeFor, worstStatus } from './report-json.js';
+import { compareTable, worstStatus } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
-import type { LockStatRow } from '../src/locks/lockstat.js';
+import type { LockStatRow } from '../locks/lockstat.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from './stats-merge.js';
 import { addHist } from './hist.js';
-import type { ShardJson } from './shard.js';
+import type { ShardJson } from '../engine/shard.js';
+import { exitCodeFor } from '../engine/exit.js';
 
 export class MergeError extends Error {}
 

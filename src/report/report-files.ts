@@ -1,8 +1,8 @@
 /** Reading saved reports (run/soak/compare JSON, hunt --json) for `report` and `merge`. */
 import { readFileSync } from 'node:fs';
-import { UsageError } from './args.js';
 import type { AnyReport } from './html/render.js';
 import { isHuntReport } from './hunt-report.js';
+import { UsageError } from '../engine/exit.js';
 
 export function readReportFile(flag: string, file: string): AnyReport {
   let text: string;

@@ -3,44 +3,28 @@
  * `run` or `soak`, and one per `compare` holding a run report per mode plus the side-by-side
  * table. Built from the engine's RunResult; plain data, no functions, no undefined.
  */
-import { designRecordOf } from './design-file.js';
+import { designRecordOf } from '../engine/design-file.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import type { RunResult, RunStatus, StallReport } from './engine.js';
-import { modeByName } from '../src/workers/hugetlb/modes.js';
-import { OUTCOMES, forbidden } from '../src/workers/hugetlb/outcomes.js';
-import { expected, scenarioByName, type Expected } from '../src/workers/hugetlb/scenarios.js';
-import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
-import type { LockPoint, LockStatRow } from '../src/locks/lockstat.js';
-import type { LockdepReport } from '../src/locks/lockdep.js';
-import type { RcuStats } from '../src/locks/rcu.js';
-import type { IpiStats } from '../src/locks/irq.js';
-import type { InvariantResult } from '../src/workers/hugetlb/invariants.js';
-import type { RefHoldStats } from '../src/workers/hugetlb/refhold.js';
-import type { TimelineJson } from './timeline.js';
-import type { ShardJson } from './shard.js';
+import { join } from 'node:path';
+import { packageRoot } from '../workers/paths.js';
+import { exitCodeFor } from '../engine/exit.js';
+import type { RunResult, RunStatus, StallReport } from '../engine/engine.js';
+import { modeByName } from '../workers/hugetlb/modes.js';
+import { OUTCOMES, forbidden } from '../workers/hugetlb/outcomes.js';
+import { expected, scenarioByName, type Expected } from '../workers/hugetlb/scenarios.js';
+import type { ViolationRecord } from '../workers/hugetlb/violations.js';
+import type { LockPoint, LockStatRow } from '../locks/lockstat.js';
+import type { LockdepReport } from '../locks/lockdep.js';
+import type { RcuStats } from '../locks/rcu.js';
+import type { IpiStats } from '../locks/irq.js';
+import type { InvariantResult } from '../workers/hugetlb/invariants.js';
+import type { RefHoldStats } from '../workers/hugetlb/refhold.js';
+import type { TimelineJson } from '../engine/timeline.js';
+import type { ShardJson } from '../engine/shard.js';
 
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
 export const SCHEMA_VERSION = 1;
-
-export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 3, stall: 4, interrupted: 130 } as const;
-
-export function exitCodeFor(status: RunStatus): number {
-  switch (status) {
-    case 'ok':
-      return EXIT.ok;
-    case 'violations':
-      return EXIT.violations;
-    case 'crashed':
-      return EXIT.internal;
-    case 'stalled':
-      return EXIT.stall;
-    case 'interrupted':
-      return EXIT.interrupted;
-  }
-}
 
 /** A failed invariant check is a finding like a violation (status 'violations', exit 1), though no dereference was caught. */
 export function findingStatus(r: Pick<RunResult, 'status' | 'invariants'>): RunStatus {
@@ -57,20 +41,8 @@ let version: string | undefined;
 export function toolVersion(): string {
   if (version === undefined) {
     try {
-      // dist/stress/report-json.js → package root (two levels up from dist/stress, or one from stress/).
-      const here = dirname(fileURLToPath(import.meta.url));
-      const candidates = [join(here, '..', '..', 'package.json'), join(here, '..', 'package.json')];
-      for (const p of candidates) {
-        try {
-          const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-          if (pkg.name === 'pmdtorture' && pkg.version) {
-            version = pkg.version;
-            break;
-          }
-        } catch {
-          /* next */
-        }
-      }
+      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pmdtorture' && pkg.version) version = pkg.version;
     } catch {
       /* fall through */
     }

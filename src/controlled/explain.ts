@@ -4,12 +4,16 @@
  * race, the shortest interleaving a controlled hunt (stopping at the scenario's unsafe sites)
  * and a shrink find, printed as the usual interleaving.
  */
-import { SITE_INFO, siteVerdict, type Guard, type ModeTable, type SafetyStep, type Site } from '../src/workers/hugetlb/modes.js';
-import { SCENARIOS, expected, sitesOf, type Expected, type Scenario } from '../src/workers/hugetlb/scenarios.js';
-import { OPS } from '../src/workers/hugetlb/ops-list.js';
-import { loadedDesign } from '../src/workers/hugetlb/mode-design.js';
-import { controlledConfig, formatInterleaving, hunt, shrinkReplay, replayFileOf, type ControlledResult } from './controlled.js';
-import type { ReplayFile } from '../src/sched/replay.js';
+import { SITE_INFO, siteVerdict, type Guard, type ModeTable, type SafetyStep, type Site } from '../workers/hugetlb/modes.js';
+import { SCENARIOS, expected, sitesOf, type Expected, type Scenario } from '../workers/hugetlb/scenarios.js';
+import { OPS } from '../workers/hugetlb/ops-list.js';
+import { loadedDesign } from '../workers/hugetlb/mode-design.js';
+import { controlledConfig, type ControlledResult } from './run.js';
+import type { ReplayFile } from '../sched/replay.js';
+import { replayFileOf } from './replay-file.js';
+import { hunt } from './hunt.js';
+import { shrinkReplay } from './shrink.js';
+import { formatInterleaving } from './interleaving.js';
 
 const WALKER_LOCK: Record<ModeTable['walkerLock'], string> = { none: 'nothing', rcu: 'rcu_read_lock()', irq: 'local_irq_disable()' };
 

@@ -2,9 +2,9 @@
  * The JSON document of `pmdtorture hunt` (what --json prints), typed so that the HTML, JUnit and
  * merge code can read it: kind 'hunt', the configuration, what was found, and the replay file.
  */
-import type { ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { DesignJson, ToolInfo } from './report-json.js';
-import type { ShardJson } from './shard.js';
+import type { ShardJson } from '../engine/shard.js';
 
 export interface HuntReport {
   schemaVersion: number;

@@ -22,7 +22,7 @@
  */
 import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError } from './args.js';
+import { UsageError } from '../engine/exit.js';
 
 /** `ENOSPC (no space left on device)` from a Node fs error. */
 export function errnoText(e: unknown): string {

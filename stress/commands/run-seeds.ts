@@ -5,14 +5,16 @@
  * --ops, each seed's op streams (and per-op counts) depend on the seed alone, so the merged shards
  * equal the unsharded run.
  */
-import { rerunCommand, UsageError, type StressArgs } from './args.js';
-import type { Session } from './session.js';
-import type { RunResult } from './engine.js';
-import { buildRunReport, findingStatus, type RunReport } from './report-json.js';
-import { mergeRound } from './commands/soak.js';
-import { Timeline } from './timeline.js';
-import { parseSeedList, shardItems, type Shard } from './shard.js';
-import { int, plural } from './report-text.js';
+import type { Session } from '../session.js';
+import type { RunResult } from '../../src/engine/engine.js';
+import { buildRunReport, findingStatus, type RunReport } from '../../src/report/report-json.js';
+import { mergeRound } from './soak.js';
+import { Timeline } from '../../src/engine/timeline.js';
+import { shardItems, type Shard } from '../../src/engine/shard.js';
+import { int, plural } from '../../src/report/report-text.js';
+import { UsageError } from '../../src/engine/exit.js';
+import { parseSeedList } from '../options/shard.js';
+import { rerunCommand, type StressArgs } from '../options/stress.js';
 
 export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
   if (a['seeds'] === undefined) return undefined;
@@ -20,8 +22,9 @@ export function resolveSeeds(a: Record<string, unknown>): number[] | undefined {
   return parseSeedList(a['seeds']);
 }
 
-export async function runSeeds(s: Session, args: StressArgs, mode: string, seeds: readonly number[], shard: Shard | undefined): Promise<{ report: RunReport; code: number }> {
-  const cfg = { ...args.base, mode, seed: seeds[0]! };
+export async function runSeeds(s: Session, args: StressArgs, seeds: readonly number[], shard: Shard | undefined): Promise<{ report: RunReport; code: number }> {
+  const cfg = { ...args.base, seed: seeds[0]! };
+  const mode = cfg.mode;
   const mine = shardItems(shard, seeds.length);
   const seedArg = seeds.join(',');
   const command = rerunCommand('run', cfg, { stopOnViolationDefault: true }).replace(/ --seed \S+/, ` --seeds ${seedArg.length > 2000 ? `${seeds[0]}-${seeds.at(-1)}` : seedArg}`) + (shard ? ` --shard ${shard.index}/${shard.count}` : '');

@@ -4,7 +4,7 @@
  * the walk that returned the page (pointer taken), the PUD clear or table free of that page (made
  * stale) and the bad dereference. The text report prints the same interleaving (formatSplat).
  */
-import { TRACE_PER_CPU, type ViolationRecord } from '../../src/workers/hugetlb/violations.js';
+import { TRACE_PER_CPU, type ViolationRecord } from '../../workers/hugetlb/violations.js';
 import { describeEvent } from '../report-text.js';
 
 export type EventRole = 'taken' | 'stale' | 'bad';

@@ -6,13 +6,16 @@
  * and prints it as a readable interleaving.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError, parseInteger } from './args.js';
-import { EXIT } from './report-json.js';
-import { REPLAY_KNOWN, formatInterleaving, replayFile, replayFileText, shrinkReplay } from './controlled.js';
-import { OutputFile } from './out-file.js';
-import { exitOnInterrupt } from './interrupt.js';
-import { ReplayFileError, loadReplay, type ReplayFile } from '../src/sched/replay.js';
+import { parseInteger } from '../args.js';
+import { OutputFile } from '../../src/report/out-file.js';
+import { exitOnInterrupt } from '../interrupt.js';
+import { ReplayFileError, loadReplay, type ReplayFile } from '../../src/sched/replay.js';
 import { dirname, basename, join, resolve } from 'node:path';
+import { UsageError } from '../../src/engine/exit.js';
+import { EXIT } from '../../src/engine/exit.js';
+import { REPLAY_KNOWN, replayFile, replayFileText } from '../../src/controlled/replay-file.js';
+import { shrinkReplay } from '../../src/controlled/shrink.js';
+import { formatInterleaving } from '../../src/controlled/interleaving.js';
 
 type Raw = Record<string, unknown>;
 

@@ -7,9 +7,9 @@
  * `quarantine` holds freed pages back in a FIFO instead (KASAN's quarantine), for runs that want
  * use-after-free rather than use-after-reuse.
  */
-import { type Arena, PAGE_HDR_WORDS } from './layout.js';
-import type { LockCtx } from '../locks/ctx.js';
-import { spinLock, spinUnlock } from '../locks/spinlock.js';
+import { type Arena, PAGE_HDR_WORDS } from '../../shared-mem/layout.js';
+import type { LockCtx } from '../../locks/ctx.js';
+import { spinLock, spinUnlock } from '../../locks/spinlock.js';
 
 export const PageState = { free: 0, live: 1, pendingFree: 2 } as const;
 export const PageLevel = { none: 0, pud: 1, pmd: 2 } as const;
