@@ -149,6 +149,8 @@ export interface RunResult {
     unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number;
     /** follow-page at a migration entry: waited (no walker lock) / returned at once (walker lock, patch 3). */
     migrationWaits: number; migrationNoWait: number;
+    /** VMA splits and merges; faults under the per-VMA lock, and those that fell back to mmap_lock. */
+    splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
   };
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
@@ -189,7 +191,7 @@ export function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
 }
 
 export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaConfig {
-  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 8, pages: 64, folios: 1024, ...cfg.arena });
+  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...cfg.arena });
 }
 
 export async function runStress(cfg: RunConfig): Promise<RunResult> {
@@ -356,6 +358,10 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
       migrationWaits: sumCounter(arena, C.MIGRATION_WAITS),
       migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
+      splits: sumCounter(arena, C.SPLITS),
+      merges: sumCounter(arena, C.MERGES),
+      vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),
+      vmaLockFallbacks: sumCounter(arena, C.VMA_LOCK_FALLBACKS),
     },
     lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
     lockdep: readLockdepReports(arena, opSiteName),

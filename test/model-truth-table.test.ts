@@ -24,7 +24,10 @@ const DOC_TABLE: Record<string, string[]> = {
   'rmap-walk': ['race', 'safe', 'safe', 'safe', ...S5],
   'fault-swap-entry': ['race', 'race', 'safe', 'safe', ...S5],
   'ptl-under-walker': ['race', 'race', 'race', 'race', ...S5],
-  mixed: ['race', 'race', 'safe', 'safe', ...S5],
+  // The split race (CVE-2025-38084): may_split's unshare before the split, 6.2 (b30c14cd6102) ..
+  // 6.15; fixed by 081056dc00a2 (6.16). `mixed` runs the split too, so it races until 6.16.
+  'split-reshare': ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
+  mixed: ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
 };
 const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5', '6.15', '6.16', '6.19'];
 

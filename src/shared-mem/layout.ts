@@ -45,7 +45,7 @@ export function defaultArenaConfig(cpus: number, over: Partial<ArenaConfig> = {}
     entriesPerPage: 512,
     quarantine: 0,
     mms: 8,
-    vmas: 32,
+    vmas: 64,
     files: 4,
     folios: 4096,
     faultMutexes: 64,
@@ -75,7 +75,7 @@ export const FILE_WORDS = 2 * LINE_WORDS;
 /** One line per folio, as a struct page is 64 bytes: CPUs mapping neighbours do not bounce it. */
 export const FOLIO_WORDS = LINE_WORDS;
 /** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
-export const COUNTER_WORDS = 256;
+export const COUNTER_WORDS = 512;
 
 /** Region names in layout order. */
 export const REGIONS = [

@@ -19,6 +19,7 @@ import { C, counterAt, outcomeField } from './stats.js';
 import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
 import { RefHoldClock } from './refhold.js';
+import { modelShape } from './setup.js';
 
 /** Trace events of the model. */
 export const KEv = {
@@ -83,6 +84,8 @@ export class Kernel {
   private readonly walkerIrq: boolean;
   private readonly t0: number;
   private readonly ctr0: number;
+  /** Mapping slots (processes × files): slot v's split spare is nMaps + v (setup.ts). */
+  private readonly nMaps: number;
 
   /** The reference the last hugetlb_walk() returned: page, pointer tag, and the table walked. */
   wPage = -1;
@@ -120,6 +123,8 @@ export class Kernel {
     this.walkerIrq = opts.mode.walkerLock === 'irq';
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
+    const shape = modelShape(cpu.arena);
+    this.nMaps = shape.mms * shape.files;
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
       this.cpu.point(Pt['rcu-free']);
       this.releaseTable(page);
@@ -148,6 +153,28 @@ export class Kernel {
   }
   iMmapAt(file: number): number {
     return this.s.file(file) + File.I_MMAP_RWSEM;
+  }
+  vmLockAt(vma: number): number {
+    return this.s.vma(vma) + Vma.VM_LOCK;
+  }
+  /** The VMA a mapping slot splits into (its upper half), or the mapping of a spare. */
+  spareOf(vma: number): number {
+    return vma < this.nMaps ? this.nMaps + vma : vma - this.nMaps;
+  }
+  /** The per-VMA lock exists for hugetlb faults only where they run under it (faultLock). */
+  private get perVmaLock(): boolean {
+    return this.mode.faultLock === 'per-vma';
+  }
+  /**
+   * vma_start_write(vma): a VMA about to change excludes lock_vma_under_rcu readers; the kernel
+   * keeps it write-locked until mmap_write_unlock (vma_end_write_all), the model until the end
+   * of the operation (vmaEndWrite), still inside mmap_lock.
+   */
+  vmaStartWrite(vma: number): void {
+    if (this.perVmaLock) this.locks.downWrite(LockClass.vm_lock, this.vmLockAt(vma));
+  }
+  vmaEndWrite(vma: number): void {
+    if (this.perVmaLock) this.locks.upWrite(LockClass.vm_lock, this.vmLockAt(vma));
   }
   ptlLock(page: number): void {
     this.locks.spinLock(LockClass.ptl, this.pool.ptl(page));
@@ -270,6 +297,20 @@ export class Kernel {
       this.violation(oc, site, page, gen, access, this.wMm, this.wPudIndex, slot, value);
     }
     return oc;
+  }
+
+  /**
+   * An outcome found by a check that is not a dereference of a walked page (the split's check of
+   * the table under the halves): counted at `site`, reported when the mode forbids it.
+   */
+  siteOutcome(site: Site, oc: number, page: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
+    const sid = siteId(site);
+    this.count(outcomeField(sid, oc));
+    if (oc !== Oc.ok) {
+      this.cpu.trace.refresh();
+      this.cpu.emit(KEv.deref, sid, oc);
+    }
+    if (forbidden(this.mode, oc)) this.violation(oc, site, page, this.pool.gen(page) & GEN_MASK, access, mm, pudIndex, slot, value);
   }
 
   violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {

@@ -17,6 +17,7 @@ export const SITES = [
   'rmap-walk', // page_vma_mapped_walk over i_mmap (other mms): ptl
   'fault-swap-entry', // hugetlb_fault's migration/swap entry check (patch 2): read, ptl to wait
   'ptl-under-walker', // a walker that takes the ptl under the walker lock alone (RFC's own warning)
+  'vma-split', // __split_vma of a hugetlb VMA inside a PUD range: no shared table may stay under the halves
 ] as const;
 export type Site = (typeof SITES)[number];
 
@@ -42,6 +43,7 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'rmap-walk': { kernel: 'page_vma_mapped_walk (mm/page_vma_mapped.c)', takesPtl: true, writes: true, otherMm: true },
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
   'ptl-under-walker': { kernel: 'hypothetical walker: huge_pte_lock under hugetlb_walker_lock() alone', takesPtl: true, writes: true, otherMm: false },
+  'vma-split': { kernel: '__split_vma → hugetlb_vm_op_split / hugetlb_split → hugetlb_unshare_pmds (mm/vma.c, mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
 };
 
 /** Locks a site holds across its walk and dereference. */
@@ -103,6 +105,13 @@ export interface ModeTable {
    */
   split: 'none' | 'may-split' | 'hugetlb-split';
   /**
+   * huge_pmd_unshare() called from hugetlb_split() asserts the hugetlb vma lock
+   * (hugetlb_vma_assert_locked), which that path never holds: a lockdep false positive whenever a
+   * split unshares a shared table, from 081056dc00a2 until "mm/hugetlb: avoid false positive
+   * lockdep assertion" (Lorenzo Stoakes, May 2026, after 6.19) predicated it on take_locks.
+   */
+  splitAssertsVmaLock: boolean;
+  /**
    * The final unmap (__unmap_hugepage_range_final) frees the hugetlb vma lock before
    * i_mmap_unlock_write, so huge_pmd_share can no longer find the VMA shareable
    * (131a79b474e9, 6.1). The modes before versions leave the VMA shareable (the model's old shape).
@@ -132,6 +141,7 @@ const VMA_LOCK_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': BARE,
   'ptl-under-walker': BARE,
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
 };
 
 /**
@@ -153,6 +163,7 @@ const WALKER_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(true, 'none', 'read'),
   'fault-swap-entry': g(true, 'read', 'none'),
   'ptl-under-walker': g(true, 'none', 'none'),
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
 };
 
 /** 6.2 as merged: every walker holds the vma lock read or i_mmap_rwsem; no walker lock. */
@@ -167,6 +178,7 @@ const FINAL_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': g(false, 'read', 'none'),
   'ptl-under-walker': g(false, 'read', 'none'),
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
 };
 
 const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, Guard>;
@@ -179,6 +191,7 @@ const LEGACY = {
   unshareSync: 'none',
   faultLock: 'mmap',
   split: 'may-split',
+  splitAssertsVmaLock: false,
   unmapFreesVmaLock: false,
 } as const;
 
@@ -228,6 +241,7 @@ function kernelVersion(
     unshareSync: v.unshareSync,
     faultLock: v.faultLock,
     split: v.split,
+    splitAssertsVmaLock: v.split === 'hugetlb-split',
     unmapFreesVmaLock: true,
     unshare: { vmaLockWrite: true, iMmapWrite: true },
     assertWalk: true,
@@ -325,6 +339,9 @@ export function modeByName(name: string): ModeTable | undefined {
  *   lockless reads (stale values accepted), not for taking its ptl or writing to it.
  */
 export function siteSafe(mode: ModeTable, site: Site): boolean {
+  // The split is safe only when its unshare runs under the locks that also change the VMA's
+  // bounds (081056dc00a2): before, a fault re-shares between the unshare and the split.
+  if (site === 'vma-split') return mode.split === 'hugetlb-split';
   const gd = mode.guards[site];
   const info = SITE_INFO[site];
   if (gd.vma !== 'none' && mode.unshare.vmaLockWrite) return true;

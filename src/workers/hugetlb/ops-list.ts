@@ -17,7 +17,7 @@ export const OPS: readonly OpInfo[] = [
   { name: 'madvise-dontneed', kernel: 'madvise(MADV_DONTNEED) → zap_page_range → __unmap_hugepage_range_final', destroyer: true },
   { name: 'truncate', kernel: 'fallocate(PUNCH_HOLE)/truncate → hugetlb_vmdelete_list (no mmap_lock)', destroyer: true },
   { name: 'mprotect', kernel: 'mprotect → hugetlb_change_protection', destroyer: true },
-  { name: 'vma-split', kernel: '__split_vma → hugetlb_split → hugetlb_unshare_all_pmds', destroyer: true },
+  { name: 'vma-split', kernel: '__split_vma → hugetlb_vm_op_split (6.2-6.15) / hugetlb_split (6.16+) → hugetlb_unshare_pmds; vma_merge', site: 'vma-split', destroyer: true },
   { name: 'uffd-must-wait', kernel: 'handle_userfault → userfaultfd_huge_must_wait', site: 'uffd-must-wait' },
   { name: 'follow-page', kernel: 'follow_page_mask → hugetlb_follow_page_mask', site: 'follow-page' },
   { name: 'gup-slow', kernel: '__get_user_pages → follow_hugetlb_page (half FOLL_NOWAIT)', site: 'gup-slow' },

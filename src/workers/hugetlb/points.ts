@@ -16,6 +16,7 @@ export const POINTS = [
   { name: 'ipi-wait', window: 'tlb_remove_table: between the shootdown and the free' },
   { name: 'rcu-free', window: 'RCU callback: freeing a page-table page after the grace period' },
   { name: 'op-gap', window: 'between two operations of a CPU' },
+  { name: 'split-window', window: "__split_vma: between may_split's unshare (hugetlb_vm_op_split) and the VMA write lock + i_mmap write of the split" },
 ] as const;
 
 export type PointName = (typeof POINTS)[number]['name'];

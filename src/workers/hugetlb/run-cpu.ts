@@ -19,7 +19,8 @@ import { C } from './stats.js';
 import { Pt } from './points.js';
 import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
-import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate, opVmaSplit } from './unshare.js';
+import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './unshare.js';
+import { opVmaSplit } from './split.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -151,7 +152,7 @@ function runOp(
     case Op['madvise-dontneed']: return opMadviseDontneed(k, vma, from, to);
     case Op.truncate: return opTruncate(k, file, from, to);
     case Op.mprotect: return opMprotect(k, vma);
-    case Op['vma-split']: return opVmaSplit(k, vma);
+    case Op['vma-split']: return opVmaSplit(k, vma, Math.max(1, from));
     case Op['uffd-must-wait']: return opUffdMustWait(k, vma, slot);
     case Op['follow-page']: return opFollowPage(k, vma, slot);
     case Op['gup-slow']: return opGupSlow(k, vma, slot, flag);

@@ -21,8 +21,13 @@ export interface Scenario {
   hotSlots?: number;
 }
 
-/** Destroyers every scenario runs: unsharing (madvise, truncate, mprotect, split) and table freeing (munmap, exit). */
-const DESTROY = { 'madvise-dontneed': 3, truncate: 3, munmap: 3, exit: 1, mprotect: 1, 'vma-split': 1 } as const;
+/**
+ * Destroyers every walker scenario runs: unsharing (madvise, truncate, mprotect) and table freeing
+ * (munmap, exit). The VMA split is not among them: before 6.16 it races with faults itself
+ * (CVE-2025-38084), which `split-reshare` and `mixed` show; mprotect's unshare has the same locks
+ * as the split's may_split unshare, so the walker scenarios keep that window.
+ */
+const DESTROY = { 'madvise-dontneed': 3, truncate: 3, munmap: 3, exit: 1, mprotect: 2 } as const;
 
 function walkerScenario(site: Site, description: string, extra: Partial<Record<string, number>> = {}): Scenario {
   return { name: site, description, targets: [site], weights: { ...DESTROY, fault: 6, [site]: 8, ...extra } };
@@ -41,10 +46,16 @@ export const SCENARIOS: readonly Scenario[] = [
   walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
   walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
   {
+    name: 'split-reshare',
+    description: "VMA split vs faults re-sharing the table between may_split's unshare and the split (CVE-2025-38084)",
+    targets: ['vma-split'],
+    weights: { 'vma-split': 6, fault: 12, munmap: 3, exit: 1, 'madvise-dontneed': 2 },
+  },
+  {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
-    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry'],
-    weights: { ...DESTROY, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'vma-split'],
+    weights: { ...DESTROY, 'vma-split': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
   },
 ];
 

@@ -7,21 +7,33 @@ import { type Arena, COUNTER_WORDS } from '../../shared-mem/layout.js';
 import { OUTCOMES } from './outcomes.js';
 import { SITES } from './modes.js';
 
+/** Outcome counters per site: OUTCOME_STRIDE words, so up to 16 sites × 16 outcomes. */
+const OUTCOME_STRIDE = 16;
+if (SITES.length > 16 || OUTCOMES.length > OUTCOME_STRIDE) throw new Error('stats: more sites or outcomes than the counters block holds');
+
 export const C = {
   OPS: 0, // + op id (< 32)
   FAILS: 32, // + op id: -ENOMEM, -EAGAIN, SIGSEGV on an unmapped VMA
-  OUTCOME: 64, // + site * 8 + outcome
+  OUTCOME: 64, // + site * OUTCOME_STRIDE + outcome (64..319)
   /** Destroyer found a page already gone from under it (only possible without the unshare locks). */
-  ZAP_STALE: 160,
-  UNSHARES: 161,
-  TABLE_FREES: 162,
-  SHARES: 163,
-  PMD_ALLOCS: 164,
-  VIOLATIONS: 165,
+  ZAP_STALE: 320,
+  UNSHARES: 321,
+  TABLE_FREES: 322,
+  SHARES: 323,
+  PMD_ALLOCS: 324,
+  VIOLATIONS: 325,
   /** follow-page met a migration entry and waited for it (no walker lock held). */
-  MIGRATION_WAITS: 166,
+  MIGRATION_WAITS: 326,
   /** ... and returned without waiting, because a walker lock was held (RFC patch 3). */
-  MIGRATION_NOWAIT: 167,
+  MIGRATION_NOWAIT: 327,
+  /** VMA splits done (__split_vma of a hugetlb VMA inside its PUD range). */
+  SPLITS: 328,
+  /** Faults handled under the per-VMA lock (lock_vma_under_rcu succeeded). */
+  VMA_LOCKED_FAULTS: 329,
+  /** ... and faults that fell back to mmap_lock because vma_start_read failed (a writer). */
+  VMA_LOCK_FALLBACKS: 330,
+  /** VMAs merged back into one (vma_merge). */
+  MERGES: 331,
 } as const;
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {
@@ -36,7 +48,7 @@ export function sumCounter(arena: Arena, field: number): number {
 }
 
 export function outcomeField(site: number, outcome: number): number {
-  return C.OUTCOME + site * 8 + outcome;
+  return C.OUTCOME + site * OUTCOME_STRIDE + outcome;
 }
 
 /** outcomes[site][outcome] summed over CPUs. */
