@@ -17,6 +17,8 @@ import { checkInvariants } from '../src/workers/hugetlb/invariants.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
 import { opMunmap } from '../src/workers/hugetlb/unshare.js';
 import { opVmaSplit } from '../src/workers/hugetlb/split.js';
+import { opFork } from '../src/workers/hugetlb/fork.js';
+import { opRmapUnshare } from '../src/workers/hugetlb/rmap-unshare.js';
 import { readViolations } from '../src/workers/hugetlb/violations.js';
 import { Mm, Structs, Vma, VmaFlag, ptrPage } from '../src/workers/hugetlb/structs.js';
 import { arenaConfigFor } from '../stress/engine.js';
@@ -188,5 +190,49 @@ describe('pmdtorture run --scenario split-reshare', () => {
     const good = cli(['run', '--scenario', 'split-reshare', '--mode', '6.16', '--widen', '--cpus', '2', '--seed', '7', '--ops', '20000']);
     expect(good.status, good.stderr).toBe(0);
     expect(good.stdout).toContain('invariants: ok');
+  });
+});
+
+describe('fork, and migration that unshares', () => {
+  it('fork: the child of a whole mapping shares the parent table (nothing copied); of a split one, gets its own table with the entries copied', () => {
+    const w = world('6.16');
+    const p = vmaId(w.shape, 0, 0);
+    const child = 2;
+    const vmas = (mm: number): number[] => Array.from({ length: w.shape.files }, (_, f) => vmaId(w.shape, mm, f));
+    for (const slot of [1, 2, 9]) opFault(w.k0, p, slot);
+    opFork(w.k0, 0, child, vmas(0), vmas(child));
+    expect(w.pmdOf(child)).toBe(w.pmdOf(0));
+    expect(refcount(w.k0, w.pmdOf(0))).toBe(2);
+    expect(checkInvariants(w.arena).errors).toEqual([]);
+    // Split the parent: hugetlb_split unshares it, the table stays with the child, the parent
+    // faults its pages back into a table of its own; then fork again into the same slot.
+    opVmaSplit(w.k0, p, 5);
+    expect(w.pmdOf(0)).toBe(-1);
+    for (const slot of [1, 2, 9]) opFault(w.k0, p, slot);
+    opFork(w.k0, 0, child, vmas(0), vmas(child));
+    const c = vmaId(w.shape, child, 0);
+    expect([w.s.vmaEnd(c), w.s.vmaStart(spareVmaOf(w.shape, c))]).toEqual([5, 5]);
+    expect(w.pmdOf(child)).not.toBe(w.pmdOf(0));
+    const e = (mm: number, slot: number): number => Atomics.load(w.arena.mem, w.k0.pool.entry(w.pmdOf(mm), slot));
+    expect([1, 2, 9].map((i) => e(child, i))).toEqual([1, 2, 9].map((i) => e(0, i)));
+    expect(e(child, 9)).not.toBe(0);
+    expect(checkInvariants(w.arena).errors).toEqual([]); // mapcounts include the copies
+  });
+
+  it('migration through rmap unshares a shared table under i_mmap write + the vma lock trylock, and migrates the rest', () => {
+    const w = world('6.19');
+    const v0 = vmaId(w.shape, 0, 0);
+    opFault(w.k0, v0, 2);
+    opFault(w.k1, vmaId(w.shape, 1, 0), 2);
+    const table = w.pmdOf(0);
+    expect(w.pmdOf(1)).toBe(table);
+    const before = Atomics.load(w.arena.mem, w.k0.pool.entry(table, 2));
+    opRmapUnshare(w.k0, 0, 2);
+    expect(w.pmdOf(0)).toBe(-1); // mm 0 (visited first) dropped the shared table
+    expect(w.pmdOf(1)).toBe(table);
+    expect(Atomics.load(w.arena.mem, w.k0.pool.entry(table, 2))).toBe(before); // migrated and restored
+    expect(sumCounter(w.arena, C.UNSHARES)).toBe(1);
+    expect(readViolations(w.arena, RUN)).toEqual([]);
+    expect(checkInvariants(w.arena).errors).toEqual([]);
   });
 });

@@ -91,7 +91,7 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
 }
 
 /** huge_pte_alloc: share if we can, else allocate our own PMD page (pud_populate under page_table_lock). */
-function hugePteAlloc(k: Kernel, vma: number): boolean {
+export function hugePteAlloc(k: Kernel, vma: number): boolean {
   const s = k.s;
   const pudAt = k.pudEntryAt(vma);
   if (pudRead(k, pudAt) !== 0) return true;

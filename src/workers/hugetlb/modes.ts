@@ -18,6 +18,7 @@ export const SITES = [
   'fault-swap-entry', // hugetlb_fault's migration/swap entry check (patch 2): read, ptl to wait
   'ptl-under-walker', // a walker that takes the ptl under the walker lock alone (RFC's own warning)
   'vma-split', // __split_vma of a hugetlb VMA inside a PUD range: no shared table may stay under the halves
+  'fork-copy', // copy_hugetlb_page_range: hugetlb_walk(src_vma) of the parent and the copy under both ptls
 ] as const;
 export type Site = (typeof SITES)[number];
 
@@ -44,6 +45,7 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
   'ptl-under-walker': { kernel: 'hypothetical walker: huge_pte_lock under hugetlb_walker_lock() alone', takesPtl: true, writes: true, otherMm: false },
   'vma-split': { kernel: '__split_vma → hugetlb_vm_op_split / hugetlb_split → hugetlb_unshare_pmds (mm/vma.c, mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
+  'fork-copy': { kernel: 'dup_mmap → copy_hugetlb_page_range (mm/hugetlb.c)', takesPtl: true, writes: false, otherMm: false },
 };
 
 /** Locks a site holds across its walk and dereference. */
@@ -142,6 +144,7 @@ const VMA_LOCK_GUARDS: Record<Site, Guard> = {
   'fault-swap-entry': BARE,
   'ptl-under-walker': BARE,
   'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(false, 'read', 'none'), // 40549ba8f8e0: hugetlb_vma_lock_read(src_vma) for shared mappings
 };
 
 /**
@@ -164,6 +167,7 @@ const WALKER_GUARDS: Record<Site, Guard> = {
   'fault-swap-entry': g(true, 'read', 'none'),
   'ptl-under-walker': g(true, 'none', 'none'),
   'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(true, 'read', 'none'),
 };
 
 /** 6.2 as merged: every walker holds the vma lock read or i_mmap_rwsem; no walker lock. */
@@ -179,6 +183,7 @@ const FINAL_GUARDS: Record<Site, Guard> = {
   'fault-swap-entry': g(false, 'read', 'none'),
   'ptl-under-walker': g(false, 'read', 'none'),
   'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(false, 'read', 'none'),
 };
 
 const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, Guard>;

@@ -21,6 +21,8 @@ import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
 import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './unshare.js';
 import { opVmaSplit } from './split.js';
+import { opFork } from './fork.js';
+import { opRmapUnshare } from './rmap-unshare.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -146,9 +148,15 @@ function runOp(
     case Op.munmap: return opMunmap(k, vma);
     case Op.exit: {
       const mm = k.s.vmaMm(vma);
-      const vmas = Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
-      return opExit(k, mm, vmas);
+      return opExit(k, mm, vmasOf(shape, mm));
     }
+    case Op.fork: {
+      // The parent is the VMA's process; the child takes the slot `file` draws (the slot's process exits).
+      const parent = k.s.vmaMm(vma);
+      const child = (parent + 1 + (from % (shape.mms - 1))) % shape.mms;
+      return opFork(k, parent, child, vmasOf(shape, parent), vmasOf(shape, child));
+    }
+    case Op['rmap-unshare']: return opRmapUnshare(k, file, slot);
     case Op['madvise-dontneed']: return opMadviseDontneed(k, vma, from, to);
     case Op.truncate: return opTruncate(k, file, from, to);
     case Op.mprotect: return opMprotect(k, vma);
@@ -163,6 +171,11 @@ function runOp(
     case Op['ptl-under-walker']: return opPtlUnderWalker(k, vma, slot);
     default: throw new RangeError(`no such operation ${op}`);
   }
+}
+
+/** The mapping of every file in process `mm`. */
+function vmasOf(shape: { mms: number; files: number }, mm: number): number[] {
+  return Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
 }
 
 /** Planted faults: a thrown error (exit 3 path) or a CPU that stops making progress holding a lock (exit 4 path). */

@@ -36,13 +36,15 @@ function walkerScenario(site: Site, description: string, extra: Partial<Record<s
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
   walkerScenario('uffd-must-wait', 'userfaultfd_huge_must_wait vs truncate/hole punch + last sharer exit'),
-  { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12 } },
+  // fork shares the parent's table from the child (huge_pmd_share under copy_hugetlb_page_range).
+  { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12, fork: 1 } },
   // rmap-walk migrates folios, so follow-page also meets migration entries (patch 3's path).
   { ...walkerScenario('follow-page', 'hugetlb_follow_page_mask vs unshare + free', { 'rmap-walk': 2 }), hotSlots: 4 },
   walkerScenario('gup-slow', 'follow_hugetlb_page (incl. FOLL_NOWAIT) vs unshare + free'),
   walkerScenario('vma-maps-page', 'hugetlb_vma_maps_page (caller holds i_mmap write) vs unshare + free'),
   walkerScenario('walk-range', 'walk_hugetlb_range (smaps/pagemap) vs unshare + free'),
-  walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free'),
+  // Migration that unshares (try_to_migrate_one under i_mmap write) walks the same way.
+  walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free', { 'rmap-unshare': 1 }),
   walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
   walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
   {
@@ -54,8 +56,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
-    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'vma-split'],
-    weights: { ...DESTROY, 'vma-split': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'vma-split', 'fork-copy'],
+    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
   },
 ];
 
@@ -75,6 +77,7 @@ export function sitesOf(sc: Scenario): Site[] {
       sites.add('fault');
       sites.add('pmd-share');
     }
+    if (name === 'fork') sites.add('pmd-share');
   }
   return [...sites];
 }
