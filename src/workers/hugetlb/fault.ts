@@ -242,7 +242,8 @@ export function opFaultSwapEntry(k: Kernel, vma: number, slot: number): void {
     } finally {
       k.guardExit('fault-swap-entry', vma, file);
     }
-    if (!migrating) hugetlbFaultLocked(k, vma, slot);
+    const v = migrating ? -1 : vmaCovering(k, vma, slot);
+    if (v >= 0) hugetlbFaultLocked(k, v, slot);
   } finally {
     k.mmapReadUnlock(mm);
   }

@@ -20,6 +20,7 @@ import { Pt } from './points.js';
 import { hugePtepGet, hugePteNoneScan, pudRead, setHugePteAt } from './pte.js';
 import { hugePteAlloc } from './fault.js';
 import { iMmapLockWrite, iMmapUnlockWrite, opExit } from './unshare.js';
+import { mapUpperHalf } from './split.js';
 
 /** Copy src's present and migration entries of [from, to) into dst's empty slots, both tables' ptls held. */
 function copyEntries(k: Kernel, dpage: number, spage: number, from: number, to: number): void {
@@ -49,7 +50,11 @@ function copyHugetlbPageRange(k: Kernel, dst: number, src: number): void {
       k.count(C.FAILS + Op.fork!);
       return;
     }
-    const dpage = ptrPage(pudRead(k, k.pudEntryAt(dst)));
+    // Truncate (no mmap_lock; the child's hugetlb vma lock is free) may already have unshared the
+    // child again: then there is nothing to copy into, the child faults its pages in later.
+    const e = pudRead(k, k.pudEntryAt(dst));
+    if (e === 0) return;
+    const dpage = ptrPage(e);
     // Shared with the parent (or a sibling): nothing to copy, the entries are already there.
     if (k.pool.get(dpage, PageHdr.REFCOUNT) > 1) return;
     // huge_pte_alloc may have walked another VMA (huge_pmd_share): walk the parent's table again.
@@ -88,11 +93,7 @@ function dupMapping(k: Kernel, pv: number, cv: number): void {
     iMmapLockWrite(k, file);
     const end = s.vmaEnd(pv);
     Atomics.store(k.mem, s.vma(cv) + Vma.END, end);
-    const at = s.vma(cSpare);
-    Atomics.store(k.mem, at + Vma.START, end);
-    Atomics.store(k.mem, at + Vma.END, k.E);
-    Atomics.store(k.mem, at + Vma.VMA_LOCK_REF, 1);
-    Atomics.or(k.mem, at + Vma.FLAGS, VmaFlag.MAYSHARE | VmaFlag.MAPPED | VmaFlag.IN_IMMAP);
+    mapUpperHalf(k, cSpare, end);
     iMmapUnlockWrite(k, file);
   }
   copyHugetlbPageRange(k, cv, pv);

@@ -33,6 +33,18 @@ function checkSplitTable(k: Kernel, vma: number, at: number): void {
   k.siteOutcome('vma-split', refs > 1 ? Oc['shared-split'] : Oc.ok, page, Access.walk, k.s.vmaMm(vma), k.s.vmaPudIndex(vma), at, refs);
 }
 
+/**
+ * The new VMA of a split, [at, E) of the PUD range: its own hugetlb vma lock (hugetlb_vm_op_open),
+ * linked in i_mmap (caller holds i_mmap write).
+ */
+export function mapUpperHalf(k: Kernel, spare: number, at: number): void {
+  const sp = k.s.vma(spare);
+  Atomics.store(k.mem, sp + Vma.START, at);
+  Atomics.store(k.mem, sp + Vma.END, k.E);
+  Atomics.store(k.mem, sp + Vma.VMA_LOCK_REF, 1);
+  Atomics.or(k.mem, sp + Vma.FLAGS, VmaFlag.MAYSHARE | VmaFlag.MAPPED | VmaFlag.IN_IMMAP);
+}
+
 /** __split_vma(vma, addr = slot `at`, new_below = 0) of a whole mapping; caller holds mmap write. */
 function splitVma(k: Kernel, vma: number, spare: number, at: number): void {
   const s = k.s;
@@ -44,11 +56,7 @@ function splitVma(k: Kernel, vma: number, spare: number, at: number): void {
   iMmapLockWrite(k, file); // vma_prepare
   if (k.mode.split === 'hugetlb-split') hugetlbUnsharePmds(k, vma, false);
   Atomics.store(k.mem, s.vma(vma) + Vma.END, at);
-  const sp = s.vma(spare);
-  Atomics.store(k.mem, sp + Vma.START, at);
-  Atomics.store(k.mem, sp + Vma.END, k.E);
-  Atomics.store(k.mem, sp + Vma.VMA_LOCK_REF, 1);
-  Atomics.or(k.mem, sp + Vma.FLAGS, VmaFlag.MAYSHARE | VmaFlag.MAPPED | VmaFlag.IN_IMMAP);
+  mapUpperHalf(k, spare, at);
   k.count(C.SPLITS);
   checkSplitTable(k, vma, at);
   iMmapUnlockWrite(k, file); // vma_complete

@@ -121,12 +121,11 @@ export function freePgtables(k: Kernel, vma: number): void {
 
 /** i_mmap insert/remove (vma_interval_tree_insert/remove) under i_mmap_rwsem write, per the mode. */
 function setInImmap(k: Kernel, vma: number, file: number, on: boolean): void {
-  const locked = k.mode.unshare.iMmapWrite;
-  if (locked) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  iMmapLockWrite(k, file);
   const at = k.s.vma(vma) + Vma.FLAGS;
   if (on) Atomics.or(k.mem, at, VmaFlag.IN_IMMAP | VmaFlag.MAPPED);
   else Atomics.and(k.mem, at, ~(VmaFlag.IN_IMMAP | VmaFlag.MAPPED));
-  if (locked) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  iMmapUnlockWrite(k, file);
 }
 
 /**
