@@ -12,6 +12,7 @@
  * lock (hugetlb_vm_op_open). The next split op on a split mapping merges the halves back.
  */
 import { PageHdr } from '../../shared-mem/pool.js';
+import { LockClass } from '../../locks/classes.js';
 import type { Kernel } from './kernel.js';
 import { Vma, VmaFlag, ptrPage } from './structs.js';
 import { Oc } from './outcomes.js';
@@ -54,7 +55,12 @@ function splitVma(k: Kernel, vma: number, spare: number, at: number): void {
   k.vmaStartWrite(vma);
   k.vmaStartWrite(spare);
   iMmapLockWrite(k, file); // vma_prepare
-  if (k.mode.split === 'hugetlb-split') hugetlbUnsharePmds(k, vma, false);
+  if (k.mode.split === 'hugetlb-split') {
+    // hugetlb_split: vma_assert_write_locked(vma); i_mmap_assert_write_locked(mapping).
+    if (k.mode.faultLock === 'per-vma') k.locks.assertHeld(LockClass.vm_lock, k.vmLockAt(vma), 'write');
+    if (k.mode.unshare.iMmapWrite) k.locks.assertHeld(LockClass.i_mmap_rwsem, k.iMmapAt(file), 'write');
+    hugetlbUnsharePmds(k, vma, false);
+  }
   Atomics.store(k.mem, s.vma(vma) + Vma.END, at);
   mapUpperHalf(k, spare, at);
   k.count(C.SPLITS);
