@@ -149,6 +149,8 @@ export interface RunResult {
     unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number;
     /** follow-page at a migration entry: waited (no walker lock) / returned at once (walker lock, patch 3). */
     migrationWaits: number; migrationNoWait: number;
+    /** tlb_remove_table_sync_one() broadcasts: per unshare (6.16) or per gather that made a table exclusive (6.19). */
+    syncOne: number;
   };
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
@@ -356,6 +358,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
       destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
       migrationWaits: sumCounter(arena, C.MIGRATION_WAITS),
       migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
+      syncOne: sumCounter(arena, C.SYNC_ONE),
     },
     lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
     lockdep: readLockdepReports(arena, opSiteName),

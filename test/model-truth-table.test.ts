@@ -24,7 +24,9 @@ const DOC_TABLE: Record<string, string[]> = {
   'rmap-walk': ['race', 'safe', 'safe', 'safe', ...S5],
   'fault-swap-entry': ['race', 'race', 'safe', 'safe', ...S5],
   'ptl-under-walker': ['race', 'race', 'race', 'race', ...S5],
-  mixed: ['race', 'race', 'safe', 'safe', ...S5],
+  // GUP-fast: fixed by 1013af4f585f (6.16); the RFC's walker lock does not cover it.
+  'gup-fast': ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
+  mixed: ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
 };
 const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5', '6.15', '6.16', '6.19'];
 

@@ -13,6 +13,7 @@ import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
 import { hugePtepGet, pudRead, pudWrite, setHugePteAt } from './pte.js';
+import { RoleKind } from './roles.js';
 
 /** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
 export function folioOf(k: Kernel, file: number, idx: number): number {
@@ -64,6 +65,8 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     k.cpu.point(Pt['share-populate']);
     const populated = pudRead(k, pudAt) === 0;
     if (populated) {
+      // The role first: a lockless walker that finds the new PUD entry must see the page shared.
+      k.setRole(spage, RoleKind.shared, file);
       pudWrite(k, pudAt, (tag << 16) | (spage + 1));
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);

@@ -17,6 +17,7 @@ export const SITES = [
   'rmap-walk', // page_vma_mapped_walk over i_mmap (other mms): ptl
   'fault-swap-entry', // hugetlb_fault's migration/swap entry check (patch 2): read, ptl to wait
   'ptl-under-walker', // a walker that takes the ptl under the walker lock alone (RFC's own warning)
+  'gup-fast', // gup_fast_pud_range → gup_fast_pmd_range: IRQs off, no lock at all, grabs the folio
 ] as const;
 export type Site = (typeof SITES)[number];
 
@@ -29,6 +30,11 @@ export interface SiteInfo {
   writes: boolean;
   /** Walks another mm's table (reached through i_mmap), not its own. */
   otherMm: boolean;
+  /**
+   * Lockless by design in every kernel (GUP-fast): IRQs off and nothing else. Its protection is
+   * how tables are freed (tableFree) and how they stop being shared (unshareSync), never a lock.
+   */
+  lockless?: boolean;
 }
 
 export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
@@ -42,6 +48,7 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'rmap-walk': { kernel: 'page_vma_mapped_walk (mm/page_vma_mapped.c)', takesPtl: true, writes: true, otherMm: true },
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
   'ptl-under-walker': { kernel: 'hypothetical walker: huge_pte_lock under hugetlb_walker_lock() alone', takesPtl: true, writes: true, otherMm: false },
+  'gup-fast': { kernel: 'gup_fast_pud_range → gup_fast_pmd_range → gup_fast_pmd_leaf (mm/gup.c)', takesPtl: false, writes: true, otherMm: false, lockless: true },
 };
 
 /** Locks a site holds across its walk and dereference. */
@@ -132,6 +139,7 @@ const VMA_LOCK_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': BARE,
   'ptl-under-walker': BARE,
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
 };
 
 /**
@@ -153,6 +161,7 @@ const WALKER_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(true, 'none', 'read'),
   'fault-swap-entry': g(true, 'read', 'none'),
   'ptl-under-walker': g(true, 'none', 'none'),
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
 };
 
 /** 6.2 as merged: every walker holds the vma lock read or i_mmap_rwsem; no walker lock. */
@@ -167,6 +176,7 @@ const FINAL_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': g(false, 'read', 'none'),
   'ptl-under-walker': g(false, 'read', 'none'),
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
 };
 
 const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, Guard>;
@@ -327,6 +337,7 @@ export function modeByName(name: string): ModeTable | undefined {
 export function siteSafe(mode: ModeTable, site: Site): boolean {
   const gd = mode.guards[site];
   const info = SITE_INFO[site];
+  if (info.lockless === true) return locklessSafe(mode);
   if (gd.vma !== 'none' && mode.unshare.vmaLockWrite) return true;
   if (gd.iMmap !== 'none' && mode.unshare.iMmapWrite) return true;
   const deferred =
@@ -350,4 +361,15 @@ export function uniqueModes(names: readonly string[]): string[] {
 /** One line naming a mode's kernel and commits (list, reports, replay headers). */
 export function modeKernelLine(m: ModeTable): string {
   return `${m.kernel}: ${m.commits.map((c) => c.split(' ')[0]).join(', ')}`;
+}
+
+/**
+ * GUP-fast (IRQs off, no lock) is safe when both ways a table can leave its mm under it wait for
+ * IRQ-disabled CPUs: the free (an RCU grace period, which waits for IRQ-off regions since the
+ * RCU flavours were consolidated, or an acknowledged IPI) and the end of sharing (an IPI from
+ * huge_pmd_unshare, 1013af4f585f, or from the mmu_gather before i_mmap_rwsem is released,
+ * 8ce720d5bd91). A lock taken by the unsharer never helps: GUP-fast takes none.
+ */
+export function locklessSafe(mode: ModeTable): boolean {
+  return mode.tableFree !== 'immediate' && mode.unshareSync !== 'none';
 }

@@ -20,6 +20,7 @@ import { Pt } from './points.js';
 import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
 import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate, opVmaSplit } from './unshare.js';
+import { opGupFast } from './gup-fast.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -160,6 +161,7 @@ function runOp(
     case Op['rmap-walk']: return opRmapWalk(k, file, slot);
     case Op['fault-swap-entry']: return opFaultSwapEntry(k, vma, slot);
     case Op['ptl-under-walker']: return opPtlUnderWalker(k, vma, slot);
+    case Op['gup-fast']: return opGupFast(k, vma, slot);
     default: throw new RangeError(`no such operation ${op}`);
   }
 }

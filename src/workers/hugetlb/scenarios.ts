@@ -40,11 +40,20 @@ export const SCENARIOS: readonly Scenario[] = [
   walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free'),
   walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
   walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
+  // Unshares are what make a table another mm's own: weigh them up, and keep tables shared (faults).
+  {
+    ...walkerScenario('gup-fast', 'gup_fast (IRQs off, no locks) vs huge_pmd_unshare: the table becomes the other sharer\'s own', {
+      'madvise-dontneed': 4, mprotect: 3, 'vma-split': 3, fault: 10,
+    }),
+    hotSlots: 4,
+  },
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
-    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry'],
-    weights: { ...DESTROY, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'gup-fast'],
+    weights: { ...DESTROY, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
+    // Faults and GUP-fast meet on present entries (GUP-fast only grabs what is mapped).
+    hotSlots: 8,
   },
 ];
 

@@ -22,6 +22,8 @@ export const C = {
   MIGRATION_WAITS: 166,
   /** ... and returned without waiting, because a walker lock was held (RFC patch 3). */
   MIGRATION_NOWAIT: 167,
+  /** tlb_remove_table_sync_one() broadcasts (per unshare, or per gather that made a table exclusive). */
+  SYNC_ONE: 168,
 } as const;
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {

@@ -49,7 +49,11 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
   pudWrite(k, k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
   k.cpu.point(Pt['unshare-clear']);
-  k.putTable(page);
+  // 1013af4f585f: wait for pending gup_fast() before the share is dropped.
+  if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  if (left === 0) k.freeTable(page);
+  else if (left === 1) k.tableNowExclusive(page);
   Atomics.sub(k.mem, k.s.mm(mm) + Mm.NR_PMDS, 1);
   k.count(C.UNSHARES);
   return true;
@@ -103,12 +107,24 @@ export function freePgtables(k: Kernel, vma: number): void {
     return;
   }
   k.ptlLock(page);
-  const last = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) === 1;
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  const last = left === 0;
+  // A sharer that shared after our zap keeps the page alone (131a79b474e9 closes this in the
+  // kernel: the final unmap makes the VMA unshareable first; modelled by unmapFreesVmaLock).
+  if (left === 1) k.tableNowExclusive(page);
   if (last) {
     const e0 = k.pool.entry(page, 0);
     for (let i = 0; i < k.E; i++) if (!hugePteNoneScan(k, e0 + i)) zapEntry(k, e0 + i);
   }
   k.ptlUnlock(page);
+  if (left === 1) {
+    // As the unshare paths do: the role changes under i_mmap_rwsem (write), so no huge_pmd_share
+    // can re-share the page between our look at its count and the change.
+    const file = k.s.vmaFile(vma);
+    if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+    k.commitRoles();
+    if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  }
   if (last) k.freeTable(page);
 }
 
@@ -195,6 +211,7 @@ export function opTruncate(k: Kernel, file: number, from: number, to: number): v
       if (vmaLock) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(v));
     }
   } finally {
+    k.commitRoles();
     if (iMmap) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
 }
