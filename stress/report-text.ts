@@ -207,7 +207,9 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const ip = r.ipi;
   out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}`);
+  const byOp = Object.entries(r.ipi.byOp ?? {});
+  if (byOp.length > 0) out.push(`ipi per op (sent/acked): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)}`).join(', ')}`);
   const pool = r.invariants.pool;
   out.push(
     `invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (pool free ${pool.free} live ${pool.live} pending ${pool.pending}; allocs ${int(pool.allocs)} frees ${int(pool.frees)} failures ${pool.allocFailures})`,

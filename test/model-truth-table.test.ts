@@ -12,7 +12,7 @@ import { MODES, SITES, siteSafe, modeByName } from '../src/workers/hugetlb/modes
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 
 /** kernel-model.md §4 with the kernel versions: the derived table must agree with it. */
-const S5 = ['safe', 'safe', 'safe', 'safe', 'safe'] as const;
+const S5 = ['safe', 'safe', 'safe', 'safe', 'safe', 'safe'] as const;
 const DOC_TABLE: Record<string, string[]> = {
   'fault-unshare': ['race', 'safe', 'safe', 'safe', ...S5],
   'uffd-must-wait': ['race', 'race', 'safe', 'safe', ...S5],
@@ -25,10 +25,11 @@ const DOC_TABLE: Record<string, string[]> = {
   'fault-swap-entry': ['race', 'race', 'safe', 'safe', ...S5],
   'ptl-under-walker': ['race', 'race', 'race', 'race', ...S5],
   // GUP-fast: fixed by 1013af4f585f (6.16); the RFC's walker lock does not cover it.
-  'gup-fast': ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
-  mixed: ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
+  // 6.2-x86: the TLB-flush IPI before i_mmap_rwsem is released waits for IRQ-off GUP-fast.
+  'gup-fast': ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
+  mixed: ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
 };
-const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5', '6.15', '6.16', '6.19'];
+const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.2-x86', '6.5', '6.15', '6.16', '6.19'];
 
 /**
  * Safe cells: 10^6 operations each under `npm run test:long` (PMDTORTURE_LONG=1); npm test runs

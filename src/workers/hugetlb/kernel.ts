@@ -32,6 +32,7 @@ export const KEv = {
   deref: TraceEv.model + 5, // a = site, b = outcome
   role: TraceEv.model + 6, // a = page, b = role word (roles.ts)
   syncOne: TraceEv.model + 7, // a = tables that became exclusive (gather) or -1 (per unshare)
+  tlbFlush: TraceEv.model + 8, // a = 1 when it interrupted the other CPUs (x86 IPI), 0 (arm64 TLBI)
 } as const;
 nameTraceEvent(KEv.walk, 'hugetlb_walk');
 nameTraceEvent(KEv.pudClear, 'pud_clear');
@@ -41,6 +42,7 @@ nameTraceEvent(KEv.pmdAlloc, 'pmd_alloc');
 nameTraceEvent(KEv.deref, 'deref');
 nameTraceEvent(KEv.role, 'page_role');
 nameTraceEvent(KEv.syncOne, 'tlb_remove_table_sync_one');
+nameTraceEvent(KEv.tlbFlush, 'flush_tlb_range');
 
 /** RCU callback kind: free a page-table page (tlb_remove_table_rcu). */
 export const RCU_FREE_TABLE = 1;
@@ -109,6 +111,8 @@ export class Kernel {
    * repurpose it, since changing a hugetlb mapping needs i_mmap_rwsem for write.
    */
   private readonly nowExclusive: number[] = [];
+  /** Entries were cleared or a PUD entry unshared since the last flush (the mmu_gather has work). */
+  private tlbPending = false;
 
   constructor(
     readonly cpu: Cpu,
@@ -135,6 +139,10 @@ export class Kernel {
     this.walkerIrq = opts.mode.walkerLock === 'irq';
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
+    // The op an IPI interrupted, for the per-op IPI counts (issue 14's cost study).
+    const acked = (): void => this.count(C.IPI_ACKED + this.op);
+    this.irq.onIpi(IpiKind.tlbFlush, acked);
+    this.irq.onIpi(IpiKind.callFunction, acked);
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
       this.cpu.point(Pt['rcu-free']);
       this.releaseTable(page);
@@ -177,7 +185,7 @@ export class Kernel {
     if (this.mode.unshare.iMmapWrite) this.locks.downWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
   }
   unshareUnlock(vma: number, file: number): void {
-    this.commitRoles();
+    this.beforeIMmapRelease();
     if (this.mode.unshare.iMmapWrite) this.locks.upWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
     if (this.mode.unshare.vmaLockWrite) this.locks.upWrite(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
   }
@@ -413,6 +421,45 @@ export class Kernel {
     this.cpu.emit(KEv.role, page, roleWord(kind, owner));
   }
 
+  /** An entry was cleared or a PUD entry unshared: the mmu_gather must flush (versions only). */
+  tlbDirty(): void {
+    if (this.mode.mmuGather) this.tlbPending = true;
+  }
+
+  /**
+   * flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly of the gathered range: on x86 an IPI to the
+   * other CPUs that each acknowledges only with interrupts enabled (so it also waits for IRQ-off
+   * GUP-fast); on arm64 a broadcast TLBI that interrupts nobody.
+   */
+  tlbFlush(): void {
+    this.tlbPending = false;
+    this.count(C.TLB_FLUSHES);
+    const ipi = this.mode.arch === 'x86';
+    this.cpu.emit(KEv.tlbFlush, ipi ? 1 : 0, 0);
+    if (ipi) this.broadcast(IpiKind.tlbFlush);
+  }
+
+  /** tlb_finish_mmu outside i_mmap_rwsem (free_pgtables): flush what is gathered. */
+  tlbFinish(): void {
+    if (this.tlbPending) this.tlbFlush();
+  }
+
+  /**
+   * What every unshare path does just before i_mmap_unlock_write: flush the TLB when it unmapped
+   * or unshared anything (a4a118f2eead; 8ce720d5bd91's huge_pmd_unshare_flush), then the roles
+   * of the tables it left with one user change (commitRoles; in the gather kernels, after the IPI).
+   */
+  beforeIMmapRelease(): void {
+    if (this.tlbPending) this.tlbFlush();
+    this.commitRoles();
+  }
+
+  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted for this op. */
+  private broadcast(kind: number): void {
+    this.irq.ipiBroadcast(kind);
+    this.count(C.IPI_SENT + this.op, this.arena.config.cpus - 1);
+  }
+
   /** huge_pmd_unshare / free_pgtables left `page` with one user: its role changes at commitRoles. */
   tableNowExclusive(page: number): void {
     this.nowExclusive.push(page);
@@ -457,7 +504,7 @@ export class Kernel {
    */
   tlbRemoveTableSyncOne(tables = -1): void {
     this.cpu.emit(KEv.syncOne, tables, 0);
-    this.irq.ipiBroadcast(IpiKind.callFunction);
+    this.broadcast(IpiKind.callFunction);
     this.count(C.SYNC_ONE);
   }
 

@@ -76,6 +76,13 @@ export interface ModeTable {
    * GUP-fast); on arm64 it is a broadcast TLBI instruction that interrupts nobody.
    */
   arch: 'x86' | 'arm64';
+  /**
+   * The TLB flush and mmu_gather of the unshare paths are modelled: every path that cleared
+   * entries or unshared flushes before it releases i_mmap_rwsem (a4a118f2eead, 5.16, for
+   * __unmap_hugepage_range; hugetlb_change_protection and hugetlb_unshare_all_pmds always did).
+   * The modes from before the versions keep the model's old shape: no flush.
+   */
+  mmuGather: boolean;
   /** What hugetlb_walker_lock() is in this mode. */
   walkerLock: 'none' | 'rcu' | 'irq';
   /**
@@ -185,6 +192,7 @@ const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, 
 const LEGACY = {
   aliases: [],
   arch: 'x86',
+  mmuGather: false,
   populateLock: 'both',
   unshareSync: 'none',
   faultLock: 'mmap',
@@ -215,15 +223,16 @@ const V6_19_COMMITS = [
 
 /**
  * A merged kernel: every walker under the vma lock or i_mmap_rwsem (hugetlb_walk asserts it),
- * no walker lock, x86 with MMU_GATHER_RCU_TABLE_FREE (selected with PARAVIRT, as distributions
- * build it), so tlb_remove_table frees after a grace period.
+ * no walker lock, arm64 (which selects MMU_GATHER_RCU_TABLE_FREE, so tlb_remove_table frees after
+ * a grace period, and flushes TLBs by broadcast TLBI: a flush interrupts no CPU) unless `arch` says
+ * otherwise.
  */
 function kernelVersion(
   name: string,
   kernel: string,
   commits: readonly string[],
   description: string,
-  v: Pick<ModeTable, 'populateLock' | 'unshareSync' | 'faultLock' | 'split'> & { aliases?: readonly string[] },
+  v: Pick<ModeTable, 'populateLock' | 'unshareSync' | 'faultLock' | 'split'> & { aliases?: readonly string[]; arch?: ModeTable['arch'] },
 ): ModeTable {
   return {
     name,
@@ -231,7 +240,8 @@ function kernelVersion(
     description,
     kernel,
     commits,
-    arch: 'x86',
+    arch: v.arch ?? 'arm64',
+    mmuGather: true,
     walkerLock: 'none',
     tableFree: 'rcu',
     populateLock: v.populateLock,
@@ -302,6 +312,9 @@ export const MODES: readonly ModeTable[] = [
   kernelVersion('6.2', 'v6.2', V6_2_COMMITS, '6.2 as merged: hugetlb_walk() requires the vma lock or i_mmap_rwsem (lockdep-asserted); huge_pmd_share populates under the shared page\'s ptl; no sync with GUP-fast at unshare', {
     populateLock: 'ptl', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
   }),
+  kernelVersion('6.2-x86', 'v6.2', V6_2_COMMITS, '6.2 on x86 with native TLB flushes: the flush IPI before i_mmap_rwsem is released (a4a118f2eead) also waits for IRQ-off GUP-fast (a paravirt flush under KVM/Hyper-V sends none: then x86 is like arm64)', {
+    populateLock: 'ptl', unshareSync: 'none', faultLock: 'mmap', split: 'may-split', arch: 'x86',
+  }),
   kernelVersion('6.5', 'v6.5', V6_5_COMMITS, '6.5: as 6.2, huge_pmd_share populates under mm->page_table_lock (349d1670008d)', {
     populateLock: 'page_table_lock', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
   }),
@@ -368,8 +381,10 @@ export function modeKernelLine(m: ModeTable): string {
  * IRQ-disabled CPUs: the free (an RCU grace period, which waits for IRQ-off regions since the
  * RCU flavours were consolidated, or an acknowledged IPI) and the end of sharing (an IPI from
  * huge_pmd_unshare, 1013af4f585f, or from the mmu_gather before i_mmap_rwsem is released,
- * 8ce720d5bd91). A lock taken by the unsharer never helps: GUP-fast takes none.
+ * 8ce720d5bd91 — or, on x86 with native flushes, the TLB-flush IPI every unshare path sends before
+ * it releases i_mmap_rwsem). A lock taken by the unsharer never helps: GUP-fast takes none.
  */
 export function locklessSafe(mode: ModeTable): boolean {
-  return mode.tableFree !== 'immediate' && mode.unshareSync !== 'none';
+  const flushWaits = mode.mmuGather && mode.arch === 'x86'; // the flush IPI before i_mmap release
+  return mode.tableFree !== 'immediate' && (mode.unshareSync !== 'none' || flushWaits);
 }

@@ -24,6 +24,12 @@ export const C = {
   MIGRATION_NOWAIT: 167,
   /** tlb_remove_table_sync_one() broadcasts (per unshare, or per gather that made a table exclusive). */
   SYNC_ONE: 168,
+  /** TLB flushes of the unshare paths (flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly). */
+  TLB_FLUSHES: 169,
+  /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 192..255. */
+  IPI_SENT: 256,
+  /** + op id (< 32): IPIs this CPU acknowledged while running the op (the op they interrupted). */
+  IPI_ACKED: 288,
 } as const;
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {
@@ -35,6 +41,17 @@ export function sumCounter(arena: Arena, field: number): number {
   let n = 0;
   for (let c = 0; c < arena.config.cpus; c++) n += Atomics.load(arena.mem, counterAt(arena, c, field));
   return n;
+}
+
+/** IPIs sent and acknowledged per operation, summed over CPUs (only ops with any). */
+export function readIpiByOp(arena: Arena, opNames: readonly string[]): Record<string, { sent: number; acked: number }> {
+  const out: Record<string, { sent: number; acked: number }> = {};
+  opNames.forEach((name, op) => {
+    const sent = sumCounter(arena, C.IPI_SENT + op);
+    const acked = sumCounter(arena, C.IPI_ACKED + op);
+    if (sent + acked > 0) out[name] = { sent, acked };
+  });
+  return out;
 }
 
 export function outcomeField(site: number, outcome: number): number {

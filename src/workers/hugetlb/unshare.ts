@@ -48,6 +48,7 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
   if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
   pudWrite(k, k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
+  k.tlbDirty(); // a4a118f2eead: force a flush before i_mmap_rwsem is released
   k.cpu.point(Pt['unshare-clear']);
   // 1013af4f585f: wait for pending gup_fast() before the share is dropped.
   if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
@@ -63,6 +64,7 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
 function zapEntry(k: Kernel, at: number): void {
   const pte = hugePtepGetAndClear(k, at);
   if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) Atomics.sub(k.mem, k.s.folio(pteFolio(pte)) + Folio.MAPCOUNT, 1);
+  k.tlbDirty();
 }
 
 /**
@@ -125,6 +127,7 @@ export function freePgtables(k: Kernel, vma: number): void {
     k.commitRoles();
     if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
+  k.tlbFinish();
   if (last) k.freeTable(page);
 }
 
@@ -211,7 +214,7 @@ export function opTruncate(k: Kernel, file: number, from: number, to: number): v
       if (vmaLock) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(v));
     }
   } finally {
-    k.commitRoles();
+    k.beforeIMmapRelease();
     if (iMmap) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
 }
@@ -246,7 +249,10 @@ export function opMprotect(k: Kernel, vma: number): void {
     for (let i = 0; i < k.E; i++) {
       if (hugePteNoneScan(k, e0 + i)) continue;
       const pte = hugePtepGet(k, e0 + i);
-      if ((pte & Pte.PRESENT) !== 0) setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
+      if ((pte & Pte.PRESENT) !== 0) {
+        setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
+        k.tlbDirty();
+      }
     }
   });
 }
