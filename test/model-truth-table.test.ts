@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../stress/engine.js';
-import { MODES, SITES, siteSafe, modeByName } from '../src/workers/hugetlb/modes.js';
+import { MODES, SITES, siteSafe, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 
 /** kernel-model.md §4 with the kernel versions: the derived table must agree with it. */
@@ -27,6 +27,7 @@ const DOC_TABLE: Record<string, string[]> = {
   // GUP-fast: fixed by 1013af4f585f (6.16); the RFC's walker lock does not cover it.
   // 6.2-x86: the TLB-flush IPI before i_mmap_rwsem is released waits for IRQ-off GUP-fast.
   'gup-fast': ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
+  'gup-fast-free': ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
   mixed: ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
 };
 const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.2-x86', '6.5', '6.15', '6.16', '6.19'];
@@ -37,6 +38,16 @@ const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.2-x
  */
 const SAFE_OPS = process.env['PMDTORTURE_LONG'] === '1' ? 1_000_000 : 200_000;
 const WIDEN = { prob: 0.05, us: 300 };
+
+/**
+ * Invariant errors a cell must not have. 6.2 populates a shared PUD entry under the shared page's
+ * ptl only (fixed by 349d1670008d): its one known defect, a leaked PMD page reference, is not a
+ * walker race and has its own test (versions.test.ts).
+ */
+const LEAK = /^PMD page \d+: refcount \d+, but \d+ PUD entries point at it$/;
+function invariantErrors(mode: ModeTable, errors: readonly string[]): string[] {
+  return errors.filter((e) => !(mode.populateLock === 'ptl' && LEAK.test(e)));
+}
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
@@ -114,7 +125,7 @@ for (const sc of SCENARIOS) {
           expect(r.ops).toBe(SAFE_OPS);
           expect(r.violations).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
           // The protected windows were really exercised: pages were shared, unshared and freed.
           expect(r.model.shares).toBeGreaterThan(0);
           expect(r.model.unshares).toBeGreaterThan(0);
@@ -124,7 +135,7 @@ for (const sc of SCENARIOS) {
           const r = await runStress(cfg(sc.name, mode.name, { ops: 20_000, widen: WIDEN, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
         });
       }
     }

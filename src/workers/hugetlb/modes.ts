@@ -335,9 +335,26 @@ export const MODE_NAMES = MODES.map((m) => m.name);
 /** Every name a mode is accepted by: canonical names, then aliases (`final` = the newest kernel). */
 export const MODE_CHOICES: readonly string[] = [...MODE_NAMES, ...MODES.flatMap((m) => m.aliases)];
 
-/** A mode by its name or alias. */
+/**
+ * Test-only variants, never listed nor accepted by the CLI: `<mode>+free-now` is the mode with
+ * tlb_remove_table made immediate — no grace period, no IPI — the busted table-free flavour the
+ * tests use to prove that a free under a lockless walker is caught.
+ */
+export const BUSTED_FREE = '+free-now';
+const busted = new Map<string, ModeTable>();
+
+/** A mode by its name or alias (or a test-only `+free-now` variant of one). */
 export function modeByName(name: string): ModeTable | undefined {
-  return MODES.find((m) => m.name === name || m.aliases.includes(name));
+  const m = MODES.find((x) => x.name === name || x.aliases.includes(name));
+  if (m !== undefined || !name.endsWith(BUSTED_FREE)) return m;
+  const base = modeByName(name.slice(0, -BUSTED_FREE.length));
+  if (base === undefined) return undefined;
+  let v = busted.get(name);
+  if (v === undefined) {
+    v = { ...base, name, aliases: [], tableFree: 'immediate', description: `${base.name} with tables freed at once (test-only busted flavour)` };
+    busted.set(name, v);
+  }
+  return v;
 }
 
 /**

@@ -47,6 +47,15 @@ export const SCENARIOS: readonly Scenario[] = [
     }),
     hotSlots: 4,
   },
+  // GUP-fast holds no mmap_lock: the one walker under which the last reference to a table drops
+  // (munmap/exit of its own mm). Frequent here, so a free without its grace period or IPI shows.
+  {
+    name: 'gup-fast-free',
+    description: 'gup_fast vs free_pgtables: the last reference to a table drops while GUP-fast walks it',
+    targets: ['gup-fast'],
+    weights: { munmap: 6, exit: 3, fault: 10, 'gup-fast': 10 },
+    hotSlots: 4,
+  },
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
