@@ -12,6 +12,7 @@ import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
 // Registers the model's trace event names in this thread.
 import '../src/workers/hugetlb/kernel.js';
 import { TRACE_PER_CPU, type ViolationRecord } from '../src/workers/hugetlb/violations.js';
+import { describeRole } from '../src/workers/hugetlb/roles.js';
 import type { StallReport } from './engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
 import { fmtMs } from './args.js';
@@ -48,7 +49,12 @@ export function describeEvent(event: string, a: number, b: number): string {
     case 'violation':
       return `violation ${OUTCOMES[a] ?? a} page ${b}`;
     case 'hugetlb_walk':
-      return `hugetlb_walk ${siteName(a)} → page ${b}`;
+      // GUP-fast does not call hugetlb_walk: it reads the PUD entry itself, IRQs off, no locks.
+      return siteName(a) === 'gup-fast' ? `gup_fast_pud_range (IRQs off, no locks) → page ${b}` : `hugetlb_walk ${siteName(a)} → page ${b}`;
+    case 'page_role':
+      return `page ${a} is now ${describeRole(b)}`;
+    case 'tlb_remove_table_sync_one':
+      return `tlb_remove_table_sync_one: IPI to every CPU${a > 0 ? ` (gather: ${a} table${a > 1 ? 's' : ''} became exclusive)` : ''}`;
     case 'pud_clear':
       return `pud_clear mm ${a} page ${b}`;
     case 'free_table':
@@ -92,6 +98,10 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
+    ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
+      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which is now ${v.roleHistory[v.roleHistory.length - 1]!.role}: another process's page table`]
+      : []),
+    ...(v.roleHistory !== undefined ? [`roles of page ${v.page}, oldest first:`, ...v.roleHistory.map((r) => `  [${String(r.us).padStart(9)} µs] ${r.role}`)] : []),
     '',
     v.heldLocks.length ? `${v.heldLocks.length} lock${v.heldLocks.length > 1 ? 's' : ''} held by CPU ${v.cpu}/${v.op}:` : `no locks held by CPU ${v.cpu}/${v.op}`,
     ...v.heldLocks.map((h, i) => ` #${i}: ${h.cls} (${h.mode}) @${h.at}`),
@@ -197,7 +207,9 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const ip = r.ipi;
   out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}`);
+  const byOp = Object.entries(r.ipi.byOp ?? {});
+  if (byOp.length > 0) out.push(`ipi per op (sent/acked): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)}`).join(', ')}`);
   const pool = r.invariants.pool;
   out.push(
     `invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (pool free ${pool.free} live ${pool.live} pending ${pool.pending}; allocs ${int(pool.allocs)} frees ${int(pool.frees)} failures ${pool.allocFailures})`,

@@ -8,11 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../stress/engine.js';
-import { MODES, SITES, siteSafe, modeByName } from '../src/workers/hugetlb/modes.js';
+import { MODES, SITES, siteSafe, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 
 /** kernel-model.md §4 with the kernel versions: the derived table must agree with it. */
-const S5 = ['safe', 'safe', 'safe', 'safe', 'safe'] as const;
+const S5 = ['safe', 'safe', 'safe', 'safe', 'safe', 'safe'] as const;
 const DOC_TABLE: Record<string, string[]> = {
   'fault-unshare': ['race', 'safe', 'safe', 'safe', ...S5],
   'uffd-must-wait': ['race', 'race', 'safe', 'safe', ...S5],
@@ -24,12 +24,17 @@ const DOC_TABLE: Record<string, string[]> = {
   'rmap-walk': ['race', 'safe', 'safe', 'safe', ...S5],
   'fault-swap-entry': ['race', 'race', 'safe', 'safe', ...S5],
   'ptl-under-walker': ['race', 'race', 'race', 'race', ...S5],
+  // GUP-fast: fixed by 1013af4f585f (6.16); the RFC's walker lock does not cover it.
+  // 6.2-x86: the TLB-flush IPI before i_mmap_rwsem is released waits for IRQ-off GUP-fast.
+  'gup-fast': ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
+  'gup-fast-free': ['race', 'race', 'race', 'race', 'race', 'safe', 'race', 'race', 'safe', 'safe'],
   // The split race (CVE-2025-38084): may_split's unshare before the split, 6.2 (b30c14cd6102) ..
-  // 6.15; fixed by 081056dc00a2 (6.16). `mixed` runs the split too, so it races until 6.16.
-  'split-reshare': ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
-  mixed: ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
+  // 6.15, whatever the architecture; fixed by 081056dc00a2 (6.16). `mixed` runs the split too,
+  // so it races until 6.16 (6.2-x86 included).
+  'split-reshare': ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
+  mixed: ['race', 'race', 'race', 'race', 'race', 'race', 'race', 'race', 'safe', 'safe'],
 };
-const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5', '6.15', '6.16', '6.19'];
+const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.2-x86', '6.5', '6.15', '6.16', '6.19'];
 
 /**
  * Safe cells: 10^6 operations each under `npm run test:long` (PMDTORTURE_LONG=1); npm test runs
@@ -37,6 +42,16 @@ const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5',
  */
 const SAFE_OPS = process.env['PMDTORTURE_LONG'] === '1' ? 1_000_000 : 200_000;
 const WIDEN = { prob: 0.05, us: 300 };
+
+/**
+ * Invariant errors a cell must not have. 6.2 populates a shared PUD entry under the shared page's
+ * ptl only (fixed by 349d1670008d): its one known defect, a leaked PMD page reference, is not a
+ * walker race and has its own test (versions.test.ts).
+ */
+const LEAK = /^PMD page \d+: refcount \d+, but \d+ PUD entries point at it$/;
+function invariantErrors(mode: ModeTable, errors: readonly string[]): string[] {
+  return errors.filter((e) => !(mode.populateLock === 'ptl' && LEAK.test(e)));
+}
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
@@ -114,7 +129,7 @@ for (const sc of SCENARIOS) {
           expect(r.ops).toBe(SAFE_OPS);
           expect(r.violations).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
           // The protected windows were really exercised: pages were shared, unshared and freed.
           expect(r.model.shares).toBeGreaterThan(0);
           expect(r.model.unshares).toBeGreaterThan(0);
@@ -124,7 +139,7 @@ for (const sc of SCENARIOS) {
           const r = await runStress(cfg(sc.name, mode.name, { ops: 20_000, widen: WIDEN, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
         });
       }
     }

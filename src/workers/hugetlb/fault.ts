@@ -13,6 +13,7 @@ import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
 import { hugePtepGet, pudRead, pudWrite, setHugePteAt } from './pte.js';
+import { RoleKind } from './roles.js';
 
 /** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
 export function folioOf(k: Kernel, file: number, idx: number): number {
@@ -66,24 +67,28 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     }
     if (spage < 0) return;
     const tag = k.wTag;
-    // The kernel populates under the shared page's ptl only, while pmd_alloc's populate of the
-    // same PUD entry runs under mm->page_table_lock: two faults of one mm (different fault
-    // mutexes) can both see pud_none and one PMD page reference leaks — the model's invariant
-    // check finds it within ~10^6 operations (docs/model-notes.md). We also take
-    // page_table_lock here so that runs test the walker races, not that leak.
+    // The populate lock per version: 6.2 takes the shared page's ptl only, while pmd_alloc's
+    // populate of the same PUD entry runs under mm->page_table_lock, so two faults of one mm
+    // (different fault mutexes) can both see pud_none and one PMD page reference leaks (the
+    // invariant checker finds it: docs/model-notes.md); 349d1670008d (6.5) takes
+    // mm->page_table_lock instead. 'both' is the model's old shape (no kernel).
     const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
-    k.ptlLock(spage);
-    k.locks.spinLock(LockClass.page_table_lock, ptlAt);
-    k.cpu.point(Pt['share-populate']);
+    const lock = k.mode.populateLock;
+    if (lock !== 'page_table_lock') k.ptlLock(spage);
+    if (lock !== 'ptl') k.locks.spinLock(LockClass.page_table_lock, ptlAt);
     const populated = pudRead(k, pudAt) === 0;
+    // Between seeing pud_none and populating: the window pmd_alloc's populate under another lock races.
+    k.cpu.point(Pt['share-populate']);
     if (populated) {
+      // The role first: a lockless walker that finds the new PUD entry must see the page shared.
+      k.setRole(spage, RoleKind.shared, file);
       pudWrite(k, pudAt, (tag << 16) | (spage + 1));
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);
       k.cpu.emit(KEv.share, mm, spage);
     }
-    k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
-    k.ptlUnlock(spage);
+    if (lock !== 'ptl') k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
+    if (lock !== 'page_table_lock') k.ptlUnlock(spage);
     if (!populated) k.putTable(spage);
   } finally {
     k.guardExit('pmd-share', vma, file);
@@ -100,6 +105,7 @@ export function hugePteAlloc(k: Kernel, vma: number): boolean {
   const mm = s.vmaMm(vma);
   const page = k.allocPmd(mm);
   if (page < 0) return false;
+  k.cpu.point(Pt['pmd-alloc']);
   const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
   k.locks.spinLock(LockClass.page_table_lock, ptlAt);
   const raced = pudRead(k, pudAt) !== 0;

@@ -26,6 +26,7 @@ export const OPS: readonly OpInfo[] = [
   { name: 'rmap-walk', kernel: 'migrate_pages → try_to_migrate/remove_migration_ptes → page_vma_mapped_walk', site: 'rmap-walk' },
   { name: 'fault-swap-entry', kernel: 'hugetlb_fault: huge_ptep_get → migration_entry_wait_huge', site: 'fault-swap-entry' },
   { name: 'ptl-under-walker', kernel: 'hugetlb_walker_lock(); hugetlb_walk(); huge_pte_lock() (forbidden by the RFC)', site: 'ptl-under-walker' },
+  { name: 'gup-fast', kernel: 'get_user_pages_fast → gup_fast_pud_range → gup_fast_pmd_range (IRQs off, no locks)', site: 'gup-fast' },
   { name: 'fork', kernel: 'fork → dup_mmap → copy_hugetlb_page_range (huge_pte_alloc → huge_pmd_share); the slot\'s old process exits first', site: 'fork-copy', destroyer: true },
   { name: 'rmap-unshare', kernel: 'migrate_pages → unmap_and_move_huge_page → try_to_migrate_one: hugetlb_vma_trylock_write, huge_pmd_unshare (i_mmap write)', site: 'rmap-walk', destroyer: true },
 ];

@@ -67,6 +67,7 @@ export function opRmapUnshare(k: Kernel, file: number, slot: number): void {
     k.cpu.point(Pt['op-gap']); // the copy: migration entries stay visible to faults meanwhile
     rmapPassLocked(k, file, slot, false, (pte) => ((pte & Pte.MIGRATION) !== 0 && pteFolio(pte) === folio ? mkPte(folio, Pte.PRESENT | Pte.WRITE) : pte));
   } finally {
+    k.beforeIMmapRelease();
     if (locked) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
 }

@@ -23,6 +23,7 @@ import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './u
 import { opVmaSplit } from './split.js';
 import { opFork } from './fork.js';
 import { opRmapUnshare } from './rmap-unshare.js';
+import { opGupFast } from './gup-fast.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -169,6 +170,7 @@ function runOp(
     case Op['rmap-walk']: return opRmapWalk(k, file, slot);
     case Op['fault-swap-entry']: return opFaultSwapEntry(k, vma, slot);
     case Op['ptl-under-walker']: return opPtlUnderWalker(k, vma, slot);
+    case Op['gup-fast']: return opGupFast(k, vma, slot);
     default: throw new RangeError(`no such operation ${op}`);
   }
 }

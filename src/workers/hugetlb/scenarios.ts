@@ -47,6 +47,23 @@ export const SCENARIOS: readonly Scenario[] = [
   walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free', { 'rmap-unshare': 1 }),
   walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
   walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
+  // Unshares are what make a table another mm's own: weigh them up, and keep tables shared (faults).
+  {
+    ...walkerScenario('gup-fast', 'gup_fast (IRQs off, no locks) vs huge_pmd_unshare: the table becomes the other sharer\'s own', {
+      // mprotect's unshare stands in for the split's (the split races by itself: split-reshare).
+      'madvise-dontneed': 4, mprotect: 6, fault: 10,
+    }),
+    hotSlots: 4,
+  },
+  // GUP-fast holds no mmap_lock: the one walker under which the last reference to a table drops
+  // (munmap/exit of its own mm). Frequent here, so a free without its grace period or IPI shows.
+  {
+    name: 'gup-fast-free',
+    description: 'gup_fast vs free_pgtables: the last reference to a table drops while GUP-fast walks it',
+    targets: ['gup-fast'],
+    weights: { munmap: 6, exit: 3, fault: 10, 'gup-fast': 10 },
+    hotSlots: 4,
+  },
   {
     name: 'split-reshare',
     description: "VMA split vs faults re-sharing the table between may_split's unshare and the split (CVE-2025-38084)",
@@ -56,8 +73,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
-    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'vma-split', 'fork-copy'],
-    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'gup-fast', 'vma-split', 'fork-copy'],
+    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
+    // Faults and GUP-fast meet on present entries (GUP-fast only grabs what is mapped).
+    hotSlots: 8,
   },
 ];
 

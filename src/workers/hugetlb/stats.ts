@@ -34,6 +34,14 @@ export const C = {
   VMA_LOCK_FALLBACKS: 330,
   /** VMAs merged back into one (vma_merge). */
   MERGES: 331,
+  /** tlb_remove_table_sync_one() broadcasts (per unshare, or per gather that made a table exclusive). */
+  SYNC_ONE: 332,
+  /** TLB flushes of the unshare paths (flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly). */
+  TLB_FLUSHES: 333,
+  /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
+  IPI_SENT: 448,
+  /** + op id (< 32): IPIs this CPU acknowledged while running the op (the op they interrupted). */
+  IPI_ACKED: 480,
 } as const;
 
 export function counterAt(arena: Arena, cpu: number, field: number): number {
@@ -45,6 +53,17 @@ export function sumCounter(arena: Arena, field: number): number {
   let n = 0;
   for (let c = 0; c < arena.config.cpus; c++) n += Atomics.load(arena.mem, counterAt(arena, c, field));
   return n;
+}
+
+/** IPIs sent and acknowledged per operation, summed over CPUs (only ops with any). */
+export function readIpiByOp(arena: Arena, opNames: readonly string[]): Record<string, { sent: number; acked: number }> {
+  const out: Record<string, { sent: number; acked: number }> = {};
+  opNames.forEach((name, op) => {
+    const sent = sumCounter(arena, C.IPI_SENT + op);
+    const acked = sumCounter(arena, C.IPI_ACKED + op);
+    if (sent + acked > 0) out[name] = { sent, acked };
+  });
+  return out;
 }
 
 export function outcomeField(site: number, outcome: number): number {

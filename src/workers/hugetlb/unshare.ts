@@ -52,8 +52,13 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number, fromSplit =
   if (fromSplit && k.mode.splitAssertsVmaLock) k.locks.assertHeld(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma), 'write');
   pudWrite(k, k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
+  k.tlbDirty(); // a4a118f2eead: force a flush before i_mmap_rwsem is released
   k.cpu.point(Pt['unshare-clear']);
-  k.putTable(page);
+  // 1013af4f585f: wait for pending gup_fast() before the share is dropped.
+  if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  if (left === 0) k.freeTable(page);
+  else if (left === 1) k.tableNowExclusive(page);
   Atomics.sub(k.mem, k.s.mm(mm) + Mm.NR_PMDS, 1);
   k.count(C.UNSHARES);
   return true;
@@ -63,6 +68,7 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number, fromSplit =
 function zapEntry(k: Kernel, at: number): void {
   const pte = hugePtepGetAndClear(k, at);
   if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) Atomics.sub(k.mem, k.s.folio(pteFolio(pte)) + Folio.MAPCOUNT, 1);
+  k.tlbDirty();
 }
 
 /**
@@ -110,12 +116,25 @@ export function freePgtables(k: Kernel, vma: number): void {
     return;
   }
   k.ptlLock(page);
-  const last = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) === 1;
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  const last = left === 0;
+  // A sharer that shared after our zap keeps the page alone (131a79b474e9 closes this in the
+  // kernel: the final unmap makes the VMA unshareable first; modelled by unmapFreesVmaLock).
+  if (left === 1) k.tableNowExclusive(page);
   if (last) {
     const e0 = k.pool.entry(page, 0);
     for (let i = 0; i < k.E; i++) if (!hugePteNoneScan(k, e0 + i)) zapEntry(k, e0 + i);
   }
   k.ptlUnlock(page);
+  if (left === 1) {
+    // As the unshare paths do: the role changes under i_mmap_rwsem (write), so no huge_pmd_share
+    // can re-share the page between our look at its count and the change.
+    const file = k.s.vmaFile(vma);
+    if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+    k.commitRoles();
+    if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  }
+  k.tlbFinish();
   if (last) k.freeTable(page);
 }
 
@@ -141,6 +160,7 @@ function unmapHugepageRangeFinal(k: Kernel, vma: number, file: number): void {
     k.unshareUnlock(vma, file);
     return;
   }
+  k.beforeIMmapRelease(); // the flush (and the gather's sync) still come before i_mmap_unlock_write
   Atomics.store(k.mem, k.s.vma(vma) + Vma.VMA_LOCK_REF, 0); // vma->vm_private_data = NULL
   if (k.mode.unshare.vmaLockWrite) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma));
   if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
@@ -235,6 +255,7 @@ export function opTruncate(k: Kernel, file: number, from: number, to: number): v
       if (vmaLock) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(v));
     }
   } finally {
+    k.beforeIMmapRelease();
     if (iMmap) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
 }
@@ -258,7 +279,10 @@ export function opMprotect(k: Kernel, vma: number): void {
         for (let i = k.s.vmaStart(vma); i < k.s.vmaEnd(vma); i++) {
           if (hugePteNoneScan(k, e0 + i)) continue;
           const pte = hugePtepGet(k, e0 + i);
-          if ((pte & Pte.PRESENT) !== 0) setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
+          if ((pte & Pte.PRESENT) !== 0) {
+            setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
+            k.tlbDirty();
+          }
         }
       }
       k.ptlUnlock(page);
@@ -292,5 +316,6 @@ export function iMmapLockWrite(k: Kernel, file: number): void {
   if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
 }
 export function iMmapUnlockWrite(k: Kernel, file: number): void {
+  k.beforeIMmapRelease(); // hugetlb_split's unshare: flushed before the rmap lock goes
   if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
 }
