@@ -19,7 +19,7 @@ import { Oc } from './outcomes.js';
 import { Access } from './violations.js';
 import { C } from './stats.js';
 import { Pt } from './points.js';
-import { pudRead } from './pte.js';
+import { PtePt, pudRead } from './pte.js';
 import { hugetlbUnsharePmds, iMmapLockWrite, iMmapUnlockWrite } from './unshare.js';
 
 /**
@@ -46,6 +46,12 @@ export function mapUpperHalf(k: Kernel, spare: number, at: number): void {
   Atomics.or(k.mem, sp + Vma.FLAGS, VmaFlag.MAYSHARE | VmaFlag.MAPPED | VmaFlag.IN_IMMAP);
 }
 
+/** vma->vm_end = end: a yield point under a controlled scheduler, like every page-table entry store. */
+function setVmaEnd(k: Kernel, vma: number, end: number): void {
+  k.cpu.yieldAt(PtePt.vmaWrite);
+  Atomics.store(k.mem, k.s.vma(vma) + Vma.END, end);
+}
+
 /** __split_vma(vma, addr = slot `at`, new_below = 0) of a whole mapping; caller holds mmap write. */
 function splitVma(k: Kernel, vma: number, spare: number, at: number): void {
   const s = k.s;
@@ -61,7 +67,7 @@ function splitVma(k: Kernel, vma: number, spare: number, at: number): void {
     if (k.mode.unshare.iMmapWrite) k.locks.assertHeld(LockClass.i_mmap_rwsem, k.iMmapAt(file), 'write');
     hugetlbUnsharePmds(k, vma, false);
   }
-  Atomics.store(k.mem, s.vma(vma) + Vma.END, at);
+  setVmaEnd(k, vma, at);
   mapUpperHalf(k, spare, at);
   k.count(C.SPLITS);
   checkSplitTable(k, vma, at);
@@ -83,7 +89,7 @@ function mergeVma(k: Kernel, vma: number, spare: number): void {
   iMmapLockWrite(k, file);
   const sp = s.vma(spare);
   Atomics.and(k.mem, sp + Vma.FLAGS, ~(VmaFlag.MAPPED | VmaFlag.IN_IMMAP));
-  Atomics.store(k.mem, s.vma(vma) + Vma.END, s.vmaEnd(spare));
+  setVmaEnd(k, vma, s.vmaEnd(spare));
   Atomics.store(k.mem, sp + Vma.START, 0);
   Atomics.store(k.mem, sp + Vma.END, 0);
   Atomics.store(k.mem, sp + Vma.VMA_LOCK_REF, 0);
