@@ -93,6 +93,12 @@ function modeKernel(name: string): string {
   return m !== undefined && m.kernel.startsWith('v') ? ` = ${m.kernel}, ${m.arch}` : '';
 }
 
+/** The role that made a table foreign to mm `mm`: the last 'private to' another mm in its history. */
+function foreignRole(history: ReadonlyArray<{ role: string }>, mm: number): string {
+  const own = `private to mm ${mm}`;
+  return [...history].reverse().find((r) => r.role.startsWith('private to mm ') && r.role !== own)?.role ?? history[history.length - 1]!.role;
+}
+
 /** A violation as a KASAN-style splat. */
 export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
   const bar = '='.repeat(78);
@@ -105,7 +111,7 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
     ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
-      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which is now ${v.roleHistory[v.roleHistory.length - 1]!.role}: another process's page table`]
+      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which had become ${foreignRole(v.roleHistory, v.mm)}: another process's page table`]
       : []),
     ...(v.roleHistory !== undefined ? [`roles of page ${v.page}, oldest first:`, ...v.roleHistory.map((r) => `  [${String(r.us).padStart(9)} µs] ${r.role}`)] : []),
     '',
