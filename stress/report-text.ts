@@ -5,7 +5,7 @@
  */
 import { formatLockStat } from '../src/locks/lockstat.js';
 import { lockClassName } from '../src/locks/classes.js';
-import { SITES, SITE_INFO, type Site } from '../src/workers/hugetlb/modes.js';
+import { SITES, SITE_INFO, modeByName, type Site } from '../src/workers/hugetlb/modes.js';
 import { OPS } from '../src/workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../src/workers/hugetlb/points.js';
 import { OUTCOMES } from '../src/workers/hugetlb/outcomes.js';
@@ -87,19 +87,31 @@ function interleave(trace: ViolationRecord['trace'], perCpu: number): ViolationR
 
 const ACCESS_VERB: Record<string, string> = { read: 'Read of', lock: 'Lock of the ptl of', write: 'Write to', get_page: 'get_page on', walk: 'Walk through' };
 
+/** ` = v6.2, arm64` for a kernel version's mode (the splat names what it ran). */
+function modeKernel(name: string): string {
+  const m = modeByName(name);
+  return m !== undefined && m.kernel.startsWith('v') ? ` = ${m.kernel}, ${m.arch}` : '';
+}
+
+/** The role that made a table foreign to mm `mm`: the last 'private to' another mm in its history. */
+function foreignRole(history: ReadonlyArray<{ role: string }>, mm: number): string {
+  const own = `private to mm ${mm}`;
+  return [...history].reverse().find((r) => r.role.startsWith('private to mm ') && r.role !== own)?.role ?? history[history.length - 1]!.role;
+}
+
 /** A violation as a KASAN-style splat. */
 export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
   const bar = '='.repeat(78);
   const kernel = (SITE_INFO as Record<string, { kernel: string } | undefined>)[v.site]?.kernel;
   const out = [
     bar,
-    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode})`)),
+    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode}${modeKernel(v.mode)})`)),
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
     ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
-      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which is now ${v.roleHistory[v.roleHistory.length - 1]!.role}: another process's page table`]
+      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which had become ${foreignRole(v.roleHistory, v.mm)}: another process's page table`]
       : []),
     ...(v.roleHistory !== undefined ? [`roles of page ${v.page}, oldest first:`, ...v.roleHistory.map((r) => `  [${String(r.us).padStart(9)} µs] ${r.role}`)] : []),
     '',

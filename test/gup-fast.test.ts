@@ -80,7 +80,7 @@ describe('TLB flush and mmu_gather', () => {
   it('6.16 syncs once per unshare; 6.19 batches: one sync per gather, only when a table became exclusive', async () => {
     const v16 = await run('6.16');
     expect(v16.model.unshares).toBeGreaterThan(100);
-    expect(v16.model.syncOne).toBe(v16.model.unshares);
+    expect(v16.model.syncOne).toBeGreaterThanOrEqual(v16.model.unshares); // + free_pgtables stand-in (model-notes)
     expect(v16.ipi.sent).toBe(v16.model.syncOne); // arm64: the flushes send none
     const v19 = await run('6.19');
     expect(v19.model.syncOne).toBeGreaterThan(0);

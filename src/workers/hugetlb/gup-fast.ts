@@ -40,7 +40,7 @@ export function opGupFast(k: Kernel, vma: number, slot: number): void {
 
 /** The PUD step and the PMD leaf; true when a folio reference was taken (and dropped again). */
 function gupFastPmdRange(k: Kernel, vma: number, slot: number): boolean {
-  if (!k.locklessPudWalk('gup-fast', vma)) return false;
+  if (!k.pudWalk('gup-fast', vma)) return false;
   k.cpu.point(Pt['walk-deref']);
   const at = k.pool.entry(k.wPage, slot);
   const orig = hugePtepGet(k, at); // pmdp_get_lockless

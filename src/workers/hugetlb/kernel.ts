@@ -18,7 +18,6 @@ import { Structs, Mm, Vma, VmaFlag, File, ptrPage, ptrTag } from './structs.js';
 import { C, counterAt, outcomeField } from './stats.js';
 import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
-import { PtePt } from './pte.js';
 import { RefHoldClock } from './refhold.js';
 import { PageRoles, RoleKind, roleKind, roleOwner, roleWord } from './roles.js';
 import { modelShape } from './setup.js';
@@ -67,7 +66,6 @@ export interface KernelOptions {
 const SITE_ID = new Map<Site, number>(SITES.map((s, i) => [s, i]));
 const siteId = (site: Site): number => SITE_ID.get(site)!;
 const PT_WALK_PUD = Pt['walk-pud'];
-const PUD_READ_YIELD = PtePt.pudRead;
 
 export class Kernel {
   readonly mem: Int32Array;
@@ -267,32 +265,18 @@ export class Kernel {
         this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
       if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
     }
-    const mm = this.vmaMmOf[vma]!;
-    const pudIndex = this.vmaPudOf[vma]!;
-    const root = this.rootOf[mm]!;
-    if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
-    const e = s.ld(this.pool.entry(root, pudIndex));
-    this.wMm = mm;
-    this.wPudIndex = pudIndex;
-    if (e === 0) return false;
-    this.wPage = ptrPage(e);
-    this.wTag = ptrTag(e);
-    if (this.instrumentWalks) {
-      this.refHold.start();
-      this.cpu.emit(KEv.walk, siteId(site), this.wPage);
-    }
-    return true;
+    return this.pudWalk(site, vma);
   }
 
   /**
-   * The PUD step of a lockless walk (gup_fast_pud_range): READ_ONCE of the VMA's mm's PUD entry,
-   * no lock and no hugetlb_walk() assertion. Sets wPage/wTag like hugetlbWalk; false when none.
+   * The PUD step of a walk: READ_ONCE of the VMA's mm's PUD entry into wPage/wTag (false when
+   * none), with no lock and no assertion. hugetlb_walk() asserts first; GUP-fast
+   * (gup_fast_pud_range) calls this directly.
    */
-  locklessPudWalk(site: Site, vma: number): boolean {
+  pudWalk(site: Site, vma: number): boolean {
     const mm = this.vmaMmOf[vma]!;
     const pudIndex = this.vmaPudOf[vma]!;
     if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
-    this.cpu.yieldAt(PUD_READ_YIELD);
     const e = Atomics.load(this.mem, this.pool.entry(this.rootOf[mm]!, pudIndex));
     this.wMm = mm;
     this.wPudIndex = pudIndex;

@@ -224,6 +224,12 @@ const V6_2_COMMITS = [
   '8d9bfb260814 hugetlb: add vma based lock for pmd sharing (6.1)',
   '40549ba8f8e0 hugetlb: use new vma_lock for pmd sharing synchronization (6.1)',
   '131a79b474e9 hugetlb: fix vma lock handling during split vma and range unmapping (6.1)',
+  'bb373dce2c7b mm/hugetlb: don\'t wait for migration entry during follow page (6.2)',
+  'fcd48540d188 mm/hugetlb: move swap entry handling into vma lock when faulted (6.2)',
+  'b8da2e466000 mm/hugetlb: make userfaultfd_huge_must_wait() safe to pmd unshare (6.2)',
+  '7d049f3a03ea mm/hugetlb: make hugetlb_follow_page_mask() safe to pmd unshare (6.2)',
+  'eefc7fa53608 mm/hugetlb: make follow_hugetlb_page() safe to pmd unshare (6.2)',
+  'dd361e5033cf mm/hugetlb: make walk_hugetlb_range() safe to pmd unshare (6.2)',
   '9c67a20704e7 mm/hugetlb: introduce hugetlb_walk() (6.2, last of the 10-patch series)',
   'b30c14cd6102 hugetlb: unshare some PMDs when splitting VMAs (6.2)',
 ] as const;

@@ -128,10 +128,13 @@ export function freePgtables(k: Kernel, vma: number): void {
   k.ptlUnlock(page);
   if (left === 1) {
     // As the unshare paths do: the role changes under i_mmap_rwsem (write), so no huge_pmd_share
-    // can re-share the page between our look at its count and the change.
+    // can re-share the page between our look at its count and the change, after the same flush
+    // and sync. (A stand-in: with 131a79b474e9, unmapFreesVmaLock, the kernel never drops a share
+    // here — the final unmap made the VMA unshareable — so nothing of the version is left out.)
     const file = k.s.vmaFile(vma);
     if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
-    k.commitRoles();
+    if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
+    k.beforeIMmapRelease();
     if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
   k.tlbFinish();
