@@ -135,7 +135,7 @@ describe('pmdtorture run', () => {
   });
 
   const bad: Array<[string[], string, RegExp]> = [
-    [['run', '--mode', 'bogus'], '--mode', /accepted: none, vma-lock, walker-rcu, walker-irq, 6.2, 6.5, 6.15, 6.16, 6.19, final\)$/],
+    [['run', '--mode', 'bogus'], '--mode', /accepted: none, vma-lock, walker-rcu, walker-irq, 6.2, 6.2-x86, 6.5, 6.15, 6.16, 6.19, final\)$/],
     [['run', '--scenario', 'nope'], '--scenario', /accepted: fault-unshare, .*mixed/],
     [['run', '--cpus', '65'], '--cpus', /1 to 64/],
     [['run', '--cpus', '0'], '--cpus', /1 to 64/],

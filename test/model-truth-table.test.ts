@@ -3,37 +3,35 @@
  * - a race cell must produce a forbidden outcome at the call site the scenario is named for, with
  *   race widening on 2 CPUs, within a generous bound (the run stops at the first violation there,
  *   normally well under a second);
- * - a safe cell must show zero forbidden outcomes over 10^6 operations, and again over a
- *   widened run, with every invariant holding at the end.
+ * - a safe cell must show zero forbidden outcomes over a widened sweep (npm test), or over 10^6
+ *   operations and again widened (npm run test:long), with every invariant holding at the end.
+ * The table is derived from the mode tables and checked against kernel-history-spec.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
-import { MODES, SITES, siteSafe, modeByName } from '../src/workers/hugetlb/modes.js';
+import { MODES, SITES, siteSafe, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
-
-/** kernel-model.md §4 with the kernel versions: the derived table must agree with it. */
-const S5 = ['safe', 'safe', 'safe', 'safe', 'safe'] as const;
-const DOC_TABLE: Record<string, string[]> = {
-  'fault-unshare': ['race', 'safe', 'safe', 'safe', ...S5],
-  'uffd-must-wait': ['race', 'race', 'safe', 'safe', ...S5],
-  'pmd-share-walk': ['race', 'safe', 'safe', 'safe', ...S5],
-  'follow-page': ['race', 'race', 'safe', 'safe', ...S5],
-  'gup-slow': ['race', 'race', 'safe', 'safe', ...S5],
-  'vma-maps-page': ['race', 'safe', 'safe', 'safe', ...S5],
-  'walk-range': ['race', 'race', 'safe', 'safe', ...S5],
-  'rmap-walk': ['race', 'safe', 'safe', 'safe', ...S5],
-  'fault-swap-entry': ['race', 'race', 'safe', 'safe', ...S5],
-  'ptl-under-walker': ['race', 'race', 'race', 'race', ...S5],
-  mixed: ['race', 'race', 'safe', 'safe', ...S5],
-};
-const DOC_MODES = ['none', 'vma-lock', 'walker-rcu', 'walker-irq', '6.2', '6.5', '6.15', '6.16', '6.19'];
+import { SPEC, SPEC_MODES } from './kernel-history-spec.js';
 
 /**
- * Safe cells: 10^6 operations each under `npm run test:long` (PMDTORTURE_LONG=1); npm test runs
- * every cell with a shorter sweep so the whole suite stays within its time budget.
+ * Safe cells: under `npm run test:long` (PMDTORTURE_LONG=1) 10^6 operations each and again
+ * 20,000 widened; under npm test one widened sweep of SHORT_OPS, so that every cell stays a test
+ * and the whole suite stays within its time budget.
  */
-const SAFE_OPS = process.env['PMDTORTURE_LONG'] === '1' ? 1_000_000 : 200_000;
+const LONG = process.env['PMDTORTURE_LONG'] === '1';
+const SAFE_OPS = 1_000_000;
+const SHORT_OPS = 25_000;
 const WIDEN = { prob: 0.05, us: 300 };
+
+/**
+ * Invariant errors a cell must not have. 6.2 populates a shared PUD entry under the shared page's
+ * ptl only (fixed by 349d1670008d): its one known defect, a leaked PMD page reference, is not a
+ * walker race and has its own test (versions.test.ts).
+ */
+const LEAK = /^PMD page \d+: refcount \d+, but \d+ PUD entries point at it$/;
+function invariantErrors(mode: ModeTable, errors: readonly string[]): string[] {
+  return errors.filter((e) => !(mode.populateLock === 'ptl' && LEAK.test(e)));
+}
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
@@ -51,11 +49,24 @@ function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfi
 }
 
 describe('truth table', () => {
-  it('the table derived from the mode tables equals kernel-model.md §4', () => {
-    expect(MODES.map((m) => m.name)).toEqual(DOC_MODES);
-    expect(SCENARIOS.map((s) => s.name).sort()).toEqual(Object.keys(DOC_TABLE).sort());
+  it('the table derived from the mode tables equals the specification written from the kernel history', () => {
+    expect(MODES.map((m) => m.name)).toEqual([...SPEC_MODES]);
+    expect(SCENARIOS.map((s) => s.name).sort()).toEqual(Object.keys(SPEC).sort());
     for (const row of truthTable()) {
-      expect([row.scenario, DOC_MODES.map((m) => row.expected[m])]).toEqual([row.scenario, DOC_TABLE[row.scenario]]);
+      expect([row.scenario, SPEC_MODES.map((m) => row.expected[m])]).toEqual([row.scenario, SPEC_MODES.map((m) => SPEC[row.scenario]!.cells[m])]);
+    }
+  });
+
+  it('every safe cell of a kernel version cites the commit that made it safe', () => {
+    for (const [scenario, row] of Object.entries(SPEC)) {
+      for (const m of SPEC_MODES.filter((x) => modeByName(x)!.kernel.startsWith('v6.') && x !== 'vma-lock')) {
+        if (row.cells[m] !== 'safe') continue;
+        const why = row.fixedBy[m];
+        expect(why, `${scenario} × ${m}`).toMatch(/^[0-9a-f]{12} /);
+        // The commit is one the mode's table cites (or, for x86, the flush a4a118f2eead predates).
+        const hash = why!.slice(0, 12);
+        if (hash !== 'a4a118f2eead') expect(modeByName(m)!.commits.some((c) => c.startsWith(hash)), `${scenario} × ${m}: ${hash}`).toBe(true);
+      }
     }
   });
 
@@ -105,23 +116,32 @@ for (const sc of SCENARIOS) {
           expect(new Set(v.trace.map((e) => e.cpu)).size).toBe(2);
         });
       } else {
-        it(`${mode.name}: zero violations over ${SAFE_OPS} operations, invariants hold`, async () => {
+        it.runIf(!LONG)(`${mode.name}: zero violations over ${SHORT_OPS} widened operations, invariants hold`, async () => {
+          const r = await runStress(cfg(sc.name, mode.name, { ops: SHORT_OPS, widen: WIDEN, stopOnViolation: false }));
+          expect(r.errors).toEqual([]);
+          expect(r.ops).toBe(SHORT_OPS);
+          expect(r.violationCount).toBe(0);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
+          expect(r.model.shares).toBeGreaterThan(0);
+          expect(r.model.unshares).toBeGreaterThan(0);
+        });
+        it.runIf(LONG)(`${mode.name}: zero violations over ${SAFE_OPS} operations, invariants hold`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SAFE_OPS, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.ops).toBe(SAFE_OPS);
           expect(r.violations).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
           // The protected windows were really exercised: pages were shared, unshared and freed.
           expect(r.model.shares).toBeGreaterThan(0);
           expect(r.model.unshares).toBeGreaterThan(0);
           expect(r.model.tableFrees).toBeGreaterThan(0);
         });
-        it(`${mode.name}: zero violations with every window widened`, async () => {
+        it.runIf(LONG)(`${mode.name}: zero violations with every window widened`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: 20_000, widen: WIDEN, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.violationCount).toBe(0);
-          expect(r.invariants.errors).toEqual([]);
+          expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
         });
       }
     }

@@ -98,7 +98,7 @@ describe('timeouts under control (the model)', () => {
   });
 
   it('walker-irq, 4 CPUs on 2 cores, IPI deadlock threshold 1 ms: no spurious IpiDeadlock, identical trace hashes', async () => {
-    const cfg = controlledConfig({ scenario: 'mixed', mode: 'walker-irq', sched: 'random', seed: 11, ops: 400, cpus: 4 });
+    const cfg = controlledConfig({ scenario: 'follow-page', mode: 'walker-irq', sched: 'random', seed: 11, ops: 400, cpus: 4 });
     const prepare = (arena: Arena): void => setIpiDeadlockThreshold(arena, 1);
     const a = await runControlled(cfg, { pool, prepare });
     const b = await runControlled(cfg, { pool, prepare });
@@ -109,7 +109,7 @@ describe('timeouts under control (the model)', () => {
   });
 
   it('walker-rcu with a 4-entry call_rcu ring: no deadlock, identical trace hashes', async () => {
-    const cfg = controlledConfig({ scenario: 'mixed', mode: 'walker-rcu', sched: 'random', seed: 12, ops: 400, cpus: 4, arena: { rcuCallbacks: 4 } });
+    const cfg = controlledConfig({ scenario: 'follow-page', mode: 'walker-rcu', sched: 'random', seed: 12, ops: 400, cpus: 4, arena: { rcuCallbacks: 4 } });
     const a = await runControlled(cfg, { pool });
     const b = await runControlled(cfg, { pool });
     expect(a.errors).toEqual([]);

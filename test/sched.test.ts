@@ -218,13 +218,19 @@ describe('shrinking to fewer CPUs', () => {
   it('a 3-CPU failing schedule that needs only 2 CPUs shrinks to 2 CPUs and still replays', async () => {
     // A 2-CPU failure, replayed with a third CPU added: the recorded schedule never picks CPU 2,
     // so the same race recurs with 3 CPUs, and pass 2 of the shrinker must drop CPU 2 again.
-    const h = await hunt({ ...controlledConfig({ scenario: 'follow-page', mode: 'none', cpus: 2, sched: 'pct', seed: 1, ops: 200 }), iterations: HUNT_BOUND, fixedPctSteps: true });
-    expect(h.found).toBe(true);
-    const f2 = replayFileOf(h.failure!);
-    const r3 = await runControlled({ ...configOfReplay(f2), cpus: 3, ops: 300, opsPerCpu: [100, 100, 100] }, { replay: f2.steps });
-    expect(r3.status).toBe('violations');
-    expect(sameKind(r3.violation, f2.violation)).toBe(true);
-    const f3 = replayFileOf(r3);
+    // Not every 2-CPU failure recurs with a third CPU present (once the recorded steps run out the
+    // scheduler may run CPU 2 when the others block): take the first of a few seeds whose does.
+    let f2: ReturnType<typeof replayFileOf> | undefined;
+    let r3: Awaited<ReturnType<typeof runControlled>> | undefined;
+    for (let seed = 1; seed <= 8 && r3?.status !== 'violations'; seed++) {
+      const h = await hunt({ ...controlledConfig({ scenario: 'follow-page', mode: 'none', cpus: 2, sched: 'pct', seed, ops: 200 }), iterations: HUNT_BOUND, fixedPctSteps: true });
+      expect(h.found).toBe(true);
+      f2 = replayFileOf(h.failure!);
+      r3 = await runControlled({ ...configOfReplay(f2), cpus: 3, ops: 300, opsPerCpu: [100, 100, 100] }, { replay: f2.steps });
+    }
+    expect(r3!.status).toBe('violations');
+    expect(sameKind(r3!.violation, f2!.violation)).toBe(true);
+    const f3 = replayFileOf(r3!);
     expect(f3.config.cpus).toBe(3);
     const s = await shrinkReplay(f3, { maxRuns: 100, maxMs: 60_000 });
     expect(s.file.config.cpus).toBe(2);

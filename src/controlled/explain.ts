@@ -45,6 +45,16 @@ export function stepText(m: ModeTable, site: Site, s: SafetyStep): string {
   const info = SITE_INFO[site];
   const mark = s.ok ? '✓' : '✗';
   switch (s.rule) {
+    case 'split-locks':
+      return s.ok
+        ? `${mark} the split unshares inside __split_vma (hugetlb_split, 081056dc00a2) under the VMA write lock and i_mmap write, the locks a fault needs to re-share: no table is shared again before the bounds change`
+        : `${mark} the split unshares before __split_vma takes its locks (split ${m.split}: hugetlb_vm_op_split / may_split): a fault can re-share the table before the bounds change, leaving a shared table under a VMA that no longer covers its PUD (CVE-2025-38084)`;
+    case 'lockless':
+      return s.ok
+        ? `${mark} it walks with IRQs off and no lock, and both ways a table leaves its mm wait for IRQ-off CPUs: the free (tableFree ${m.tableFree}) and the end of sharing (unshareSync ${m.unshareSync}${m.mmuGather && m.arch === 'x86' ? ', and the x86 TLB-flush IPI before i_mmap_rwsem is released' : ''})`
+        : m.tableFree === 'immediate'
+          ? `${mark} it walks with IRQs off and no lock, and a table is freed at once (tableFree immediate): nothing waits for it`
+          : `${mark} it walks with IRQs off and no lock, and huge_pmd_unshare does not wait for IRQ-off CPUs (unshareSync ${m.unshareSync}, arch ${m.arch}): the table can become another mm's own table under it (1013af4f585f, CVE-2025-38085)`;
     case 'assert-walk':
       return s.ok
         ? `${mark} hugetlb_walk()'s lockdep assertion (assertWalk) holds: it walks under the vma lock or i_mmap_rwsem`

@@ -19,8 +19,8 @@ import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cp
 import { setupModel } from '../workers/hugetlb/setup.js';
 import { modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
 import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
-import { C, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
-import { OPS, opSiteName } from '../workers/hugetlb/ops-list.js';
+import { C, readIpiByOp, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
+import { OPS, OP_NAMES, opSiteName } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
 import { readLockStat, type LockStatRow } from '../locks/lockstat.js';
@@ -164,7 +164,15 @@ export interface RunResult {
     unshares: number; tableFrees: number; shares: number; pmdAllocs: number; destroyerSawStale: number;
     /** follow-page at a migration entry: waited (no walker lock) / returned at once (walker lock, patch 3). */
     migrationWaits: number; migrationNoWait: number;
+    /** tlb_remove_table_sync_one() broadcasts: per unshare (6.16) or per gather that made a table exclusive (6.19). */
+    syncOne: number;
+    /** TLB flushes of the unshare paths before i_mmap_rwsem is released (versions; an IPI on x86). */
+    tlbFlushes: number;
+    /** VMA splits and merges; faults under the per-VMA lock, and those that fell back to mmap_lock. */
+    splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
   };
+  /** IPIs sent and acknowledged per operation (TLB flushes, tlb_remove_table_sync_one, IPI table frees). */
+  ipiByOp: Record<string, { sent: number; acked: number }>;
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
   rcu: RcuStats;
@@ -211,7 +219,7 @@ export function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
 }
 
 export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaConfig {
-  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 8, pages: 64, folios: 1024, ...cfg.arena });
+  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...cfg.arena });
 }
 
 /**
@@ -464,7 +472,14 @@ function collectResult(run: StressRun): RunResult {
       destroyerSawStale: sumCounter(arena, C.ZAP_STALE),
       migrationWaits: sumCounter(arena, C.MIGRATION_WAITS),
       migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
+      syncOne: sumCounter(arena, C.SYNC_ONE),
+      tlbFlushes: sumCounter(arena, C.TLB_FLUSHES),
+      splits: sumCounter(arena, C.SPLITS),
+      merges: sumCounter(arena, C.MERGES),
+      vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),
+      vmaLockFallbacks: sumCounter(arena, C.VMA_LOCK_FALLBACKS),
     },
+    ipiByOp: readIpiByOp(arena, OP_NAMES),
     lockstat: cfg.lockstat ? readLockStat(arena, opSiteName) : [],
     lockdep: readLockdepReports(arena, opSiteName),
     rcu: readRcuStats(arena),

@@ -18,6 +18,8 @@ export const LockClass = {
   torture_rwsem: 10,
   torture_a: 11,
   torture_b: 12,
+  /** The per-VMA lock (vma_start_read / vma_start_write, lock_vma_under_rcu). */
+  vm_lock: 13,
 } as const;
 
 export type LockClassId = number;
@@ -37,6 +39,7 @@ export const LOCK_CLASS_NAMES: readonly string[] = [
   'torture_rwsem',
   'torture_lock_a',
   'torture_lock_b',
+  'vm_lock',
 ];
 
 if (LOCK_CLASS_NAMES.length !== Object.keys(LockClass).length || LOCK_CLASS_NAMES.length > MAX_LOCK_CLASSES) {

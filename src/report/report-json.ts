@@ -134,7 +134,7 @@ export interface RunReport {
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
   rcu: RcuStats;
-  ipi: IpiStats;
+  ipi: IpiStats & { byOp?: RunResult['ipiByOp'] };
   invariants: InvariantResult;
   errors: string[];
   stalls: StallReport[];
@@ -294,7 +294,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     lockstat: r.lockstat,
     lockdep: r.lockdep,
     rcu: r.rcu,
-    ipi: r.ipi,
+    ipi: { ...r.ipi, byOp: r.ipiByOp },
     invariants: r.invariants,
     errors: r.errors,
     stalls: r.stalls,

@@ -5,13 +5,14 @@
  */
 import { formatLockStat } from '../locks/lockstat.js';
 import { lockClassName } from '../locks/classes.js';
-import { SITES, SITE_INFO, type Site } from '../workers/hugetlb/modes.js';
+import { SITES, SITE_INFO, modeByName, type Site } from '../workers/hugetlb/modes.js';
 import { OPS } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES } from '../workers/hugetlb/points.js';
 import { OUTCOMES } from '../workers/hugetlb/outcomes.js';
 // Registers the model's trace event names in this thread.
 import '../workers/hugetlb/kernel.js';
 import { TRACE_PER_CPU, type ViolationRecord } from '../workers/hugetlb/violations.js';
+import { describeRole } from '../workers/hugetlb/roles.js';
 import type { StallReport } from '../engine/engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
 import { plain, type Paint } from './color.js';
@@ -56,7 +57,12 @@ export function describeEvent(event: string, a: number, b: number): string {
     case 'violation':
       return `violation ${OUTCOMES[a] ?? a} page ${b}`;
     case 'hugetlb_walk':
-      return `hugetlb_walk ${siteName(a)} → page ${b}`;
+      // GUP-fast does not call hugetlb_walk: it reads the PUD entry itself, IRQs off, no locks.
+      return siteName(a) === 'gup-fast' ? `gup_fast_pud_range (IRQs off, no locks) → page ${b}` : `hugetlb_walk ${siteName(a)} → page ${b}`;
+    case 'page_role':
+      return `page ${a} is now ${describeRole(b)}`;
+    case 'tlb_remove_table_sync_one':
+      return `tlb_remove_table_sync_one: IPI to every CPU${a > 0 ? ` (gather: ${a} table${a > 1 ? 's' : ''} became exclusive)` : ''}`;
     case 'pud_clear':
       return `pud_clear mm ${a} page ${b}`;
     case 'free_table':
@@ -89,17 +95,33 @@ function interleave(trace: ViolationRecord['trace'], perCpu: number): ViolationR
 
 const ACCESS_VERB: Record<string, string> = { read: 'Read of', lock: 'Lock of the ptl of', write: 'Write to', get_page: 'get_page on', walk: 'Walk through' };
 
+/** ` = v6.2, arm64` for a kernel version's mode (the splat names what it ran). */
+function modeKernel(name: string): string {
+  const m = modeByName(name);
+  return m !== undefined && m.kernel.startsWith('v') ? ` = ${m.kernel}, ${m.arch}` : '';
+}
+
+/** The role that made a table foreign to mm `mm`: the last 'private to' another mm in its history. */
+function foreignRole(history: ReadonlyArray<{ role: string }>, mm: number): string {
+  const own = `private to mm ${mm}`;
+  return [...history].reverse().find((r) => r.role.startsWith('private to mm ') && r.role !== own)?.role ?? history[history.length - 1]!.role;
+}
+
 /** A violation as a KASAN-style splat. */
 export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
   const bar = '='.repeat(78);
   const kernel = (SITE_INFO as Record<string, { kernel: string } | undefined>)[v.site]?.kernel;
   const out = [
     bar,
-    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode})`)),
+    p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode}${modeKernel(v.mode)})`)),
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
+    ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
+      ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which had become ${foreignRole(v.roleHistory, v.mm)}: another process's page table`]
+      : []),
+    ...(v.roleHistory !== undefined ? [`roles of page ${v.page}, oldest first:`, ...v.roleHistory.map((r) => `  [${String(r.us).padStart(9)} µs] ${r.role}`)] : []),
     '',
     v.heldLocks.length ? `${v.heldLocks.length} lock${v.heldLocks.length > 1 ? 's' : ''} held by CPU ${v.cpu}/${v.op}:` : `no locks held by CPU ${v.cpu}/${v.op}`,
     ...v.heldLocks.map((h, i) => ` #${i}: ${h.cls} (${h.mode}) @${h.at}`),
@@ -244,7 +266,9 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const ip = r.ipi;
   out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}`);
+  const byOp = Object.entries(r.ipi.byOp ?? {});
+  if (byOp.length > 0) out.push(`ipi per op (sent/acked): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)}`).join(', ')}`);
   const pool = r.invariants.pool;
   const poolText = (q: typeof pool): string => `pool free ${q.free} live ${q.live} pending ${q.pending}; allocs ${int(q.allocs)} frees ${int(q.frees)} failures ${q.allocFailures}`;
   out.push(`invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (${r.merged ? `summed over ${r.merged.reports} shards: ` : ''}${poolText(pool)})`);

@@ -45,7 +45,7 @@ export function defaultArenaConfig(cpus: number, over: Partial<ArenaConfig> = {}
     entriesPerPage: 512,
     quarantine: 0,
     mms: 8,
-    vmas: 32,
+    vmas: 64,
     files: 4,
     folios: 4096,
     faultMutexes: 64,
@@ -75,7 +75,7 @@ export const FILE_WORDS = 2 * LINE_WORDS;
 /** One line per folio, as a struct page is 64 bytes: CPUs mapping neighbours do not bounce it. */
 export const FOLIO_WORDS = LINE_WORDS;
 /** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
-export const COUNTER_WORDS = 256;
+export const COUNTER_WORDS = 512;
 
 /** Region names in layout order. */
 export const REGIONS = [
@@ -84,6 +84,7 @@ export const REGIONS = [
   'pool', // page pool header: free-list lock, free list, counts, quarantine ring
   'pageHdr', // page-table page headers
   'pageEnt', // page-table page entries
+  'pageRole', // page-table page roles (owner) and their short history: workers/hugetlb/roles.ts
   'mm',
   'vma',
   'file',
@@ -117,6 +118,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
     case 'pool': return 4 * LINE_WORDS + c.pages + Math.max(1, c.quarantine);
     case 'pageHdr': return c.pages * PAGE_HDR_WORDS;
     case 'pageEnt': return c.pages * c.entriesPerPage;
+    case 'pageRole': return c.pages * LINE_WORDS;
     case 'mm': return c.mms * MM_WORDS;
     case 'vma': return c.vmas * VMA_WORDS;
     case 'file': return c.files * (FILE_WORDS + alignLine(c.vmas));

@@ -13,15 +13,31 @@ import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
 import { hugePtepGet, pudRead, pudWrite, setHugePteAt } from './pte.js';
+import { RoleKind } from './roles.js';
 
 /** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
 export function folioOf(k: Kernel, file: number, idx: number): number {
   return file * k.E + idx;
 }
 
-/** want_pmd_share && page_table_shareable: our VMAs are PUD-aligned and PUD-sized by construction. */
+/**
+ * want_pmd_share → vma_shareable (mm/hugetlb.c): VM_MAYSHARE, the hugetlb vma lock present
+ * (vm_private_data, 6.1+), and range_in_vma(vma, addr & PUD_MASK, + PUD_SIZE) — a VMA smaller
+ * than its PUD range never shares.
+ */
 function wantPmdShare(k: Kernel, vma: number): boolean {
-  return (k.s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0;
+  const s = k.s;
+  return (s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0 && s.vmaHasLock(vma) && s.vmaCoversPud(vma);
+}
+
+/**
+ * page_table_shareable(svma, vma, addr, idx): the other VMA is in i_mmap at the same offset,
+ * covers its whole PUD range (range_in_vma(svma, sbase, s_end)) and has its vma lock.
+ */
+function pageTableShareable(k: Kernel, sv: number, pgoff: number): boolean {
+  const s = k.s;
+  const need = VmaFlag.IN_IMMAP | VmaFlag.MAYSHARE;
+  return (s.vmaFlags(sv) & need) === need && s.ld(s.vma(sv) + Vma.PGOFF) === pgoff && s.vmaCoversPud(sv) && s.vmaHasLock(sv);
 }
 
 /**
@@ -40,9 +56,7 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     let spage = -1;
     for (let i = 0; i < n && spage < 0; i++) {
       const sv = s.fileVma(file, i);
-      if (sv === vma || s.vmaMm(sv) === mm) continue;
-      if ((s.vmaFlags(sv) & (VmaFlag.IN_IMMAP | VmaFlag.MAYSHARE)) !== (VmaFlag.IN_IMMAP | VmaFlag.MAYSHARE)) continue;
-      if (s.ld(s.vma(sv) + Vma.PGOFF) !== pgoff) continue;
+      if (sv === vma || s.vmaMm(sv) === mm || !pageTableShareable(k, sv, pgoff)) continue;
       if (!k.hugetlbWalk('pmd-share', sv)) continue;
       k.cpu.point(Pt['share-get-page']);
       // get_page(virt_to_page(spte)): a write to the page — forbidden on a freed or reused one.
@@ -53,24 +67,28 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     }
     if (spage < 0) return;
     const tag = k.wTag;
-    // The kernel populates under the shared page's ptl only, while pmd_alloc's populate of the
-    // same PUD entry runs under mm->page_table_lock: two faults of one mm (different fault
-    // mutexes) can both see pud_none and one PMD page reference leaks — the model's invariant
-    // check finds it within ~10^6 operations (docs/model-notes.md). We also take
-    // page_table_lock here so that runs test the walker races, not that leak.
+    // The populate lock per version: 6.2 takes the shared page's ptl only, while pmd_alloc's
+    // populate of the same PUD entry runs under mm->page_table_lock, so two faults of one mm
+    // (different fault mutexes) can both see pud_none and one PMD page reference leaks (the
+    // invariant checker finds it: docs/model-notes.md); 349d1670008d (6.5) takes
+    // mm->page_table_lock instead. 'both' is the model's old shape (no kernel).
     const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
-    k.ptlLock(spage);
-    k.locks.spinLock(LockClass.page_table_lock, ptlAt);
-    k.cpu.point(Pt['share-populate']);
+    const lock = k.mode.populateLock;
+    if (lock !== 'page_table_lock') k.ptlLock(spage);
+    if (lock !== 'ptl') k.locks.spinLock(LockClass.page_table_lock, ptlAt);
     const populated = pudRead(k, pudAt) === 0;
+    // Between seeing pud_none and populating: the window pmd_alloc's populate under another lock races.
+    k.cpu.point(Pt['share-populate']);
     if (populated) {
+      // The role first: a lockless walker that finds the new PUD entry must see the page shared.
+      k.setRole(spage, RoleKind.shared, file);
       pudWrite(k, pudAt, (tag << 16) | (spage + 1));
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);
       k.cpu.emit(KEv.share, mm, spage);
     }
-    k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
-    k.ptlUnlock(spage);
+    if (lock !== 'ptl') k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);
+    if (lock !== 'page_table_lock') k.ptlUnlock(spage);
     if (!populated) k.putTable(spage);
   } finally {
     k.guardExit('pmd-share', vma, file);
@@ -78,7 +96,7 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
 }
 
 /** huge_pte_alloc: share if we can, else allocate our own PMD page (pud_populate under page_table_lock). */
-function hugePteAlloc(k: Kernel, vma: number): boolean {
+export function hugePteAlloc(k: Kernel, vma: number): boolean {
   const s = k.s;
   const pudAt = k.pudEntryAt(vma);
   if (pudRead(k, pudAt) !== 0) return true;
@@ -87,6 +105,7 @@ function hugePteAlloc(k: Kernel, vma: number): boolean {
   const mm = s.vmaMm(vma);
   const page = k.allocPmd(mm);
   if (page < 0) return false;
+  k.cpu.point(Pt['pmd-alloc']);
   const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
   k.locks.spinLock(LockClass.page_table_lock, ptlAt);
   const raced = pudRead(k, pudAt) !== 0;
@@ -140,16 +159,58 @@ export function hugetlbFaultLocked(k: Kernel, vma: number, slot: number): void {
   }
 }
 
-/** A page fault on a VMA: mmap_lock read, then the fault proper. */
+/**
+ * find_vma for huge page `slot` of a mapping: the mapping itself, or the upper half a split left
+ * in its spare slot; -1 when no VMA maps it. Caller holds mmap_lock (or re-checks under the VMA lock).
+ */
+export function vmaCovering(k: Kernel, vma: number, slot: number): number {
+  const s = k.s;
+  for (const v of [vma, k.spareOf(vma)]) {
+    if ((s.vmaFlags(v) & VmaFlag.MAPPED) !== 0 && slot >= s.vmaStart(v) && slot < s.vmaEnd(v)) return v;
+  }
+  return -1;
+}
+
+/**
+ * lock_vma_under_rcu + handle_mm_fault(FAULT_FLAG_VMA_LOCK): the fault holds only the VMA's
+ * per-VMA lock for read, no mmap_lock (hugetlb since 7c43a553792a, 6.9). vma_start_read fails
+ * while a writer holds the VMA (vma_start_write): the fault then retries under mmap_lock.
+ * Returns false when it did not handle the fault.
+ */
+function faultUnderVmaLock(k: Kernel, vma: number, slot: number): boolean {
+  const v = vmaCovering(k, vma, slot);
+  if (v < 0) return false;
+  const at = k.vmLockAt(v);
+  if (!k.locks.downReadTrylock(LockClass.vm_lock, at)) {
+    k.count(C.VMA_LOCK_FALLBACKS);
+    return false;
+  }
+  try {
+    // The VMA may have changed between the lookup and vma_start_read: recheck it (vma->vm_start/end, detached).
+    if (vmaCovering(k, vma, slot) !== v) {
+      k.count(C.VMA_LOCK_FALLBACKS);
+      return false;
+    }
+    k.count(C.VMA_LOCKED_FAULTS);
+    hugetlbFaultLocked(k, v, slot);
+    return true;
+  } finally {
+    k.locks.upRead(LockClass.vm_lock, at);
+  }
+}
+
+/** A page fault: under the per-VMA lock where the mode's kernel does it, else (or on retry) mmap_lock read. */
 export function opFault(k: Kernel, vma: number, slot: number): void {
+  if (k.mode.faultLock === 'per-vma' && faultUnderVmaLock(k, vma, slot)) return;
   const mm = k.s.vmaMm(vma);
   k.mmapRead(mm);
   try {
-    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) {
+    const v = vmaCovering(k, vma, slot);
+    if (v < 0) {
       k.count(C.FAILS + Op.fault!);
       return;
     }
-    hugetlbFaultLocked(k, vma, slot);
+    hugetlbFaultLocked(k, v, slot);
   } finally {
     k.mmapReadUnlock(mm);
   }
@@ -187,7 +248,8 @@ export function opFaultSwapEntry(k: Kernel, vma: number, slot: number): void {
     } finally {
       k.guardExit('fault-swap-entry', vma, file);
     }
-    if (!migrating) hugetlbFaultLocked(k, vma, slot);
+    const v = migrating ? -1 : vmaCovering(k, vma, slot);
+    if (v >= 0) hugetlbFaultLocked(k, v, slot);
   } finally {
     k.mmapReadUnlock(mm);
   }

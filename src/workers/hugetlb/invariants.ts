@@ -3,8 +3,8 @@
  */
 import type { Arena } from '../../shared-mem/layout.js';
 import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK } from './pool.js';
-import { Folio, Mm, Pte, Structs, pteFolio, ptrPage, ptrTag } from './structs.js';
-import { modelShape } from './setup.js';
+import { Folio, Mm, Pte, Structs, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
+import { modelShape, spareVmaOf, vmaId } from './setup.js';
 
 export interface InvariantResult {
   ok: boolean;
@@ -48,6 +48,22 @@ export function checkInvariants(arena: Arena): InvariantResult {
   }
   for (let p = 0; p < pool.pages; p++) {
     if (pool.state(p) === PageState.live && pool.get(p, PageHdr.LEVEL) === PageLevel.pud && !roots.has(p)) errors.push(`PUD page ${p} is live but no mm's root: leaked`);
+  }
+  // A shared PMD table is referenced only from VMAs covering its whole PUD range
+  // (want_pmd_share / page_table_shareable; what CVE-2025-38084's split left broken).
+  for (let mm = 0; mm < shape.mms; mm++) {
+    const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    for (let f = 0; f < shape.files; f++) {
+      const map = vmaId(shape, mm, f);
+      for (const v of [map, spareVmaOf(shape, map)]) {
+        if ((s.vmaFlags(v) & VmaFlag.MAPPED) === 0 || s.vmaCoversPud(v)) continue;
+        const e = s.ld(pool.entry(root, s.vmaPudIndex(v)));
+        if (e === 0) continue;
+        const p = ptrPage(e);
+        const rc = pool.get(p, PageHdr.REFCOUNT);
+        if (rc > 1) errors.push(`mm ${mm} VMA ${v} [${s.vmaStart(v)}, ${s.vmaEnd(v)}) of PUD[${s.vmaPudIndex(v)}] does not cover its PUD range, but its PMD page ${p} is shared (refcount ${rc})`);
+      }
+    }
   }
   const mapcount = new Map<number, number>();
   for (let p = 0; p < pool.pages; p++) {

@@ -10,7 +10,7 @@ import { requestStop } from '../../shared-mem/ctl.js';
 import { LockClass } from '../../locks/classes.js';
 import { LockTracker } from '../../locks/tracker.js';
 import { Rcu } from '../../locks/rcu.js';
-import { Irq } from '../../locks/irq.js';
+import { Irq, IpiKind } from '../../locks/irq.js';
 import { type RcuFlavourOps, rcuFlavour } from '../../locks/rcu-flavour.js';
 import type { Cpu } from '../cpu.js';
 import { type ModeTable, type Guard, SITES, SITE_INFO, type Site } from './modes.js';
@@ -20,6 +20,8 @@ import { C, counterAt, outcomeField } from './stats.js';
 import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
 import { RefHoldClock } from './refhold.js';
+import { PageRoles, RoleKind, roleKind, roleOwner, roleWord } from './roles.js';
+import { modelShape } from './setup.js';
 
 /** Trace events of the model. */
 export const KEv = {
@@ -29,6 +31,9 @@ export const KEv = {
   share: TraceEv.model + 3, // a = mm, b = page
   pmdAlloc: TraceEv.model + 4, // a = mm, b = page
   deref: TraceEv.model + 5, // a = site, b = outcome
+  role: TraceEv.model + 6, // a = page, b = role word (roles.ts)
+  syncOne: TraceEv.model + 7, // a = tables that became exclusive (gather) or -1 (per unshare)
+  tlbFlush: TraceEv.model + 8, // a = 1 when it interrupted the other CPUs (x86 IPI), 0 (arm64 TLBI)
 } as const;
 nameTraceEvent(KEv.walk, 'hugetlb_walk');
 nameTraceEvent(KEv.pudClear, 'pud_clear');
@@ -36,6 +41,9 @@ nameTraceEvent(KEv.tableFree, 'free_table');
 nameTraceEvent(KEv.share, 'huge_pmd_share');
 nameTraceEvent(KEv.pmdAlloc, 'pmd_alloc');
 nameTraceEvent(KEv.deref, 'deref');
+nameTraceEvent(KEv.role, 'page_role');
+nameTraceEvent(KEv.syncOne, 'tlb_remove_table_sync_one');
+nameTraceEvent(KEv.tlbFlush, 'flush_tlb_range');
 
 /** RCU callback kind: free a page-table page (tlb_remove_table_rcu). */
 export const RCU_FREE_TABLE = 1;
@@ -70,6 +78,7 @@ export class Kernel {
   readonly irq: Irq;
   /** The mode's walker lock as an RCU flavour ops table (rcu-flavour.ts); null: none. */
   readonly walker: RcuFlavourOps | null;
+  readonly roles: PageRoles;
   readonly mode: ModeTable;
   readonly E: number;
   private readonly stopOnViolation: boolean;
@@ -84,6 +93,8 @@ export class Kernel {
   private readonly rootOf: Int32Array;
   private readonly t0: number;
   private readonly ctr0: number;
+  /** Mapping slots (processes × files): slot v's split spare is nMaps + v (setup.ts). */
+  private readonly nMaps: number;
 
   /** The reference the last hugetlb_walk() returned: page, pointer tag, and the table walked. */
   wPage = -1;
@@ -96,6 +107,14 @@ export class Kernel {
   op = 0;
   /** Dereferences a violation made an operation abandon. */
   aborted = false;
+  /**
+   * PMD pages this CPU's unshares left with one user, whose role changes to that user's own
+   * table when the unsharer releases i_mmap_rwsem (commitRoles): only then may the last user
+   * repurpose it, since changing a hugetlb mapping needs i_mmap_rwsem for write.
+   */
+  private readonly nowExclusive: number[] = [];
+  /** Entries were cleared or a PUD entry unshared since the last flush (the mmu_gather has work). */
+  private tlbPending = false;
 
   constructor(
     readonly cpu: Cpu,
@@ -108,6 +127,7 @@ export class Kernel {
     this.locks = new LockTracker(cpu, { lockstat: opts.lockstat });
     this.rcu = new Rcu(cpu);
     this.irq = new Irq(cpu);
+    this.roles = new PageRoles(cpu.arena);
     this.mode = opts.mode;
     this.E = cpu.arena.config.entriesPerPage;
     this.stopOnViolation = opts.stopOnViolation;
@@ -120,6 +140,12 @@ export class Kernel {
     this.walker = rcuFlavour(opts.mode.walkerLock, this.rcu, this.irq);
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
+    // The op an IPI interrupted, for the per-op IPI counts (issue 14's cost study).
+    const acked = (): void => this.count(C.IPI_ACKED + this.op);
+    this.irq.onIpi(IpiKind.tlbFlush, acked);
+    this.irq.onIpi(IpiKind.callFunction, acked);
+    const shape = modelShape(cpu.arena);
+    this.nMaps = shape.mms * shape.files;
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
       this.cpu.point(Pt['rcu-free']);
       this.releaseTable(page);
@@ -149,6 +175,28 @@ export class Kernel {
   iMmapAt(file: number): number {
     return this.s.file(file) + File.I_MMAP_RWSEM;
   }
+  vmLockAt(vma: number): number {
+    return this.s.vma(vma) + Vma.VM_LOCK;
+  }
+  /** The VMA a mapping slot splits into (its upper half), or the mapping of a spare. */
+  spareOf(vma: number): number {
+    return vma < this.nMaps ? this.nMaps + vma : vma - this.nMaps;
+  }
+  /** The per-VMA lock exists for hugetlb faults only where they run under it (faultLock). */
+  private get perVmaLock(): boolean {
+    return this.mode.faultLock === 'per-vma';
+  }
+  /**
+   * vma_start_write(vma): a VMA about to change excludes lock_vma_under_rcu readers; the kernel
+   * keeps it write-locked until mmap_write_unlock (vma_end_write_all), the model until the end
+   * of the operation (vmaEndWrite), still inside mmap_lock.
+   */
+  vmaStartWrite(vma: number): void {
+    if (this.perVmaLock) this.locks.downWrite(LockClass.vm_lock, this.vmLockAt(vma));
+  }
+  vmaEndWrite(vma: number): void {
+    if (this.perVmaLock) this.locks.upWrite(LockClass.vm_lock, this.vmLockAt(vma));
+  }
   ptlLock(page: number): void {
     this.locks.spinLock(LockClass.ptl, this.pool.ptl(page));
   }
@@ -162,6 +210,7 @@ export class Kernel {
     if (this.mode.unshare.iMmapWrite) this.locks.downWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
   }
   unshareUnlock(vma: number, file: number): void {
+    this.beforeIMmapRelease();
     if (this.mode.unshare.iMmapWrite) this.locks.upWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
     if (this.mode.unshare.vmaLockWrite) this.locks.upWrite(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
   }
@@ -214,11 +263,19 @@ export class Kernel {
         this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
       if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
     }
+    return this.pudWalk(site, vma);
+  }
+
+  /**
+   * The PUD step of a walk: READ_ONCE of the VMA's mm's PUD entry into wPage/wTag (false when
+   * none), with no lock and no assertion. hugetlb_walk() asserts first; GUP-fast
+   * (gup_fast_pud_range) calls this directly.
+   */
+  pudWalk(site: Site, vma: number): boolean {
     const mm = this.vmaMmOf[vma]!;
     const pudIndex = this.vmaPudOf[vma]!;
-    const root = this.rootOf[mm]!;
     if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
-    const e = s.ld(this.pool.entry(root, pudIndex));
+    const e = Atomics.load(this.mem, this.pool.entry(this.rootOf[mm]!, pudIndex));
     this.wMm = mm;
     this.wPudIndex = pudIndex;
     if (e === 0) return false;
@@ -255,6 +312,32 @@ export class Kernel {
     else if (state === PageState.pendingFree || !this.stillLinked()) {
       oc = access === Access.read ? Oc['stale-read'] : access === Access.lock ? Oc['stale-lock'] : Oc['stale-write'];
     } else oc = Oc.ok;
+    return this.report(site, oc, access, slot, value);
+  }
+
+  /**
+   * GUP-fast's check at try_grab_folio: the walk is lockless and its own PUD entry may be gone
+   * (a grab through a table still ours, or still shared, linearizes before the unshare); what is
+   * forbidden is a freed or reused page, or a table whose role is now another mm's own.
+   */
+  checkLockless(site: Site, access: number, slot: number, value: number): number {
+    const page = this.wPage;
+    const state = this.pool.state(page);
+    const gen = this.pool.gen(page) & GEN_MASK;
+    let oc: number;
+    if (gen !== this.wTag) oc = state === PageState.live ? Oc['use-after-reuse'] : Oc['use-after-free'];
+    else if (state === PageState.free || value === POISON) oc = Oc['use-after-free'];
+    else {
+      const r = this.roles.role(page);
+      oc = roleKind(r) === RoleKind.private && roleOwner(r) !== this.wMm ? Oc['foreign-table'] : Oc.ok;
+    }
+    return this.report(site, oc, access, slot, value);
+  }
+
+  /** Count a classified dereference for its site and report it when the mode forbids it. */
+  private report(site: Site, oc: number, access: number, slot: number, value: number): number {
+    const page = this.wPage;
+    const gen = this.pool.gen(page) & GEN_MASK;
     const sid = siteId(site);
     this.count(outcomeField(sid, oc));
     const rh = this.refHold.field();
@@ -268,6 +351,20 @@ export class Kernel {
       this.violation(oc, site, page, gen, access, this.wMm, this.wPudIndex, slot, value);
     }
     return oc;
+  }
+
+  /**
+   * An outcome found by a check that is not a dereference of a walked page (the split's check of
+   * the table under the halves): counted at `site`, reported when the mode forbids it.
+   */
+  siteOutcome(site: Site, oc: number, page: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
+    const sid = siteId(site);
+    this.count(outcomeField(sid, oc));
+    if (oc !== Oc.ok) {
+      this.cpu.trace.refresh();
+      this.cpu.emit(KEv.deref, sid, oc);
+    }
+    if (forbidden(this.mode, oc)) this.violation(oc, site, page, this.pool.gen(page) & GEN_MASK, access, mm, pudIndex, slot, value);
   }
 
   violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
@@ -293,6 +390,7 @@ export class Kernel {
         slot,
         value,
         access,
+        roles: page >= 0 && this.pool.get(page, PageHdr.LEVEL) === PageLevel.pmd ? this.roles.recent(page) : undefined,
       },
       this.t0,
     );
@@ -336,7 +434,101 @@ export class Kernel {
       this.violation(Oc['use-after-free'], null, page, this.pool.gen(page) & GEN_MASK, Access.write, -1, -1, 0, 0);
       return;
     }
+    this.setRole(page, RoleKind.free, -1);
     this.pool.free(this.cpu, page);
+  }
+
+  /** A page-table page changes role (roles.ts): recorded with the time, traced. */
+  setRole(page: number, kind: number, owner: number): void {
+    this.roles.set(page, kind, owner, Math.round((performance.now() - this.t0) * 1000));
+    this.cpu.emit(KEv.role, page, roleWord(kind, owner));
+  }
+
+  /** An entry was cleared or a PUD entry unshared: the mmu_gather must flush (versions only). */
+  tlbDirty(): void {
+    if (this.mode.mmuGather) this.tlbPending = true;
+  }
+
+  /**
+   * flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly of the gathered range: on x86 an IPI to the
+   * other CPUs that each acknowledges only with interrupts enabled (so it also waits for IRQ-off
+   * GUP-fast); on arm64 a broadcast TLBI that interrupts nobody.
+   */
+  tlbFlush(): void {
+    this.tlbPending = false;
+    this.count(C.TLB_FLUSHES);
+    const ipi = this.mode.arch === 'x86';
+    this.cpu.emit(KEv.tlbFlush, ipi ? 1 : 0, 0);
+    if (ipi) this.broadcast(IpiKind.tlbFlush);
+  }
+
+  /** tlb_finish_mmu outside i_mmap_rwsem (free_pgtables): flush what is gathered. */
+  tlbFinish(): void {
+    if (this.tlbPending) this.tlbFlush();
+  }
+
+  /**
+   * What every unshare path does just before i_mmap_unlock_write: flush the TLB when it unmapped
+   * or unshared anything (a4a118f2eead; 8ce720d5bd91's huge_pmd_unshare_flush), then the roles
+   * of the tables it left with one user change (commitRoles; in the gather kernels, after the IPI).
+   */
+  beforeIMmapRelease(): void {
+    if (this.tlbPending) this.tlbFlush();
+    this.commitRoles();
+  }
+
+  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted for this op. */
+  private broadcast(kind: number): void {
+    this.irq.ipiBroadcast(kind);
+    this.count(C.IPI_SENT + this.op, this.arena.config.cpus - 1);
+  }
+
+  /** huge_pmd_unshare / free_pgtables left `page` with one user: its role changes at commitRoles. */
+  tableNowExclusive(page: number): void {
+    this.nowExclusive.push(page);
+    if (!this.mode.unshare.iMmapWrite) this.commitRoles(); // nothing the last user must wait for
+  }
+
+  /**
+   * Called by the unshare paths just before they release i_mmap_rwsem (write): the tables they
+   * left with one user become that user's own. In the gather kernels (8ce720d5bd91) this is where
+   * huge_pmd_unshare_flush syncs with GUP-fast: one IPI when any table became exclusive.
+   */
+  commitRoles(): void {
+    const n = this.nowExclusive.length;
+    if (n === 0) return;
+    if (this.mode.unshareSync === 'gather') this.tlbRemoveTableSyncOne(n);
+    for (const page of this.nowExclusive) {
+      if (this.pool.state(page) !== PageState.live || this.pool.get(page, PageHdr.REFCOUNT) !== 1) continue;
+      const user = this.soleUser(page);
+      if (user >= 0) this.setRole(page, RoleKind.private, user);
+    }
+    this.nowExclusive.length = 0;
+  }
+
+  /** The mm whose PUD entry still points at a once-shared page (its file's VMAs), or -1. */
+  private soleUser(page: number): number {
+    const r = this.roles.role(page);
+    if (roleKind(r) !== RoleKind.shared) return -1;
+    const file = roleOwner(r);
+    const n = this.s.fileVmaCount(file);
+    for (let i = 0; i < n; i++) {
+      const v = this.s.fileVma(file, i);
+      const e = Atomics.load(this.mem, this.pudEntryAt(v));
+      if (e !== 0 && ptrPage(e) === page) return this.vmaMmOf[v]!;
+    }
+    return -1;
+  }
+
+  /**
+   * tlb_remove_table_sync_one(): smp_call_function to every other CPU, waiting for each to
+   * acknowledge — which a CPU does only with interrupts enabled, so every GUP-fast that was
+   * walking with IRQs off has finished. `tables` > 0: the gather's count of tables made exclusive.
+   */
+  tlbRemoveTableSyncOne(tables = -1): void {
+    this.cpu.emit(KEv.syncOne, tables, 0);
+    this.broadcast(IpiKind.callFunction);
+    this.count(C.SYNC_ONE);
   }
 
   allocPmd(mm: number): number {
@@ -344,6 +536,7 @@ export class Kernel {
     if (page >= 0) {
       this.count(C.PMD_ALLOCS);
       this.cpu.emit(KEv.pmdAlloc, mm, page);
+      this.setRole(page, RoleKind.private, mm);
     }
     return page;
   }

@@ -17,6 +17,9 @@ export const SITES = [
   'rmap-walk', // page_vma_mapped_walk over i_mmap (other mms): ptl
   'fault-swap-entry', // hugetlb_fault's migration/swap entry check (patch 2): read, ptl to wait
   'ptl-under-walker', // a walker that takes the ptl under the walker lock alone (RFC's own warning)
+  'gup-fast', // gup_fast_pud_range → gup_fast_pmd_range: IRQs off, no lock at all, grabs the folio
+  'vma-split', // __split_vma of a hugetlb VMA inside a PUD range: no shared table may stay under the halves
+  'fork-copy', // copy_hugetlb_page_range: hugetlb_walk(src_vma) of the parent and the copy under both ptls
 ] as const;
 export type Site = (typeof SITES)[number];
 
@@ -29,6 +32,11 @@ export interface SiteInfo {
   writes: boolean;
   /** Walks another mm's table (reached through i_mmap), not its own. */
   otherMm: boolean;
+  /**
+   * Lockless by design in every kernel (GUP-fast): IRQs off and nothing else. Its protection is
+   * how tables are freed (tableFree) and how they stop being shared (unshareSync), never a lock.
+   */
+  lockless?: boolean;
 }
 
 export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
@@ -43,6 +51,9 @@ export const SITE_INFO: Readonly<Record<Site, SiteInfo>> = {
   'rmap-walk': { kernel: 'page_vma_mapped_walk (mm/page_vma_mapped.c)', takesPtl: true, writes: true, otherMm: true },
   'fault-swap-entry': { kernel: 'hugetlb_fault: is_hugetlb_entry_migration → migration_entry_wait_huge', takesPtl: true, writes: false, otherMm: false },
   'ptl-under-walker': { kernel: 'hypothetical walker: huge_pte_lock under hugetlb_walker_lock() alone', takesPtl: true, writes: true, otherMm: false },
+  'gup-fast': { kernel: 'gup_fast_pud_range → gup_fast_pmd_range → gup_fast_pmd_leaf (mm/gup.c)', takesPtl: false, writes: true, otherMm: false, lockless: true },
+  'vma-split': { kernel: '__split_vma → hugetlb_vm_op_split / hugetlb_split → hugetlb_unshare_pmds (mm/vma.c, mm/hugetlb.c)', takesPtl: true, writes: true, otherMm: false },
+  'fork-copy': { kernel: 'dup_mmap → copy_hugetlb_page_range (mm/hugetlb.c)', takesPtl: true, writes: false, otherMm: false },
 };
 
 /** Locks a site holds across its walk and dereference. */
@@ -70,6 +81,13 @@ export interface ModeTable {
    * GUP-fast); on arm64 it is a broadcast TLBI instruction that interrupts nobody.
    */
   arch: 'x86' | 'arm64';
+  /**
+   * The TLB flush and mmu_gather of the unshare paths are modelled: every path that cleared
+   * entries or unshared flushes before it releases i_mmap_rwsem (a4a118f2eead, 5.16, for
+   * __unmap_hugepage_range; hugetlb_change_protection and hugetlb_unshare_all_pmds always did).
+   * The modes from before the versions keep the model's old shape: no flush.
+   */
+  mmuGather: boolean;
   /** What hugetlb_walker_lock() is in this mode. */
   walkerLock: 'none' | 'rcu' | 'irq';
   /**
@@ -104,6 +122,13 @@ export interface ModeTable {
    */
   split: 'none' | 'may-split' | 'hugetlb-split';
   /**
+   * huge_pmd_unshare() called from hugetlb_split() asserts the hugetlb vma lock
+   * (hugetlb_vma_assert_locked), which that path never holds: a lockdep false positive whenever a
+   * split unshares a shared table, from 081056dc00a2 until "mm/hugetlb: avoid false positive
+   * lockdep assertion" (Lorenzo Stoakes, May 2026, after 6.19) predicated it on take_locks.
+   */
+  splitAssertsVmaLock: boolean;
+  /**
    * The final unmap (__unmap_hugepage_range_final) frees the hugetlb vma lock before
    * i_mmap_unlock_write, so huge_pmd_share can no longer find the VMA shareable
    * (131a79b474e9, 6.1). The modes before versions leave the VMA shareable (the model's old shape).
@@ -133,6 +158,9 @@ const VMA_LOCK_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': BARE,
   'ptl-under-walker': BARE,
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(false, 'read', 'none'), // 40549ba8f8e0: hugetlb_vma_lock_read(src_vma) for shared mappings
 };
 
 /**
@@ -154,6 +182,9 @@ const WALKER_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(true, 'none', 'read'),
   'fault-swap-entry': g(true, 'read', 'none'),
   'ptl-under-walker': g(true, 'none', 'none'),
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(true, 'read', 'none'),
 };
 
 /** 6.2 as merged: every walker holds the vma lock read or i_mmap_rwsem; no walker lock. */
@@ -168,6 +199,9 @@ const FINAL_GUARDS: Record<Site, Guard> = {
   'rmap-walk': g(false, 'none', 'read'),
   'fault-swap-entry': g(false, 'read', 'none'),
   'ptl-under-walker': g(false, 'read', 'none'),
+  'gup-fast': BARE, // local_irq_save only: not a hugetlb walker, no walker lock
+  'vma-split': BARE, // the split's locks are the mode's `split`, not a walker guard
+  'fork-copy': g(false, 'read', 'none'),
 };
 
 const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, Guard>;
@@ -176,10 +210,12 @@ const allBare = Object.fromEntries(SITES.map((s) => [s, BARE])) as Record<Site, 
 const LEGACY = {
   aliases: [],
   arch: 'x86',
+  mmuGather: false,
   populateLock: 'both',
   unshareSync: 'none',
   faultLock: 'mmap',
   split: 'may-split',
+  splitAssertsVmaLock: false,
   unmapFreesVmaLock: false,
 } as const;
 
@@ -189,6 +225,12 @@ const V6_2_COMMITS = [
   '8d9bfb260814 hugetlb: add vma based lock for pmd sharing (6.1)',
   '40549ba8f8e0 hugetlb: use new vma_lock for pmd sharing synchronization (6.1)',
   '131a79b474e9 hugetlb: fix vma lock handling during split vma and range unmapping (6.1)',
+  'bb373dce2c7b mm/hugetlb: don\'t wait for migration entry during follow page (6.2)',
+  'fcd48540d188 mm/hugetlb: move swap entry handling into vma lock when faulted (6.2)',
+  'b8da2e466000 mm/hugetlb: make userfaultfd_huge_must_wait() safe to pmd unshare (6.2)',
+  '7d049f3a03ea mm/hugetlb: make hugetlb_follow_page_mask() safe to pmd unshare (6.2)',
+  'eefc7fa53608 mm/hugetlb: make follow_hugetlb_page() safe to pmd unshare (6.2)',
+  'dd361e5033cf mm/hugetlb: make walk_hugetlb_range() safe to pmd unshare (6.2)',
   '9c67a20704e7 mm/hugetlb: introduce hugetlb_walk() (6.2, last of the 10-patch series)',
   'b30c14cd6102 hugetlb: unshare some PMDs when splitting VMAs (6.2)',
 ] as const;
@@ -206,15 +248,16 @@ const V6_19_COMMITS = [
 
 /**
  * A merged kernel: every walker under the vma lock or i_mmap_rwsem (hugetlb_walk asserts it),
- * no walker lock, x86 with MMU_GATHER_RCU_TABLE_FREE (selected with PARAVIRT, as distributions
- * build it), so tlb_remove_table frees after a grace period.
+ * no walker lock, arm64 (which selects MMU_GATHER_RCU_TABLE_FREE, so tlb_remove_table frees after
+ * a grace period, and flushes TLBs by broadcast TLBI: a flush interrupts no CPU) unless `arch` says
+ * otherwise.
  */
 function kernelVersion(
   name: string,
   kernel: string,
   commits: readonly string[],
   description: string,
-  v: Pick<ModeTable, 'populateLock' | 'unshareSync' | 'faultLock' | 'split'> & { aliases?: readonly string[] },
+  v: Pick<ModeTable, 'populateLock' | 'unshareSync' | 'faultLock' | 'split'> & { aliases?: readonly string[]; arch?: ModeTable['arch'] },
 ): ModeTable {
   return {
     name,
@@ -222,13 +265,15 @@ function kernelVersion(
     description,
     kernel,
     commits,
-    arch: 'x86',
+    arch: v.arch ?? 'arm64',
+    mmuGather: true,
     walkerLock: 'none',
     tableFree: 'rcu',
     populateLock: v.populateLock,
     unshareSync: v.unshareSync,
     faultLock: v.faultLock,
     split: v.split,
+    splitAssertsVmaLock: v.split === 'hugetlb-split',
     unmapFreesVmaLock: true,
     unshare: { vmaLockWrite: true, iMmapWrite: true },
     assertWalk: true,
@@ -293,6 +338,9 @@ export const MODES: readonly ModeTable[] = [
   kernelVersion('6.2', 'v6.2', V6_2_COMMITS, '6.2 as merged: hugetlb_walk() requires the vma lock or i_mmap_rwsem (lockdep-asserted); huge_pmd_share populates under the shared page\'s ptl; no sync with GUP-fast at unshare', {
     populateLock: 'ptl', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
   }),
+  kernelVersion('6.2-x86', 'v6.2', V6_2_COMMITS, '6.2 on x86 with native TLB flushes: the flush IPI before i_mmap_rwsem is released (a4a118f2eead) also waits for IRQ-off GUP-fast (a paravirt flush under KVM/Hyper-V sends none: then x86 is like arm64)', {
+    populateLock: 'ptl', unshareSync: 'none', faultLock: 'mmap', split: 'may-split', arch: 'x86',
+  }),
   kernelVersion('6.5', 'v6.5', V6_5_COMMITS, '6.5: as 6.2, huge_pmd_share populates under mm->page_table_lock (349d1670008d)', {
     populateLock: 'page_table_lock', unshareSync: 'none', faultLock: 'mmap', split: 'may-split',
   }),
@@ -323,14 +371,31 @@ export function registerMode(m: ModeTable): void {
   else LOADED.push(m);
 }
 
-/** A mode by its name or alias: a built-in table, else a registered design. */
+/**
+ * Test-only variants, never listed nor accepted by the CLI: `<mode>+free-now` is the mode with
+ * tlb_remove_table made immediate — no grace period, no IPI — the busted table-free flavour the
+ * tests use to prove that a free under a lockless walker is caught.
+ */
+export const BUSTED_FREE = '+free-now';
+const busted = new Map<string, ModeTable>();
+
+/** A mode by its name or alias, a registered design, or a test-only `+free-now` variant of one. */
 export function modeByName(name: string): ModeTable | undefined {
-  return MODES.find((m) => m.name === name || m.aliases.includes(name)) ?? LOADED.find((m) => m.name === name);
+  const m = MODES.find((x) => x.name === name || x.aliases.includes(name)) ?? LOADED.find((x) => x.name === name);
+  if (m !== undefined || !name.endsWith(BUSTED_FREE)) return m;
+  const base = modeByName(name.slice(0, -BUSTED_FREE.length));
+  if (base === undefined) return undefined;
+  let v = busted.get(name);
+  if (v === undefined) {
+    v = { ...base, name, aliases: [], tableFree: 'immediate', description: `${base.name} with tables freed at once (test-only busted flavour)` };
+    busted.set(name, v);
+  }
+  return v;
 }
 
 /** One step of deciding whether a site is safe: the rule looked at and whether it held. */
 export interface SafetyStep {
-  rule: 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
+  rule: 'split-locks' | 'lockless' | 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
   ok: boolean;
 }
 
@@ -354,6 +419,10 @@ export function siteVerdict(mode: ModeTable, site: Site): { safe: boolean; steps
     steps.push({ rule, ok });
     return ok;
   };
+  // The split is safe only when its unshare runs under the locks that also change the VMA's
+  // bounds (081056dc00a2): before, a fault re-shares between the unshare and the split.
+  if (site === 'vma-split') return { safe: decide('split-locks', mode.split === 'hugetlb-split'), steps };
+  if (info.lockless === true) return { safe: decide('lockless', locklessSafe(mode)), steps };
   const ownVmaLock = gd.vma !== 'none' && !info.otherMm;
   if (mode.assertWalk && !decide('assert-walk', ownVmaLock || gd.iMmap !== 'none')) return { safe: false, steps };
   if (decide('vma-lock', ownVmaLock && mode.unshare.vmaLockWrite)) return { safe: true, steps };
@@ -387,4 +456,17 @@ export function uniqueModes(names: readonly string[]): string[] {
 /** One line naming a mode's kernel and commits (list, reports, replay headers). */
 export function modeKernelLine(m: ModeTable): string {
   return `${m.kernel}: ${m.commits.map((c) => c.split(' ')[0]).join(', ')}`;
+}
+
+/**
+ * GUP-fast (IRQs off, no lock) is safe when both ways a table can leave its mm under it wait for
+ * IRQ-disabled CPUs: the free (an RCU grace period, which waits for IRQ-off regions since the
+ * RCU flavours were consolidated, or an acknowledged IPI) and the end of sharing (an IPI from
+ * huge_pmd_unshare, 1013af4f585f, or from the mmu_gather before i_mmap_rwsem is released,
+ * 8ce720d5bd91 — or, on x86 with native flushes, the TLB-flush IPI every unshare path sends before
+ * it releases i_mmap_rwsem). A lock taken by the unsharer never helps: GUP-fast takes none.
+ */
+export function locklessSafe(mode: ModeTable): boolean {
+  const flushWaits = mode.mmuGather && mode.arch === 'x86'; // the flush IPI before i_mmap release
+  return mode.tableFree !== 'immediate' && (mode.unshareSync !== 'none' || flushWaits);
 }

@@ -17,7 +17,7 @@ export const OPS: readonly OpInfo[] = [
   { name: 'madvise-dontneed', kernel: 'madvise(MADV_DONTNEED) → zap_page_range → __unmap_hugepage_range_final', destroyer: true },
   { name: 'truncate', kernel: 'fallocate(PUNCH_HOLE)/truncate → hugetlb_vmdelete_list (no mmap_lock)', destroyer: true },
   { name: 'mprotect', kernel: 'mprotect → hugetlb_change_protection', destroyer: true },
-  { name: 'vma-split', kernel: '__split_vma → hugetlb_split → hugetlb_unshare_all_pmds', destroyer: true },
+  { name: 'vma-split', kernel: '__split_vma → hugetlb_vm_op_split (6.2-6.15) / hugetlb_split (6.16+) → hugetlb_unshare_pmds; vma_merge', site: 'vma-split', destroyer: true },
   { name: 'uffd-must-wait', kernel: 'handle_userfault → userfaultfd_huge_must_wait', site: 'uffd-must-wait' },
   { name: 'follow-page', kernel: 'follow_page_mask → hugetlb_follow_page_mask', site: 'follow-page' },
   { name: 'gup-slow', kernel: '__get_user_pages → follow_hugetlb_page (half FOLL_NOWAIT)', site: 'gup-slow' },
@@ -26,6 +26,9 @@ export const OPS: readonly OpInfo[] = [
   { name: 'rmap-walk', kernel: 'migrate_pages → try_to_migrate/remove_migration_ptes → page_vma_mapped_walk', site: 'rmap-walk' },
   { name: 'fault-swap-entry', kernel: 'hugetlb_fault: huge_ptep_get → migration_entry_wait_huge', site: 'fault-swap-entry' },
   { name: 'ptl-under-walker', kernel: 'hugetlb_walker_lock(); hugetlb_walk(); huge_pte_lock() (forbidden by the RFC)', site: 'ptl-under-walker' },
+  { name: 'gup-fast', kernel: 'get_user_pages_fast → gup_fast_pud_range → gup_fast_pmd_range (IRQs off, no locks)', site: 'gup-fast' },
+  { name: 'fork', kernel: 'fork → dup_mmap → copy_hugetlb_page_range (huge_pte_alloc → huge_pmd_share); the slot\'s old process exits first', site: 'fork-copy', destroyer: true },
+  { name: 'rmap-unshare', kernel: 'migrate_pages → unmap_and_move_huge_page → try_to_migrate_one: hugetlb_vma_trylock_write, huge_pmd_unshare (i_mmap write)', site: 'rmap-walk', destroyer: true },
 ];
 
 export const OP_NAMES = OPS.map((o) => o.name);

@@ -11,6 +11,8 @@ export const OUTCOMES = [
   'stale-lock', // took the ptl of a page no longer linked from this mm
   'stale-write', // wrote to a page no longer linked from this mm
   'lock-rule', // hugetlb_walk() without the lock the mode requires
+  'foreign-table', // a lockless walker of mm A grabbed through a table that is now another mm's own
+  'shared-split', // a VMA split left a shared PMD table under a VMA that no longer covers its PUD (CVE-2025-38084)
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const Oc = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;

@@ -8,14 +8,16 @@ export const POINTS = [
   { name: 'walk-deref', window: 'walker: between hugetlb_walk() returning ptep and dereferencing it' },
   { name: 'walk-ptl', window: 'walker: between taking huge_pte_lock and reading the entry' },
   { name: 'share-get-page', window: 'huge_pmd_share: between hugetlb_walk(svma) and get_page(spte page)' },
-  { name: 'share-populate', window: 'huge_pmd_share: between get_page and pud_populate under the ptl' },
+  { name: 'share-populate', window: 'huge_pmd_share: between seeing pud_none under the populate lock and pud_populate' },
   { name: 'fault-install', window: 'hugetlb_fault: between huge_pte_alloc and installing the entry' },
+  { name: 'pmd-alloc', window: 'huge_pte_alloc (pmd_alloc): between allocating a PMD page and pud_populate under page_table_lock' },
   { name: 'unshare-clear', window: 'huge_pmd_unshare: between pud_clear and put_page' },
   { name: 'zap', window: '__unmap_hugepage_range: between entries' },
   { name: 'free-table', window: 'free_pgtables: between clearing the PUD entry and freeing the PMD page' },
   { name: 'ipi-wait', window: 'tlb_remove_table: between the shootdown and the free' },
   { name: 'rcu-free', window: 'RCU callback: freeing a page-table page after the grace period' },
   { name: 'op-gap', window: 'between two operations of a CPU' },
+  { name: 'split-window', window: "__split_vma: between may_split's unshare (hugetlb_vm_op_split) and the VMA write lock + i_mmap write of the split" },
 ] as const;
 
 export type PointName = (typeof POINTS)[number]['name'];

@@ -6,6 +6,9 @@
  * READ_ONCE(*pud) / pud_populate / pud_clear / pudp_huge_get_and_clear, huge_ptep_get /
  * set_huge_pte_at / huge_ptep_get_and_clear.
  *
+ * Also a yield point: the split's and the merge's store of a VMA bound (vma-write, split.ts),
+ * which faults read (find_vma, want_pmd_share).
+ *
  * Not here: hugetlb_walk()'s PUD read (kernel.ts: the named point walk-pud precedes it), the
  * KASAN check's own reads (detection, not the model), setup and the invariant checker.
  */
@@ -17,6 +20,8 @@ export const PtePt = {
   pudWrite: 101,
   pteRead: 102,
   pteWrite: 103,
+  /** A VMA's bounds change (vma->vm_end = addr in __split_vma / vma_merge): faults read them. */
+  vmaWrite: 104,
 } as const;
 
 const NAMES: Readonly<Record<number, string>> = {
@@ -24,6 +29,7 @@ const NAMES: Readonly<Record<number, string>> = {
   [PtePt.pudWrite]: 'pud-write',
   [PtePt.pteRead]: 'pte-read',
   [PtePt.pteWrite]: 'pte-write',
+  [PtePt.vmaWrite]: 'vma-write',
 };
 
 /** The readable name of a page-table access yield point, or undefined when `id` is not one. */

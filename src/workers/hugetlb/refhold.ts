@@ -11,8 +11,8 @@ import type { Arena } from '../../shared-mem/layout.js';
 import { COUNTER_WORDS } from '../../shared-mem/layout.js';
 import { counterAt } from './stats.js';
 
-/** First counter word of the histogram (stats.ts uses words 0..165 of COUNTER_WORDS). */
-export const REFHOLD_BASE = 192;
+/** First counter word of the histogram (stats.ts uses words 0..~340 and 448..511 of COUNTER_WORDS). */
+export const REFHOLD_BASE = 384;
 export const REFHOLD_BUCKETS = 32;
 /** log2 of the sampling period: 1 walk in 4 is timed. */
 export const REFHOLD_SHIFT = 2;

@@ -19,7 +19,11 @@ import { C, counterAt } from './stats.js';
 import { Pt } from './points.js';
 import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
-import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate, opVmaSplit } from './unshare.js';
+import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './unshare.js';
+import { opVmaSplit } from './split.js';
+import { opFork } from './fork.js';
+import { opRmapUnshare } from './rmap-unshare.js';
+import { opGupFast } from './gup-fast.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -149,13 +153,19 @@ function runOp(
     case Op.munmap: return opMunmap(k, vma);
     case Op.exit: {
       const mm = k.s.vmaMm(vma);
-      const vmas = Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
-      return opExit(k, mm, vmas);
+      return opExit(k, mm, vmasOf(shape, mm));
     }
+    case Op.fork: {
+      // The parent is the VMA's process; the child takes the slot `file` draws (the slot's process exits).
+      const parent = k.s.vmaMm(vma);
+      const child = (parent + 1 + (from % (shape.mms - 1))) % shape.mms;
+      return opFork(k, parent, child, vmasOf(shape, parent), vmasOf(shape, child));
+    }
+    case Op['rmap-unshare']: return opRmapUnshare(k, file, slot);
     case Op['madvise-dontneed']: return opMadviseDontneed(k, vma, from, to);
     case Op.truncate: return opTruncate(k, file, from, to);
     case Op.mprotect: return opMprotect(k, vma);
-    case Op['vma-split']: return opVmaSplit(k, vma);
+    case Op['vma-split']: return opVmaSplit(k, vma, Math.max(1, from));
     case Op['uffd-must-wait']: return opUffdMustWait(k, vma, slot);
     case Op['follow-page']: return opFollowPage(k, vma, slot);
     case Op['gup-slow']: return opGupSlow(k, vma, slot, flag);
@@ -164,8 +174,14 @@ function runOp(
     case Op['rmap-walk']: return opRmapWalk(k, file, slot);
     case Op['fault-swap-entry']: return opFaultSwapEntry(k, vma, slot);
     case Op['ptl-under-walker']: return opPtlUnderWalker(k, vma, slot);
+    case Op['gup-fast']: return opGupFast(k, vma, slot);
     default: throw new RangeError(`no such operation ${op}`);
   }
+}
+
+/** The mapping of every file in process `mm`. */
+function vmasOf(shape: { mms: number; files: number }, mm: number): number[] {
+  return Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
 }
 
 /** Planted faults: a thrown error (exit 3 path) or a CPU that stops making progress holding a lock (exit 4 path). */

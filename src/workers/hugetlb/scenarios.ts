@@ -21,8 +21,13 @@ export interface Scenario {
   hotSlots?: number;
 }
 
-/** Destroyers every scenario runs: unsharing (madvise, truncate, mprotect, split) and table freeing (munmap, exit). */
-const DESTROY = { 'madvise-dontneed': 3, truncate: 3, munmap: 3, exit: 1, mprotect: 1, 'vma-split': 1 } as const;
+/**
+ * Destroyers every walker scenario runs: unsharing (madvise, truncate, mprotect) and table freeing
+ * (munmap, exit). The VMA split is not among them: before 6.16 it races with faults itself
+ * (CVE-2025-38084), which `split-reshare` and `mixed` show; mprotect's unshare has the same locks
+ * as the split's may_split unshare, so the walker scenarios keep that window.
+ */
+const DESTROY = { 'madvise-dontneed': 3, truncate: 3, munmap: 3, exit: 1, mprotect: 2 } as const;
 
 function walkerScenario(site: Site, description: string, extra: Partial<Record<string, number>> = {}): Scenario {
   return { name: site, description, targets: [site], weights: { ...DESTROY, fault: 6, [site]: 8, ...extra } };
@@ -31,20 +36,47 @@ function walkerScenario(site: Site, description: string, extra: Partial<Record<s
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
   walkerScenario('uffd-must-wait', 'userfaultfd_huge_must_wait vs truncate/hole punch + last sharer exit'),
-  { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12 } },
+  // fork shares the parent's table from the child (huge_pmd_share under copy_hugetlb_page_range).
+  { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12, fork: 1 } },
   // rmap-walk migrates folios, so follow-page also meets migration entries (patch 3's path).
   { ...walkerScenario('follow-page', 'hugetlb_follow_page_mask vs unshare + free', { 'rmap-walk': 2 }), hotSlots: 4 },
   walkerScenario('gup-slow', 'follow_hugetlb_page (incl. FOLL_NOWAIT) vs unshare + free'),
   walkerScenario('vma-maps-page', 'hugetlb_vma_maps_page (caller holds i_mmap write) vs unshare + free'),
   walkerScenario('walk-range', 'walk_hugetlb_range (smaps/pagemap) vs unshare + free'),
-  walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free'),
+  // Migration that unshares (try_to_migrate_one under i_mmap write) walks the same way.
+  walkerScenario('rmap-walk', 'page_vma_mapped_walk over other mms (i_mmap read) vs unshare + free', { 'rmap-unshare': 1 }),
   walkerScenario('fault-swap-entry', "hugetlb_fault's migration-entry check (patch 2) vs unshare + free", { 'rmap-walk': 2 }),
   walkerScenario('ptl-under-walker', 'a walker taking the ptl under the walker lock alone vs unshare + free'),
+  // Unshares are what make a table another mm's own: weigh them up, and keep tables shared (faults).
+  {
+    ...walkerScenario('gup-fast', 'gup_fast (IRQs off, no locks) vs huge_pmd_unshare: the table becomes the other sharer\'s own', {
+      // mprotect's unshare stands in for the split's (the split races by itself: split-reshare).
+      'madvise-dontneed': 4, mprotect: 6, fault: 10,
+    }),
+    hotSlots: 4,
+  },
+  // GUP-fast holds no mmap_lock: the one walker under which the last reference to a table drops
+  // (munmap/exit of its own mm). Frequent here, so a free without its grace period or IPI shows.
+  {
+    name: 'gup-fast-free',
+    description: 'gup_fast vs free_pgtables: the last reference to a table drops while GUP-fast walks it',
+    targets: ['gup-fast'],
+    weights: { munmap: 6, exit: 3, fault: 10, 'gup-fast': 10 },
+    hotSlots: 4,
+  },
+  {
+    name: 'split-reshare',
+    description: "VMA split vs faults re-sharing the table between may_split's unshare and the split (CVE-2025-38084)",
+    targets: ['vma-split'],
+    weights: { 'vma-split': 6, fault: 12, munmap: 3, exit: 1, 'madvise-dontneed': 2 },
+  },
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
-    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry'],
-    weights: { ...DESTROY, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2 },
+    targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'gup-fast', 'vma-split', 'fork-copy'],
+    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
+    // Faults and GUP-fast meet on present entries (GUP-fast only grabs what is mapped).
+    hotSlots: 8,
   },
 ];
 
@@ -64,6 +96,7 @@ export function sitesOf(sc: Scenario): Site[] {
       sites.add('fault');
       sites.add('pmd-share');
     }
+    if (name === 'fork') sites.add('pmd-share');
   }
   return [...sites];
 }

@@ -14,9 +14,10 @@ export interface ModelShape {
   files: number;
 }
 
+/** Each (process, file) has two VMA slots: the mapping, and a spare for the upper half of a split. */
 export function modelShape(arena: Arena): ModelShape {
   const files = arena.config.files;
-  const mms = Math.min(arena.config.mms, Math.floor(arena.config.vmas / files));
+  const mms = Math.min(arena.config.mms, Math.floor(arena.config.vmas / (2 * files)));
   return { mms, files };
 }
 
@@ -25,9 +26,14 @@ export function vmaId(shape: ModelShape, mm: number, f: number): number {
   return mm * shape.files + f;
 }
 
+/** The spare VMA slot of a mapping: the new VMA __split_vma creates (mapped only while split). */
+export function spareVmaOf(shape: ModelShape, vma: number): number {
+  return shape.mms * shape.files + vma;
+}
+
 export function setupModel(arena: Arena): ModelShape {
   const shape = modelShape(arena);
-  if (shape.mms < 2) throw new RangeError('model: need at least 2 processes to share PMD pages (raise vmas or mms)');
+  if (shape.mms < 2) throw new RangeError('model: need at least 2 processes to share PMD pages (vmas must be at least 4 × files: a mapping and a split spare per process and file)');
   if (arena.config.entriesPerPage <= shape.files) throw new RangeError('model: entriesPerPage must exceed files');
   if (arena.config.folios < shape.files * arena.config.entriesPerPage) {
     throw new RangeError(`model: folios must be at least files × entriesPerPage = ${shape.files * arena.config.entriesPerPage}`);
@@ -51,11 +57,23 @@ export function setupModel(arena: Arena): ModelShape {
       s.st(at + Vma.VMA_LOCK_REF, 1);
       s.st(at + Vma.FLAGS, VmaFlag.MAYSHARE | VmaFlag.MAPPED | VmaFlag.IN_IMMAP);
       s.st(at + Vma.MAPS, 1);
-      const fa = s.file(f);
-      const n = s.ld(fa + File.NVMAS);
-      s.st(fa + File.VMAS + n, v);
-      s.st(fa + File.NVMAS, n + 1);
+      s.st(at + Vma.START, 0);
+      s.st(at + Vma.END, arena.config.entriesPerPage);
+      // The spare: same mm, file, PUD and offset; no range, no vma lock, not mapped until a split.
+      const sp = s.vma(spareVmaOf(shape, v));
+      s.st(sp + Vma.MM, mm);
+      s.st(sp + Vma.FILE, f);
+      s.st(sp + Vma.PUD_INDEX, f + 1);
+      s.st(sp + Vma.PGOFF, 0);
     }
+  }
+  // i_mmap candidates: every mapping, then every spare (membership is VmaFlag.IN_IMMAP).
+  for (let f = 0; f < shape.files; f++) {
+    const fa = s.file(f);
+    let n = 0;
+    for (let mm = 0; mm < shape.mms; mm++) s.st(fa + File.VMAS + n++, vmaId(shape, mm, f));
+    for (let mm = 0; mm < shape.mms; mm++) s.st(fa + File.VMAS + n++, spareVmaOf(shape, vmaId(shape, mm, f)));
+    s.st(fa + File.NVMAS, n);
   }
   return shape;
 }

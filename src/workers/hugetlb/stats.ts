@@ -8,27 +8,47 @@ import { OUTCOMES } from './outcomes.js';
 import { SITES } from './modes.js';
 import { POINT_NAMES } from './points.js';
 
+/** Outcome counters per site: OUTCOME_STRIDE words, so up to 16 sites × 16 outcomes. */
+const OUTCOME_STRIDE = 16;
+if (SITES.length > 16 || OUTCOMES.length > OUTCOME_STRIDE) throw new Error('stats: more sites or outcomes than the counters block holds');
+
 export const C = {
   OPS: 0, // + op id (< 32)
   FAILS: 32, // + op id: -ENOMEM, -EAGAIN, SIGSEGV on an unmapped VMA
-  OUTCOME: 64, // + site * 8 + outcome
+  OUTCOME: 64, // + site * OUTCOME_STRIDE + outcome (64..319)
   /** Destroyer found a page already gone from under it (only possible without the unshare locks). */
-  ZAP_STALE: 160,
-  UNSHARES: 161,
-  TABLE_FREES: 162,
-  SHARES: 163,
-  PMD_ALLOCS: 164,
-  VIOLATIONS: 165,
+  ZAP_STALE: 320,
+  UNSHARES: 321,
+  TABLE_FREES: 322,
+  SHARES: 323,
+  PMD_ALLOCS: 324,
+  VIOLATIONS: 325,
   /** follow-page met a migration entry and waited for it (no walker lock held). */
-  MIGRATION_WAITS: 166,
+  MIGRATION_WAITS: 326,
   /** ... and returned without waiting, because a walker lock was held (RFC patch 3). */
-  MIGRATION_NOWAIT: 167,
+  MIGRATION_NOWAIT: 327,
+  /** VMA splits done (__split_vma of a hugetlb VMA inside its PUD range). */
+  SPLITS: 328,
+  /** Faults handled under the per-VMA lock (lock_vma_under_rcu succeeded). */
+  VMA_LOCKED_FAULTS: 329,
+  /** ... and faults that fell back to mmap_lock because vma_start_read failed (a writer). */
+  VMA_LOCK_FALLBACKS: 330,
+  /** VMAs merged back into one (vma_merge). */
+  MERGES: 331,
+  /** tlb_remove_table_sync_one() broadcasts (per unshare, or per gather that made a table exclusive). */
+  SYNC_ONE: 332,
+  /** TLB flushes of the unshare paths (flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly). */
+  TLB_FLUSHES: 333,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
-  WIDENED: 168,
+  WIDENED: 352,
+  /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
+  IPI_SENT: 448,
+  /** + op id (< 32): IPIs this CPU acknowledged while running the op (the op they interrupted). */
+  IPI_ACKED: 480,
 } as const;
 
-// The widening counters end before refhold.ts's histogram (REFHOLD_BASE = 192).
-if (C.WIDENED + POINT_NAMES.length > 192) throw new Error('stats: widening counters overlap the refhold histogram');
+// The widening counters end before refhold.ts's histogram (REFHOLD_BASE = 384).
+if (C.WIDENED + POINT_NAMES.length > 384) throw new Error('stats: widening counters overlap the refhold histogram');
 
 /** Widening delays taken at each point of `points`, summed over CPUs, zeros included. */
 export function readWidened(arena: Arena, points: readonly string[]): Record<string, number> {
@@ -46,8 +66,19 @@ export function sumCounter(arena: Arena, field: number): number {
   return n;
 }
 
+/** IPIs sent and acknowledged per operation, summed over CPUs (only ops with any). */
+export function readIpiByOp(arena: Arena, opNames: readonly string[]): Record<string, { sent: number; acked: number }> {
+  const out: Record<string, { sent: number; acked: number }> = {};
+  opNames.forEach((name, op) => {
+    const sent = sumCounter(arena, C.IPI_SENT + op);
+    const acked = sumCounter(arena, C.IPI_ACKED + op);
+    if (sent + acked > 0) out[name] = { sent, acked };
+  });
+  return out;
+}
+
 export function outcomeField(site: number, outcome: number): number {
-  return C.OUTCOME + site * 8 + outcome;
+  return C.OUTCOME + site * OUTCOME_STRIDE + outcome;
 }
 
 /** outcomes[site][outcome] summed over CPUs. */

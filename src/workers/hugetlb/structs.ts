@@ -27,13 +27,21 @@ export const Vma = {
   VMA_LOCK_REF: 8,
   MM: 16,
   FILE: 17,
-  /** PUD entry this VMA covers (vm_start / PUD_SIZE); the VMA is PUD-aligned and PUD-sized. */
+  /** PUD entry whose range holds this VMA (vm_start / PUD_SIZE). */
   PUD_INDEX: 18,
   /** vm_pgoff in PUD-sized units of the file. */
   PGOFF: 19,
   FLAGS: 20,
   /** Times mapped (munmap + mmap of the slot). */
   MAPS: 21,
+  /**
+   * [vm_start, vm_end) within the PUD range, in huge pages (0..entriesPerPage): a VMA may be
+   * smaller than a PUD after a split; only a VMA covering [0, E) may share (range_in_vma).
+   */
+  START: 22,
+  END: 23,
+  /** The per-VMA lock (vma_start_read / vma_start_write; vm_lock, later vm_refcnt). */
+  VM_LOCK: 24,
 } as const;
 
 export const VmaFlag = {
@@ -154,6 +162,24 @@ export class Structs {
 
   vmaFlags(v: number): number {
     return this.ld(this.vma(v) + Vma.FLAGS);
+  }
+
+  vmaStart(v: number): number {
+    return this.ld(this.vma(v) + Vma.START);
+  }
+
+  vmaEnd(v: number): number {
+    return this.ld(this.vma(v) + Vma.END);
+  }
+
+  /** range_in_vma(vma, PUD start, PUD end): the VMA covers its whole PUD range. */
+  vmaCoversPud(v: number): boolean {
+    return this.vmaStart(v) === 0 && this.vmaEnd(v) === this.arena.config.entriesPerPage;
+  }
+
+  /** The VMA has its hugetlb vma lock (vm_private_data): a VMA without one cannot share. */
+  vmaHasLock(v: number): boolean {
+    return this.ld(this.vma(v) + Vma.VMA_LOCK_REF) > 0;
   }
 
   /** Number of VMA ids registered with a file. */

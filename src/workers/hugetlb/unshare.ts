@@ -35,21 +35,30 @@ function lockPmdOf(k: Kernel, vma: number): number {
 /**
  * huge_pmd_unshare(mm, vma, addr, ptep), called with the ptl held: if the PMD page is shared,
  * clear our PUD entry and drop our reference; the page lives on for the other sharers.
+ * `fromSplit`: called by hugetlb_split() (081056dc00a2), which holds the VMA write lock and
+ * i_mmap write but never the hugetlb vma lock; the kernels with it still assert that lock once
+ * the table is shared — a lockdep report (a false positive: nothing can walk), not a violation.
  */
-export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
+export function hugePmdUnshare(k: Kernel, vma: number, page: number, fromSplit = false): boolean {
   const mm = k.s.vmaMm(vma);
-  // 6.2: i_mmap_assert_write_locked + hugetlb_vma_assert_locked, under lockdep (our `final`).
-  if (k.mode.assertWalk) {
+  // 6.2: i_mmap_assert_write_locked + hugetlb_vma_assert_locked, under lockdep (the versions).
+  if (k.mode.assertWalk && !fromSplit) {
     const ok =
       k.locks.isHeld(LockClass.i_mmap_rwsem, k.iMmapAt(k.s.vmaFile(vma)), 'write') &&
       k.locks.isHeld(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma), 'write');
     if (!ok) k.violation(Oc['lock-rule'], null, page, k.pool.gen(page), Access.write, mm, k.s.vmaPudIndex(vma), 0, 0);
   }
   if (k.pool.get(page, PageHdr.REFCOUNT) === 1) return false;
+  if (fromSplit && k.mode.splitAssertsVmaLock) k.locks.assertHeld(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma), 'write');
   pudWrite(k, k.pudEntryAt(vma), 0);
   k.cpu.emit(KEv.pudClear, mm, page);
+  k.tlbDirty(); // a4a118f2eead: force a flush before i_mmap_rwsem is released
   k.cpu.point(Pt['unshare-clear']);
-  k.putTable(page);
+  // 1013af4f585f: wait for pending gup_fast() before the share is dropped.
+  if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  if (left === 0) k.freeTable(page);
+  else if (left === 1) k.tableNowExclusive(page);
   Atomics.sub(k.mem, k.s.mm(mm) + Mm.NR_PMDS, 1);
   k.count(C.UNSHARES);
   return true;
@@ -59,13 +68,17 @@ export function hugePmdUnshare(k: Kernel, vma: number, page: number): boolean {
 function zapEntry(k: Kernel, at: number): void {
   const pte = hugePtepGetAndClear(k, at);
   if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) Atomics.sub(k.mem, k.s.folio(pteFolio(pte)) + Folio.MAPCOUNT, 1);
+  k.tlbDirty();
 }
 
 /**
- * __unmap_hugepage_range(vma, [from, to)): under the ptl, unshare if shared (the whole PMD
- * page goes, whatever the range), else clear the entries. Caller holds the unshare locks.
+ * __unmap_hugepage_range(vma, [from, to) ∩ the VMA): under the ptl, unshare if shared (the whole
+ * PMD page goes, whatever the range), else clear the entries. Caller holds the unshare locks.
  */
-export function unmapHugepageRange(k: Kernel, vma: number, from: number, to: number): void {
+export function unmapHugepageRange(k: Kernel, vma: number, from0: number, to0: number): void {
+  const from = Math.max(from0, k.s.vmaStart(vma));
+  const to = Math.min(to0, k.s.vmaEnd(vma));
+  if (from >= to) return;
   const page = lockPmdOf(k, vma);
   if (page < 0) return;
   if (hugePmdUnshare(k, vma, page)) {
@@ -103,40 +116,87 @@ export function freePgtables(k: Kernel, vma: number): void {
     return;
   }
   k.ptlLock(page);
-  const last = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) === 1;
+  const left = Atomics.sub(k.mem, k.pool.hdr(page) + PageHdr.REFCOUNT, 1) - 1;
+  const last = left === 0;
+  // A sharer that shared after our zap keeps the page alone (131a79b474e9 closes this in the
+  // kernel: the final unmap makes the VMA unshareable first; modelled by unmapFreesVmaLock).
+  if (left === 1) k.tableNowExclusive(page);
   if (last) {
     const e0 = k.pool.entry(page, 0);
     for (let i = 0; i < k.E; i++) if (!hugePteNoneScan(k, e0 + i)) zapEntry(k, e0 + i);
   }
   k.ptlUnlock(page);
+  if (left === 1) {
+    // As the unshare paths do: the role changes under i_mmap_rwsem (write), so no huge_pmd_share
+    // can re-share the page between our look at its count and the change, after the same flush
+    // and sync. (A stand-in: with 131a79b474e9, unmapFreesVmaLock, the kernel never drops a share
+    // here — the final unmap made the VMA unshareable — so nothing of the version is left out.)
+    const file = k.s.vmaFile(vma);
+    if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+    if (k.mode.unshareSync === 'ipi') k.tlbRemoveTableSyncOne();
+    k.beforeIMmapRelease();
+    if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  }
+  k.tlbFinish();
   if (last) k.freeTable(page);
 }
 
 /** i_mmap insert/remove (vma_interval_tree_insert/remove) under i_mmap_rwsem write, per the mode. */
 function setInImmap(k: Kernel, vma: number, file: number, on: boolean): void {
-  const locked = k.mode.unshare.iMmapWrite;
-  if (locked) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  iMmapLockWrite(k, file);
   const at = k.s.vma(vma) + Vma.FLAGS;
   if (on) Atomics.or(k.mem, at, VmaFlag.IN_IMMAP | VmaFlag.MAPPED);
   else Atomics.and(k.mem, at, ~(VmaFlag.IN_IMMAP | VmaFlag.MAPPED));
-  if (locked) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+  iMmapUnlockWrite(k, file);
 }
 
 /**
- * Unmap a whole VMA and map it again, as munmap + mmap of the same range: caller holds mmap
- * write. unmap_vmas (under the unshare locks), unlink_file_vma, free_pgtables, then mmap.
+ * __unmap_hugepage_range_final: the unshare locks around the unmap of the whole VMA; from
+ * 131a79b474e9 (6.1) __hugetlb_vma_unlock_write_free drops and frees the hugetlb vma lock
+ * *before* i_mmap_unlock_write, so that no huge_pmd_share (which needs i_mmap) can find this
+ * VMA shareable while its page tables wait for free_pgtables (per the mode: unmapFreesVmaLock).
  */
-export function unmapVmaAndRemap(k: Kernel, vma: number): void {
-  const file = k.s.vmaFile(vma);
-  if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+function unmapHugepageRangeFinal(k: Kernel, vma: number, file: number): void {
   k.unshareLock(vma, file);
   unmapHugepageRange(k, vma, 0, k.E);
-  k.unshareUnlock(vma, file);
+  if (!k.mode.unmapFreesVmaLock) {
+    k.unshareUnlock(vma, file);
+    return;
+  }
+  k.beforeIMmapRelease(); // the flush (and the gather's sync) still come before i_mmap_unlock_write
+  Atomics.store(k.mem, k.s.vma(vma) + Vma.VMA_LOCK_REF, 0); // vma->vm_private_data = NULL
+  if (k.mode.unshare.vmaLockWrite) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(vma));
+  if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+}
+
+/**
+ * Unmap a mapping — both halves if it is split — and map it again whole, as munmap + mmap of
+ * the same range: caller holds mmap write. vma_start_write on each VMA, unmap_vmas (the final
+ * unmap), unlink_file_vma, free_pgtables (one PUD entry for both halves), then mmap, which
+ * allocates a new hugetlb vma lock (hugetlb_vma_lock_alloc).
+ */
+export function unmapVmaAndRemap(k: Kernel, vma: number): void {
+  const s = k.s;
+  const file = s.vmaFile(vma);
+  if ((s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
+  const spare = k.spareOf(vma);
+  const split = (s.vmaFlags(spare) & VmaFlag.MAPPED) !== 0;
+  k.vmaStartWrite(vma);
+  if (split) k.vmaStartWrite(spare);
+  unmapHugepageRangeFinal(k, vma, file);
+  if (split) unmapHugepageRangeFinal(k, spare, file);
   setInImmap(k, vma, file, false);
+  if (split) setInImmap(k, spare, file, false);
   freePgtables(k, vma);
   k.cpu.point(Pt['op-gap']);
-  Atomics.add(k.mem, k.s.vma(vma) + Vma.MAPS, 1);
+  const at = s.vma(vma);
+  Atomics.store(k.mem, at + Vma.START, 0);
+  Atomics.store(k.mem, at + Vma.END, k.E);
+  Atomics.store(k.mem, at + Vma.VMA_LOCK_REF, 1);
+  Atomics.add(k.mem, at + Vma.MAPS, 1);
   setInImmap(k, vma, file, true);
+  if (split) k.vmaEndWrite(spare);
+  k.vmaEndWrite(vma);
 }
 
 /** munmap + mmap of one VMA. */
@@ -166,11 +226,14 @@ export function opMadviseDontneed(k: Kernel, vma: number, from: number, to: numb
   const mm = k.s.vmaMm(vma);
   k.mmapRead(mm);
   try {
-    if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
     const file = k.s.vmaFile(vma);
-    k.unshareLock(vma, file);
-    unmapHugepageRange(k, vma, from, to);
-    k.unshareUnlock(vma, file);
+    // zap_page_range_single on each VMA the range meets: the mapping and, if split, its upper half.
+    for (const v of [vma, k.spareOf(vma)]) {
+      if ((k.s.vmaFlags(v) & VmaFlag.MAPPED) === 0) continue;
+      k.unshareLock(v, file);
+      unmapHugepageRange(k, v, from, to);
+      k.unshareUnlock(v, file);
+    }
   } finally {
     k.mmapReadUnlock(mm);
   }
@@ -195,48 +258,67 @@ export function opTruncate(k: Kernel, file: number, from: number, to: number): v
       if (vmaLock) k.locks.upWrite(LockClass.hugetlb_vma_lock, k.vmaLockAt(v));
     }
   } finally {
+    k.beforeIMmapRelease();
     if (iMmap) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
   }
 }
 
 /**
- * The shape both mprotect and VMA split share: mmap_lock write, the unshare locks, then `body`
- * with the ptl of the VMA's PMD page held (skipped when the VMA has none).
+ * mprotect of the mapping (mprotect_fixup: mmap write, vma_start_write): hugetlb_change_protection
+ * under the unshare locks — unshare if shared, else flip the write bit of the VMA's entries under the ptl.
  */
-function withPmdLockedForWrite(k: Kernel, vma: number, body: (page: number) => void): void {
+export function opMprotect(k: Kernel, vma: number): void {
   const mm = k.s.vmaMm(vma);
   k.mmapWrite(mm);
   try {
     if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
     const file = k.s.vmaFile(vma);
+    k.vmaStartWrite(vma);
     k.unshareLock(vma, file);
     const page = lockPmdOf(k, vma);
     if (page >= 0) {
-      body(page);
+      if (!hugePmdUnshare(k, vma, page)) {
+        const e0 = k.pool.entry(page, 0);
+        for (let i = k.s.vmaStart(vma); i < k.s.vmaEnd(vma); i++) {
+          if (hugePteNoneScan(k, e0 + i)) continue;
+          const pte = hugePtepGet(k, e0 + i);
+          if ((pte & Pte.PRESENT) !== 0) {
+            setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
+            k.tlbDirty();
+          }
+        }
+      }
       k.ptlUnlock(page);
     }
     k.unshareUnlock(vma, file);
+    k.vmaEndWrite(vma);
   } finally {
     k.mmapWriteUnlock(mm);
   }
 }
 
-/** mprotect: hugetlb_change_protection — unshare if shared, else flip the write bit under the ptl. */
-export function opMprotect(k: Kernel, vma: number): void {
-  withPmdLockedForWrite(k, vma, (page) => {
-    if (hugePmdUnshare(k, vma, page)) return;
-    const e0 = k.pool.entry(page, 0);
-    for (let i = 0; i < k.E; i++) {
-      if (hugePteNoneScan(k, e0 + i)) continue;
-      const pte = hugePtepGet(k, e0 + i);
-      if ((pte & Pte.PRESENT) !== 0) setHugePteAt(k, e0 + i, pte ^ Pte.WRITE);
-    }
-  });
+/**
+ * hugetlb_unshare_pmds(vma, floor, ceil, take_locks) for the PUD range of the VMA: hugetlb_walk,
+ * huge_pte_lock, huge_pmd_unshare. With take_locks (hugetlb_vm_op_split, hugetlb_unshare_all_pmds)
+ * it takes the vma lock write and i_mmap write itself; without (hugetlb_split) the caller holds
+ * i_mmap write and the VMA write lock.
+ */
+export function hugetlbUnsharePmds(k: Kernel, vma: number, takeLocks: boolean): void {
+  const file = k.s.vmaFile(vma);
+  if (takeLocks) k.unshareLock(vma, file);
+  const page = lockPmdOf(k, vma);
+  if (page >= 0) {
+    hugePmdUnshare(k, vma, page, !takeLocks);
+    k.ptlUnlock(page);
+  }
+  if (takeLocks) k.unshareUnlock(vma, file);
 }
 
-/** VMA split at a non-PUD-aligned address: hugetlb_unshare_all_pmds (the halves merge back at once). */
-export function opVmaSplit(k: Kernel, vma: number): void {
-  withPmdLockedForWrite(k, vma, (page) => {
-    hugePmdUnshare(k, vma, page);
-  });
+/** i_mmap_lock_write as vma_prepare/vma_complete take it around a split or merge (per the mode). */
+export function iMmapLockWrite(k: Kernel, file: number): void {
+  if (k.mode.unshare.iMmapWrite) k.locks.downWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
+}
+export function iMmapUnlockWrite(k: Kernel, file: number): void {
+  k.beforeIMmapRelease(); // hugetlb_split's unshare: flushed before the rmap lock goes
+  if (k.mode.unshare.iMmapWrite) k.locks.upWrite(LockClass.i_mmap_rwsem, k.iMmapAt(file));
 }

@@ -12,11 +12,14 @@ import { PAGE_LEVEL_NAMES, PAGE_STATE_NAMES } from './pool.js';
 import { OUTCOMES } from './outcomes.js';
 import { SITES } from './modes.js';
 import { OPS } from './ops-list.js';
+import { ROLES_IN_RECORD, describeRole } from './roles.js';
 
 export const TRACE_PER_CPU = 32;
 const V = {
   VALID: 0, KIND: 1, SITE: 2, OP: 3, CPU: 4, PAGE: 5, TAG: 6, GEN: 7, STATE: 8, LEVEL: 9, OWNER: 10,
   MM: 11, PUD_INDEX: 12, SLOT: 13, VALUE: 14, ACCESS: 15, US: 16, HELD_DEPTH: 20, HELD: 21,
+  /** After the held locks (21 + 16 × 2): the page's last roles, (µs, role word) pairs. */
+  ROLES_N: 53, ROLES: 54,
 } as const;
 const MAX_HELD_REC = 16;
 const ACCESS_NAMES = ['read', 'lock', 'write', 'get_page', 'walk'] as const;
@@ -37,6 +40,8 @@ export interface ViolationInput {
   slot: number;
   value: number;
   access: number;
+  /** The PMD page's last roles as flat (µs, role word) pairs (roles.ts), when it is one. */
+  roles?: readonly number[] | undefined;
 }
 
 function slotBase(arena: Arena, i: number): number {
@@ -72,6 +77,10 @@ export function recordViolation(arena: Arena, cpu: number, v: ViolationInput, t0
   const depth = Math.min(Atomics.load(m, blk + CpuField.HELD_DEPTH), MAX_HELD_REC);
   put(V.HELD_DEPTH, depth);
   for (let i = 0; i < depth * HELD_WORDS; i++) put(V.HELD + i, Atomics.load(m, blk + CpuField.HELD + i));
+  const roles = v.roles ?? [];
+  const nRoles = Math.min(roles.length >> 1, ROLES_IN_RECORD);
+  put(V.ROLES_N, nRoles);
+  for (let i = 0; i < 2 * nRoles; i++) put(V.ROLES + i, roles[roles.length - 2 * nRoles + i]!);
   const tr = b + VIOLATION_WORDS;
   for (let c = 0; c < arena.config.cpus; c++) {
     const dst = tr + c * TRACE_PER_CPU * TRACE_EVENT_WORDS;
@@ -110,6 +119,8 @@ export interface ViolationRecord {
   value: number;
   access: string;
   us: number;
+  /** The page's last roles, oldest first: who it belonged to and when (PMD pages only). */
+  roleHistory?: Array<{ us: number; role: string }> | undefined;
   /** The command that re-runs this violation's own seed, where the report folds several (soak rounds, --seeds). */
   rerun?: string | undefined;
   heldLocks: HeldLockInfo[];
@@ -146,6 +157,8 @@ export function readViolations(arena: Arena, run: { scenario: string; mode: stri
       }
     }
     trace.sort((x, y) => x.us - y.us);
+    const roleHistory: Array<{ us: number; role: string }> = [];
+    for (let i = 0; i < Math.min(g(V.ROLES_N), ROLES_IN_RECORD); i++) roleHistory.push({ us: g(V.ROLES + 2 * i), role: describeRole(g(V.ROLES + 2 * i + 1)) });
     out.push({
       kind: OUTCOMES[g(V.KIND)] ?? `kind${g(V.KIND)}`,
       scenario: run.scenario,
@@ -165,6 +178,7 @@ export function readViolations(arena: Arena, run: { scenario: string; mode: stri
       value: g(V.VALUE),
       access: ACCESS_NAMES[g(V.ACCESS)] ?? '?',
       us: g(V.US),
+      ...(roleHistory.length > 0 ? { roleHistory } : {}),
       heldLocks: held,
       trace,
     });

@@ -10,7 +10,7 @@ import { Access } from './violations.js';
 import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
-import { hugetlbFaultLocked, folioOf } from './fault.js';
+import { hugetlbFaultLocked, folioOf, vmaCovering } from './fault.js';
 import { hugePtepGet, setHugePteAt } from './pte.js';
 
 /**
@@ -122,7 +122,8 @@ export function opGupSlow(k: Kernel, vma: number, slot: number, noWait: boolean)
     const mm = k.s.vmaMm(vma);
     k.mmapRead(mm);
     try {
-      if ((k.s.vmaFlags(vma) & VmaFlag.MAPPED) !== 0) hugetlbFaultLocked(k, vma, slot);
+      const v = vmaCovering(k, vma, slot); // find_vma: the half of a split mapping that holds the slot
+      if (v >= 0) hugetlbFaultLocked(k, v, slot);
     } finally {
       k.mmapReadUnlock(mm);
     }
