@@ -135,7 +135,7 @@ describe('pmdtorture run', () => {
   });
 
   const bad: Array<[string[], string, RegExp]> = [
-    [['run', '--mode', 'bogus'], '--mode', /accepted: none, vma-lock, walker-rcu, walker-irq, 6.2, 6.2-x86, 6.5, 6.15, 6.16, 6.19, final\)$/],
+    [['run', '--mode', 'bogus'], '--mode', /accepted: none, vma-lock, walker-rcu, walker-irq, 6.2, 6.2-x86, 6.5, 6.15, 6.16, 6.19, final, or a design file FILE\.json\)$/],
     [['run', '--scenario', 'nope'], '--scenario', /accepted: fault-unshare, .*mixed/],
     [['run', '--cpus', '65'], '--cpus', /1 to 64/],
     [['run', '--cpus', '0'], '--cpus', /1 to 64/],
@@ -148,7 +148,7 @@ describe('pmdtorture run', () => {
     [['hunt', '--out', join(tmp, 'a-file')], '--out', /ENOTDIR/],
     [['run', '--frobnicate'], '--frobnicate', /accepted: .*--scenario/],
     [['run', '--cpus'], '--cpus', /needs a value/],
-    [['compare', '--modes', 'none,bogus'], '--modes', /accepted: all or none/],
+    [['compare', '--modes', 'none,bogus'], '--modes', /accepted: all, or a comma-separated list of none, /],
     [['frobnicate'], 'frobnicate', /accepted: run, soak, compare, list/],
     [['--frobnicate'], '--frobnicate', /accepted: .*--mode/],
   ];
@@ -269,7 +269,7 @@ describe('pmdtorture soak', () => {
     // The chart's round marks: round 1 starts after round 0's samples (none for round 0).
     expect(j.timeline!.marks.filter((m) => m.kind === 'round').map((m) => m.n)).toEqual([1]);
     expect(j.timeline!.marks.find((m) => m.kind === 'round')!.tMs).toBeGreaterThan(500);
-    expect(r.stderr).toMatch(/pmdtorture-soak: \d\d:\d\d:\d\d round 0 ops \d+ ops\/s \d+ violations 0 gps \d+ cb-backlog \d+ pool live \d+ pending \d+ free \d+ rss [\d.]+ MB/);
+    expect(r.stderr).toMatch(/pmdtorture-soak: \d\d:\d\d:\d\d round 0 ops [\d,]+ ops\/s [\d,]+ violations 0 gps [\d,]+ cb-backlog [\d,]+ pool live \d+ pending \d+ free \d+ rss [\d.]+ MB/);
     expect(r.stderr).toContain('round 1 done');
   });
 

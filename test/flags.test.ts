@@ -37,7 +37,8 @@ describe('--widen-point NAME: that point waits, no other does', () => {
       stopOnViolation: false,
       stallTimeoutMs: 30_000,
     });
-    expect(r.status).toBe('ok');
+    // mixed races in these modes now (GUP-fast, the split): the run must end, violations or not.
+    expect(['ok', 'violations']).toContain(r.status);
     const w = r.widened!;
     expect(Object.keys(w).sort()).toEqual([...POINT_NAMES].sort());
     expect(w[point], JSON.stringify(w)).toBeGreaterThan(0);

@@ -51,7 +51,7 @@ beforeAll(async () => {
     ['soak-merged', ['merge', 'soak-1.json', 'soak-2.json', '--quiet', '--report', 'soak-merged.json', '--junit', 'soak-merged.xml'], 0],
     ['compare', ['compare', '--modes', 'vma-lock,final', '--ops', '4000', '--seed', '1', ...two, '--quiet', '--report', 'compare.json', '--junit', 'compare.xml'], 0],
     ['compare-merged', ['merge', 'compare.json', '--quiet', '--report', 'compare-merged.json', '--junit', 'compare-merged.xml'], 0],
-    ['hunt', ['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '30', '--seed', '1', '--quiet', '--json', '--out', '.', '--junit', 'hunt.xml'], 1],
+    ['hunt', ['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '500', '--seed', '1', '--quiet', '--json', '--out', '.', '--junit', 'hunt.xml'], 1],
     ['hunt-1', ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '4', '--ops', '60', '--seed', '5', '--shard', '1/2', '--quiet', '--json', '--out', '.'], 0],
     ['hunt-2', ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '4', '--ops', '60', '--seed', '5', '--shard', '2/2', '--quiet', '--json', '--out', '.'], 0],
     ['hunt-merged', ['merge', 'hunt-1.json', 'hunt-2.json', '--quiet', '--report', 'hunt-merged.json', '--junit', 'hunt-merged.xml'], 0],

@@ -56,6 +56,9 @@ export function parseModeListArg(flag: string, v: unknown, allWord: string, all:
   if (raw.length === 1 && raw[0] === allWord) return [...all];
   const out: string[] = [];
   for (const x of raw) {
+    if (x !== allWord && modeByName(x) === undefined && !x.endsWith('.json')) {
+      throw new UsageError(flag, `unknown value '${x}' (accepted: ${allWord}, or a comma-separated list of ${MODE_CHOICES.join(', ')} or design files FILE.json)`);
+    }
     const name = x === allWord ? undefined : parseModeArg(flag, x);
     if (name === undefined) throw new UsageError(flag, `'${allWord}' stands alone (accepted: ${allWord}, or a list of modes)`);
     if (!out.includes(name)) out.push(name);

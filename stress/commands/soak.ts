@@ -173,8 +173,10 @@ export async function soakMain(a: Raw): Promise<number> {
     if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     // Round 0 runs even when a signal came first (it stops at once): the report is still written.
+    let ranMs = 0;
     for (let round = 0; round === 0 || !s.interrupted; round++) {
-      const done = performance.now() - t0;
+      // Like run's --duration, the soak's counts operating time: worker start-up of a round is not in it.
+      const done = ranMs;
       // A last round shorter than 100 ms would cost more in worker start-up than it runs.
       if (!forever && round > 0 && done >= total - 100) break;
       // Sharded: this shard's k-th round is round shardItem(k) of the unsharded soak.
@@ -197,6 +199,7 @@ export async function soakMain(a: Raw): Promise<number> {
           },
         },
       );
+      ranMs += r.runMs;
       if (round === 0) firstOpMs = r.firstOpAtMs;
       // A failed check fails the round (and, with --stop-on-violation, stops the soak) like a violation.
       r.status = findingStatus(r);
