@@ -103,8 +103,10 @@ for (const sc of SCENARIOS) {
           const forbiddenAt = (s: string): number =>
             Object.entries(r.outcomes[s] ?? {}).filter(([oc]) => oc !== 'ok' && !(oc === 'stale-read' && mode.acceptStaleRead)).reduce((n, [, c]) => n + c, 0);
           expect(aimed.map(forbiddenAt).reduce((a, b) => a + b, 0), `forbidden outcomes at ${aimed.join(', ')}`).toBeGreaterThan(0);
-          // The RFC's own warning: under the walker lock alone, the ptl taken is a stale page's.
-          if (sc.name === 'ptl-under-walker') expect(r.outcomes[sc.name]?.['stale-lock'] ?? 0).toBeGreaterThan(0);
+          // The RFC's own warning: under the walker lock alone, the ptl taken is a stale page's. Only
+          // where the walker lock defers the free: elsewhere the first bad lock may be a freed page's
+          // (use-after-free), and the run stops there (it once failed so in vma-lock).
+          if (sc.name === 'ptl-under-walker' && mode.walkerLock !== 'none') expect(r.outcomes[sc.name]?.['stale-lock'] ?? 0).toBeGreaterThan(0);
           const v = r.violations[0]!;
           // Every violation is at a site this mode leaves open, never at one it protects.
           const open = sitesOf(sc).filter((s) => !siteSafe(mode, s));
