@@ -73,7 +73,7 @@ describe.skipIf(SKIP_HTML)('HTML layout at 1000 and 1400 px', () => {
   const pages: Array<[string, string[], number]> = [
     ['run', ['run', '--scenario', 'follow-page', '--mode', 'none', '--widen', '--ops', '20000', '--seed', '3', '--cpus', '2'], 1],
     ['run4', ['run', '--scenario', 'mixed', '--mode', 'none', '--widen', '--ops', '40000', '--seed', '5', '--cpus', '4'], 1],
-    ['hunt', ['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '30', '--seed', '1', '--out', '.'], 1],
+    ['hunt', ['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '500', '--seed', '1', '--out', '.'], 1],
     ['compare', ['compare', '--scenario', 'mixed', '--ops', '3000', '--seed', '1', '--cpus', '2'], 0],
   ];
   beforeAll(async () => {

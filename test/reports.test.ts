@@ -34,7 +34,7 @@ beforeAll(async () => {
     [['compare', '--modes', 'vma-lock,walker-rcu,final', '--ops', '6000', '--seed', '1', '--cpus', '2', '--quiet', '--report', 'compare.json', '--html', 'compare.html', '--junit', 'compare.xml'], 0],
     // walker-rcu: its RCU charts (grace-period latency, callback backlog) must carry data.
     [['soak', '--scenario', 'follow-page', '--mode', 'walker-rcu', '--duration', '2s', '--round', '1s', '--seed', '2', '--cpus', '2', '--quiet', '--report', 'soak.json', '--html', 'soak.html', '--junit', 'soak.xml'], 0],
-    [['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '30', '--seed', '1', '--quiet', '--json', '--out', '.', '--html', 'hunt.html', '--junit', 'hunt.xml'], 1],
+    [['hunt', '--scenario', 'follow-page', '--mode', 'none', '--iterations', '500', '--seed', '1', '--quiet', '--json', '--out', '.', '--html', 'hunt.html', '--junit', 'hunt.xml'], 1],
   ];
   for (const [args, want] of runs) {
     const r = await pmd(args);
