@@ -12,6 +12,7 @@ import { runStress, type RunConfig } from '../src/engine/engine.js';
 import { MODES, SITES, siteSafe, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { SPEC, SPEC_MODES } from './kernel-history-spec.js';
+import { invariantErrors } from './helpers/invariants.js';
 
 /**
  * Safe cells: under `npm run test:long` (PMDTORTURE_LONG=1) 10^6 operations each and again
@@ -23,15 +24,6 @@ const SAFE_OPS = 1_000_000;
 const SHORT_OPS = 25_000;
 const WIDEN = { prob: 0.05, us: 300 };
 
-/**
- * Invariant errors a cell must not have. 6.2 populates a shared PUD entry under the shared page's
- * ptl only (fixed by 349d1670008d): its one known defect, a leaked PMD page reference, is not a
- * walker race and has its own test (versions.test.ts).
- */
-const LEAK = /^PMD page \d+: refcount \d+, but \d+ PUD entries point at it$/;
-function invariantErrors(mode: ModeTable, errors: readonly string[]): string[] {
-  return errors.filter((e) => !(mode.populateLock === 'ptl' && LEAK.test(e)));
-}
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
