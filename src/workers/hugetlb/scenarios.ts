@@ -106,7 +106,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'fork-exit-storm',
     description: 'children fork over a large shared hugetlb mapping, touch a few pages and exit: every exit unshares every shared PMD table (the 1013af4f585f IPI regression)',
     targets: ['fork-copy', 'pmd-share', 'fault'],
-    weights: { fork: 4, fault: 8, exit: 4, munmap: 1 },
+    weights: { fork: 4, fault: 8, exit: 4, munmap: 1, 'madvise-dontneed': 1 },
     hotSlots: 8,
     arena: STORM_ARENA,
     forkParent: 0,
