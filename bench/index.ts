@@ -10,6 +10,7 @@ import { benchScale } from './scale.js';
 import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
 import { benchExplain } from './explain.js';
+import { benchIpiRegression } from './ipi-regression.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -20,6 +21,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   sched: benchSched,
   report: benchReport,
   explain: benchExplain,
+  'ipi-regression': benchIpiRegression,
 };
 
 const want = process.argv.slice(2);

@@ -69,6 +69,9 @@ export const SPEC: Readonly<Record<string, SpecRow>> = {
     cells: { none: R, 'vma-lock': R, 'walker-rcu': R, 'walker-irq': R, '6.2': R, '6.2-x86': R, '6.5': R, '6.15': R, '6.16': S, '6.19': S },
     fixedBy: { '6.16': FIX_0810, '6.19': FIX_0810 },
   },
+  // The 1013af4f585f regression's workload: fork's walk of the parent (hugetlb_vma_lock_read(src),
+  // 40549ba8f8e0) and faults sharing the parent's tables; its cost differs by version, not its safety.
+  'fork-exit-storm': walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, VMA_LOCK),
   // Every walker and destroyer: the GUP-fast and split races both, so safe only from 6.16.
   mixed: {
     cells: { none: R, 'vma-lock': R, 'walker-rcu': R, 'walker-irq': R, '6.2': R, '6.2-x86': R, '6.5': R, '6.15': R, '6.16': S, '6.19': S },

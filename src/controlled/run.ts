@@ -181,7 +181,7 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   const n = cfg.cpus;
   // Stopping at chosen sites: violations elsewhere come first and may fill the default 16 slots.
   const slots = cfg.stopAtSites !== undefined ? { violationSlots: 128 } : {};
-  const arenaCfg = arenaConfigFor({ cpus: n, arena: { traceDepth: 128, ...slots, ...cfg.arena } });
+  const arenaCfg = arenaConfigFor({ cpus: n, scenario: cfg.scenario, arena: { traceDepth: 128, ...slots, ...cfg.arena } });
   const arena = Arena.create(arenaCfg);
   setupModel(arena);
   opts.prepare?.(arena);

@@ -19,7 +19,8 @@ import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cp
 import { setupModel } from '../workers/hugetlb/setup.js';
 import { modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
 import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
-import { C, readIpiByOp, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
+import { C, type IpiOpStats, readIpiByOp, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
+import { scenarioByName } from '../workers/hugetlb/scenarios.js';
 import { OPS, OP_NAMES, opSiteName } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
@@ -168,11 +169,13 @@ export interface RunResult {
     syncOne: number;
     /** TLB flushes of the unshare paths before i_mmap_rwsem is released (versions; an IPI on x86). */
     tlbFlushes: number;
+    /** exit_mmap calls (exit, and fork's exit of the slot's old process) and the whole µs spent in them. */
+    exitMmaps: number; exitMmapUs: number;
     /** VMA splits and merges; faults under the per-VMA lock, and those that fell back to mmap_lock. */
     splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
   };
   /** IPIs sent and acknowledged per operation (TLB flushes, tlb_remove_table_sync_one, IPI table frees). */
-  ipiByOp: Record<string, { sent: number; acked: number }>;
+  ipiByOp: Record<string, IpiOpStats>;
   lockstat: LockStatRow[];
   lockdep: LockdepReport[];
   rcu: RcuStats;
@@ -218,8 +221,10 @@ export function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
   return { prob, us };
 }
 
-export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'>): ArenaConfig {
-  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...cfg.arena });
+/** The engine's default shape, then the scenario's (Scenario.arena), then the caller's. */
+export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'> & { scenario?: string | undefined }): ArenaConfig {
+  const sc = cfg.scenario === undefined ? undefined : scenarioByName(cfg.scenario)?.arena;
+  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...sc, ...cfg.arena });
 }
 
 /**
@@ -474,6 +479,8 @@ function collectResult(run: StressRun): RunResult {
       migrationNoWait: sumCounter(arena, C.MIGRATION_NOWAIT),
       syncOne: sumCounter(arena, C.SYNC_ONE),
       tlbFlushes: sumCounter(arena, C.TLB_FLUSHES),
+      exitMmaps: sumCounter(arena, C.EXIT_MMAPS),
+      exitMmapUs: sumCounter(arena, C.EXIT_MMAP_US),
       splits: sumCounter(arena, C.SPLITS),
       merges: sumCounter(arena, C.MERGES),
       vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),

@@ -41,7 +41,14 @@ export const IpiCpu = {
   KINDS: 3,
   SENT: 4,
   ACKS: 5,
+  /** Broadcasts this CPU sent, and the µs it waited for their acknowledgements (WAIT_US_HI counts 2^30 µs). */
+  BROADCASTS: 6,
+  WAIT_US: 7,
+  WAIT_US_HI: 8,
 } as const;
+
+/** A per-CPU µs total kept in two words (low below 2^30, high = 2^30 µs units); only its CPU writes it. */
+const US_WRAP = 2 ** 30;
 
 export const IpiKind = { tlbFlush: 0, reschedule: 1, callFunction: 2 } as const;
 
@@ -208,9 +215,10 @@ export class Irq {
   /**
    * Send IPI `kind` to every other CPU and wait until each online one has acknowledged. The
    * sender keeps interrupts enabled and keeps acknowledging others' IPIs while it waits, so two
-   * concurrent shootdowns cannot deadlock. Throws IpiDeadlock instead of hanging.
+   * concurrent shootdowns cannot deadlock. Throws IpiDeadlock instead of hanging. Returns the µs
+   * this CPU waited for the acknowledgements (measured around the wait alone, sends excluded).
    */
-  ipiBroadcast(kind: number): void {
+  ipiBroadcast(kind: number): number {
     const me = this.ctx.cpuId;
     if (this.depth > 0) {
       throw new IrqError(`IPI broadcast with interrupts disabled on cpu ${me} (smp_call_function with IRQs off can deadlock)`);
@@ -227,14 +235,28 @@ export class Irq {
     }
     Atomics.add(m, this.mine + IpiCpu.SENT, this.ncpu - 1);
     this.ctx.emit(TraceEv.ipi, kind, me);
+    const t1 = performance.now();
     this.waitAcks();
+    const t2 = performance.now();
+    const waitUs = (t2 - t1) * 1000;
+    this.addWait(waitUs);
     Atomics.add(m, this.base + IpiG.SHOOTDOWNS, 1);
-    histAdd(m, this.base + IpiG.HIST, (performance.now() - t0) * 1000);
+    histAdd(m, this.base + IpiG.HIST, (t2 - t0) * 1000);
+    return waitUs;
+  }
+
+  /** Count one broadcast and its wait in this CPU's line (whole µs; a soak's hours fit the two words). */
+  private addWait(us: number): void {
+    const m = this.mem;
+    Atomics.add(m, this.mine + IpiCpu.BROADCASTS, 1);
+    const lo = Atomics.load(m, this.mine + IpiCpu.WAIT_US) + Math.round(us);
+    Atomics.store(m, this.mine + IpiCpu.WAIT_US, lo % US_WRAP);
+    if (lo >= US_WRAP) Atomics.add(m, this.mine + IpiCpu.WAIT_US_HI, Math.floor(lo / US_WRAP));
   }
 
   /** flush_tlb_*: a TLB-flush IPI to every CPU, waiting for all acknowledgements. */
-  tlbShootdown(): void {
-    this.ipiBroadcast(IpiKind.tlbFlush);
+  tlbShootdown(): number {
+    return this.ipiBroadcast(IpiKind.tlbFlush);
   }
 
   /** Wake a sleeping target so its wait round polls (and acknowledges) promptly. */
@@ -340,6 +362,11 @@ export interface IpiStats {
   sent: number;
   acks: number;
   shootdowns: number;
+  /** Broadcasts and the total µs their senders waited for acknowledgements (from the per-CPU lines). */
+  broadcasts: number;
+  waitUs: number;
+  /** waitUs / broadcasts (0 with none). */
+  meanWaitUs: number;
   latencyHist: number[];
   p50Us: number;
   p99Us: number;
@@ -353,10 +380,14 @@ export function readIpiStats(arena: Arena): IpiStats {
   const base = arena.base('ipi');
   let sent = 0;
   let acks = 0;
+  let broadcasts = 0;
+  let waitUs = 0;
   for (let c = 0; c < arena.config.cpus; c++) {
     const line = ipiLine(arena, c);
     sent += Atomics.load(m, line + IpiCpu.SENT);
     acks += Atomics.load(m, line + IpiCpu.ACKS);
+    broadcasts += Atomics.load(m, line + IpiCpu.BROADCASTS);
+    waitUs += Atomics.load(m, line + IpiCpu.WAIT_US) + Atomics.load(m, line + IpiCpu.WAIT_US_HI) * US_WRAP;
   }
   const hist = histRead(m, base + IpiG.HIST);
   const deadlocks = Atomics.load(m, base + IpiG.DEADLOCKS);
@@ -364,6 +395,9 @@ export function readIpiStats(arena: Arena): IpiStats {
     sent,
     acks,
     shootdowns: Atomics.load(m, base + IpiG.SHOOTDOWNS),
+    broadcasts,
+    waitUs,
+    meanWaitUs: broadcasts === 0 ? 0 : Math.round((waitUs / broadcasts) * 10) / 10,
     latencyHist: hist,
     p50Us: histPercentile(hist, 0.5),
     p99Us: histPercentile(hist, 0.99),

@@ -33,6 +33,8 @@ export function fmtMs(ms: number): string {
 }
 
 const fix = (n: number, d = 2): string => n.toFixed(d);
+/** A total per event, 0 with no events. */
+const perOp = (total: number, n: number): number => (n === 0 ? 0 : total / n);
 
 function table(head: string[], rows: string[][], alignLeft = 1): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -264,11 +266,11 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const rc = r.rcu;
   out.push(`rcu: grace periods ${int(rc.gracePeriods)} (async ${int(rc.asyncGracePeriods)}), gp latency p50 ${rc.gpP50Us} µs p99 ${rc.gpP99Us} µs; callbacks queued ${int(rc.callbacksQueued)} invoked ${int(rc.callbacksInvoked)} backlog ${int(rc.backlog)} (max ${int(rc.maxBacklog)}); stalls ${rc.stalls}`);
   const ip = r.ipi;
-  out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; deadlocks ${ip.deadlocks}`);
+  out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; senders waited ${fix((ip.waitUs ?? 0) / 1000, 1)} ms in all, ${fix(ip.meanWaitUs ?? 0, 1)} µs per broadcast; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}, exit_mmap ${int(m.exitMmaps ?? 0)} (mean ${fix(perOp(m.exitMmapUs ?? 0, m.exitMmaps ?? 0), 1)} µs)`);
   const byOp = Object.entries(r.ipi.byOp ?? {});
-  if (byOp.length > 0) out.push(`ipi per op (sent/acked): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)}`).join(', ')}`);
+  if (byOp.length > 0) out.push(`ipi per op (sent/acked, senders' wait): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)} ${fix((n.waitUs ?? 0) / 1000, 1)} ms`).join(', ')}`);
   const pool = r.invariants.pool;
   const poolText = (q: typeof pool): string => `pool free ${q.free} live ${q.live} pending ${q.pending}; allocs ${int(q.allocs)} frees ${int(q.frees)} failures ${q.allocFailures}`;
   out.push(`invariants: ${r.invariants.ok ? p.green('ok') : p.red('FAILED')} (${r.merged ? `summed over ${r.merged.reports} shards: ` : ''}${poolText(pool)})`);
@@ -298,6 +300,28 @@ export const plural = (n: number, word: string): string => `${int(n)} ${word}${n
 
 export const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 
+/**
+ * compare rows per op kind that sent IPIs in any mode: IPIs sent (and acknowledged) per op of that
+ * kind, and the senders' wait per op; exit_mmap's mean time when any mode exited.
+ */
+function ipiPerOpRows(modes: readonly string[], run: (m: string) => RunReport | undefined): string[][] {
+  const kinds = [...new Set(modes.flatMap((m) => Object.keys(run(m)?.ipi.byOp ?? {})))];
+  const rows: string[][] = [];
+  for (const op of kinds) {
+    const cell = (m: string, f: (n: NonNullable<RunReport['ipi']['byOp']>[string], ops: number) => string): string => {
+      const r = run(m);
+      const n = r?.ipi.byOp?.[op];
+      return n && r ? f(n, r.ops.perOp[op] ?? 0) : '-';
+    };
+    rows.push([`ipi sent/acked per ${op}`, ...modes.map((m) => cell(m, (n, ops) => `${fix(perOp(n.sent, ops), 1)}/${fix(perOp(n.acked, ops), 1)}`))]);
+    rows.push([`ipi wait µs per ${op}`, ...modes.map((m) => cell(m, (n, ops) => fix(perOp(n.waitUs ?? 0, ops), 1)))]);
+  }
+  if (modes.some((m) => (run(m)?.model.exitMmaps ?? 0) > 0)) {
+    rows.push(['exit_mmap mean µs', ...modes.map((m) => fix(perOp(run(m)?.model.exitMmapUs ?? 0, run(m)?.model.exitMmaps ?? 0), 1))]);
+  }
+  return rows;
+}
+
 /** The side-by-side table of `compare`. */
 export function formatCompare(rep: CompareReport, p: Paint = plain): string {
   const t = rep.table;
@@ -324,6 +348,8 @@ export function formatCompare(rep: CompareReport, p: Paint = plain): string {
     ['rcu gp p99 µs', ...modes.map((m) => String(run(m)?.rcu.gpP99Us ?? 0))],
     ['ipi shootdowns', ...modes.map((m) => int(run(m)?.ipi.shootdowns ?? 0))],
     ['ipi p99 µs', ...modes.map((m) => String(run(m)?.ipi.p99Us ?? 0))],
+    ['ipi wait µs/broadcast', ...modes.map((m) => fix(run(m)?.ipi.meanWaitUs ?? 0, 1))],
+    ...ipiPerOpRows(modes, run),
     ['table frees', ...modes.map((m) => int(run(m)?.model.tableFrees ?? 0))],
   ];
   out.push('page-table freeing (RCU grace periods, TLB-shootdown IPIs):', ...table(['', ...modes], dRows).map((l) => `  ${l}`), '');

@@ -30,6 +30,10 @@ export function addIpiStats(acc: IpiStats, x: IpiStats): void {
   acc.sent += x.sent;
   acc.acks += x.acks;
   acc.shootdowns += x.shootdowns;
+  // Reports from before the wait counters lack them: they add as zero.
+  acc.broadcasts = (acc.broadcasts ?? 0) + (x.broadcasts ?? 0);
+  acc.waitUs = (acc.waitUs ?? 0) + (x.waitUs ?? 0);
+  acc.meanWaitUs = acc.broadcasts === 0 ? 0 : Math.round((acc.waitUs / acc.broadcasts) * 10) / 10;
   addHist(acc.latencyHist, x.latencyHist);
   acc.p50Us = histPercentile(acc.latencyHist, 0.5);
   acc.p99Us = histPercentile(acc.latencyHist, 0.99);

@@ -75,7 +75,7 @@ export const FILE_WORDS = 2 * LINE_WORDS;
 /** One line per folio, as a struct page is 64 bytes: CPUs mapping neighbours do not bounce it. */
 export const FOLIO_WORDS = LINE_WORDS;
 /** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
-export const COUNTER_WORDS = 512;
+export const COUNTER_WORDS = 576;
 
 /** Region names in layout order. */
 export const REGIONS = [

@@ -421,7 +421,7 @@ export class Kernel {
       case 'ipi':
         // No RCU table free: tlb_remove_table_sync_one() IPIs every CPU; IRQ-off walkers hold it off.
         this.pool.markPendingFree(page);
-        this.irq.tlbShootdown();
+        this.broadcast(IpiKind.tlbFlush);
         this.cpu.point(Pt['ipi-wait']);
         this.releaseTable(page);
         break;
@@ -477,10 +477,12 @@ export class Kernel {
     this.commitRoles();
   }
 
-  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted for this op. */
+  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted (and its wait timed) for this op. */
   private broadcast(kind: number): void {
-    this.irq.ipiBroadcast(kind);
+    const waitUs = this.irq.ipiBroadcast(kind);
     this.count(C.IPI_SENT + this.op, this.arena.config.cpus - 1);
+    this.count(C.IPI_BROADCASTS + this.op);
+    this.count(C.IPI_WAIT_US + this.op, Math.round(waitUs));
   }
 
   /** huge_pmd_unshare / free_pgtables left `page` with one user: its role changes at commitRoles. */

@@ -117,7 +117,7 @@ export function runCpu(task: CpuTask): CpuResult {
       cpu.setField(CpuField.CUR_OP, op + 1);
       cpu.emit(TraceEv.opStart, op, vma);
       if (task.plant !== undefined && task.cpu === 0 && done === 100) plant(cpu, k, task.plant);
-      runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, nVma);
+      runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, sc.forkParent);
       cpu.emit(TraceEv.opEnd, op, 0);
       cpu.setField(CpuField.CUR_OP, 0);
       k.count(C.OPS + op);
@@ -146,19 +146,25 @@ export function runCpu(task: CpuTask): CpuResult {
 
 function runOp(
   k: Kernel, op: number, vma: number, slot: number, file: number, from: number, to: number, len: number,
-  flag: boolean, shape: { mms: number; files: number }, _nVma: number,
+  flag: boolean, shape: { mms: number; files: number }, forkParent: number | undefined,
 ): void {
+  // Another slot than `mm`, drawn from `from` (a fork's child; what exit/munmap take instead of a kept parent).
+  const other = (mm: number): number => (mm + 1 + (from % (shape.mms - 1))) % shape.mms;
+  const kept = (mm: number): boolean => mm === forkParent;
   switch (op) {
     case Op.fault: return opFault(k, vma, slot);
-    case Op.munmap: return opMunmap(k, vma);
-    case Op.exit: {
+    case Op.munmap: {
       const mm = k.s.vmaMm(vma);
+      return opMunmap(k, kept(mm) ? vmaId(shape, other(mm), k.s.vmaFile(vma)) : vma);
+    }
+    case Op.exit: {
+      const mm = kept(k.s.vmaMm(vma)) ? other(k.s.vmaMm(vma)) : k.s.vmaMm(vma);
       return opExit(k, mm, vmasOf(shape, mm));
     }
     case Op.fork: {
-      // The parent is the VMA's process; the child takes the slot `file` draws (the slot's process exits).
-      const parent = k.s.vmaMm(vma);
-      const child = (parent + 1 + (from % (shape.mms - 1))) % shape.mms;
+      // The parent is the scenario's kept parent or the VMA's process; the child takes another slot (its process exits).
+      const parent = forkParent ?? k.s.vmaMm(vma);
+      const child = other(parent);
       return opFork(k, parent, child, vmasOf(shape, parent), vmasOf(shape, child));
     }
     case Op['rmap-unshare']: return opRmapUnshare(k, file, slot);

@@ -4,6 +4,7 @@
  * mode tables (modes.ts: siteSafe); kernel-model.md §4 holds the same table, and a test checks
  * that the two agree.
  */
+import type { ArenaConfig } from '../../shared-mem/layout.js';
 import { MODES, type ModeTable, type Site, siteSafe } from './modes.js';
 import { OPS, Op } from './ops-list.js';
 
@@ -19,7 +20,35 @@ export interface Scenario {
    * entry of the PMD page), so that a walker and a migration meet on one entry often enough.
    */
   hotSlots?: number;
+  /**
+   * The model's shape for this scenario (processes, files, pool), over the engine's defaults and
+   * under anything a caller sets: a scenario that needs many shared tables says so here.
+   */
+  arena?: Partial<ArenaConfig>;
+  /**
+   * A long-lived parent process: every fork copies it, and exit and munmap never pick it (they
+   * take another slot instead), so its tables stay populated and shared with the children.
+   */
+  forkParent?: number;
 }
+
+/**
+ * The 2025 regression report on 1013af4f585f (kernel-history.md): a parent maps a large shared
+ * hugetlb file, children fork, touch a few pages and exit, and every exit unshares every shared
+ * PMD table of the child. The model's mapping is one PUD-sized VMA per file, so "many PUD ranges"
+ * is many files: 8 files × 8 processes, every table shared by up to 8 (128 VMA slots: a mapping
+ * and a split spare per process and file; PMD pages for every (process, file) unshared at once,
+ * plus the PUD pages and RCU-pending frees; a folio per file page).
+ */
+const STORM_FILES = 8;
+const STORM_MMS = 8;
+const STORM_ARENA: Partial<ArenaConfig> = {
+  mms: STORM_MMS,
+  files: STORM_FILES,
+  vmas: 2 * STORM_MMS * STORM_FILES,
+  pages: 3 * STORM_MMS * STORM_FILES,
+  folios: STORM_FILES * 512,
+};
 
 /**
  * Destroyers every walker scenario runs: unsharing (madvise, truncate, mprotect) and table freeing
@@ -69,6 +98,18 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "VMA split vs faults re-sharing the table between may_split's unshare and the split (CVE-2025-38084)",
     targets: ['vma-split'],
     weights: { 'vma-split': 6, fault: 12, munmap: 3, exit: 1, 'madvise-dontneed': 2 },
+  },
+  // fork shares every table of the parent (copy_hugetlb_page_range), faults touch a few pages, exit
+  // (exit_mmap) unshares every table the child shares: the sync IPI per unshare (6.16) or per
+  // gather (6.19). munmap of one mapping is the same unmap path for a single PUD range.
+  {
+    name: 'fork-exit-storm',
+    description: 'children fork over a large shared hugetlb mapping, touch a few pages and exit: every exit unshares every shared PMD table (the 1013af4f585f IPI regression)',
+    targets: ['fork-copy', 'pmd-share', 'fault'],
+    weights: { fork: 4, fault: 8, exit: 4, munmap: 1, 'madvise-dontneed': 1 },
+    hotSlots: 8,
+    arena: STORM_ARENA,
+    forkParent: 0,
   },
   {
     name: 'mixed',

@@ -39,13 +39,22 @@ export const C = {
   SYNC_ONE: 332,
   /** TLB flushes of the unshare paths (flush_hugetlb_tlb_range / tlb_flush_mmu_tlbonly). */
   TLB_FLUSHES: 333,
+  /** exit_mmap calls (exit, and fork's exit of the slot's old process) and the whole µs spent in them. */
+  EXIT_MMAPS: 334,
+  EXIT_MMAP_US: 335,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
   IPI_SENT: 448,
   /** + op id (< 32): IPIs this CPU acknowledged while running the op (the op they interrupted). */
   IPI_ACKED: 480,
+  /** + op id (< 32): whole µs this CPU waited for acknowledgements of the broadcasts it sent while running the op. */
+  IPI_WAIT_US: 512,
+  /** + op id (< 32): broadcasts this CPU sent while running the op (each waits for every other CPU). */
+  IPI_BROADCASTS: 544,
 } as const;
+
+if (C.IPI_BROADCASTS + 32 > COUNTER_WORDS) throw new Error('stats: IPI counters do not fit the counters block');
 
 // The widening counters end before refhold.ts's histogram (REFHOLD_BASE = 384).
 if (C.WIDENED + POINT_NAMES.length > 384) throw new Error('stats: widening counters overlap the refhold histogram');
@@ -66,13 +75,21 @@ export function sumCounter(arena: Arena, field: number): number {
   return n;
 }
 
+/** IPIs of one op kind: sent and acknowledged, and the broadcasts its CPUs sent and how long they waited. */
+export interface IpiOpStats {
+  sent: number;
+  acked: number;
+  broadcasts: number;
+  waitUs: number;
+}
+
 /** IPIs sent and acknowledged per operation, summed over CPUs (only ops with any). */
-export function readIpiByOp(arena: Arena, opNames: readonly string[]): Record<string, { sent: number; acked: number }> {
-  const out: Record<string, { sent: number; acked: number }> = {};
+export function readIpiByOp(arena: Arena, opNames: readonly string[]): Record<string, IpiOpStats> {
+  const out: Record<string, IpiOpStats> = {};
   opNames.forEach((name, op) => {
     const sent = sumCounter(arena, C.IPI_SENT + op);
     const acked = sumCounter(arena, C.IPI_ACKED + op);
-    if (sent + acked > 0) out[name] = { sent, acked };
+    if (sent + acked > 0) out[name] = { sent, acked, broadcasts: sumCounter(arena, C.IPI_BROADCASTS + op), waitUs: sumCounter(arena, C.IPI_WAIT_US + op) };
   });
   return out;
 }

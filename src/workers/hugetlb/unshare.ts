@@ -210,14 +210,20 @@ export function opMunmap(k: Kernel, vma: number): void {
   }
 }
 
-/** exit_mmap of a process, then a new process in its slot with the same mappings. */
+/**
+ * exit_mmap of a process, then a new process in its slot with the same mappings. Timed (whole µs,
+ * mmap_lock wait included): the cost the fork/exit storm measures per kernel version.
+ */
 export function opExit(k: Kernel, mm: number, vmas: readonly number[]): void {
+  const t0 = performance.now();
   k.mmapWrite(mm);
   try {
     for (const v of vmas) unmapVmaAndRemap(k, v);
     Atomics.add(k.mem, k.s.mm(mm) + Mm.GEN, 1);
   } finally {
     k.mmapWriteUnlock(mm);
+    k.count(C.EXIT_MMAPS);
+    k.count(C.EXIT_MMAP_US, Math.round((performance.now() - t0) * 1000));
   }
 }
 
