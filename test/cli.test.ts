@@ -227,6 +227,10 @@ describe('output files', () => {
     ['--events', ['--events', 'e.ndjson']],
     ['--seeds', ['--seeds', '1-4']],
     ['--shard', ['--shard', '1/2']],
+    // Flags with defaults: refused when given, never silently ignored.
+    ['--stall-timeout', ['--stall-timeout', '5s']],
+    ['--stat-interval', ['--stat-interval', '2s']],
+    ['--lockstat', ['--no-lockstat']],
   ];
   it.each(refused)('run --sched pct|random %s: exit 2 with one line, no file created', async (flag, extra) => {
     for (const sched of ['pct', 'random']) {

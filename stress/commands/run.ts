@@ -40,12 +40,23 @@ const NOT_UNDER_SCHED: Record<string, string> = {
   plant: 'planted faults apply to parallel runs only',
 };
 
+/** Flags with defaults a controlled run cannot honour: refused when given on the command line. */
+const NOT_UNDER_SCHED_EXPLICIT: Record<string, string> = {
+  'stall-timeout': 'a controlled run has no stall watchdog: the scheduler reports a deadlock when no CPU can run',
+  'stat-interval': 'a controlled run has no periodic stats',
+  lockstat: 'a controlled run keeps no lock_stat (it builds no run report)',
+};
+const givenOnCommandLine = (flag: string): boolean => process.argv.some((x) => x === `--${flag}` || x.startsWith(`--${flag}=`) || x === `--no-${flag}`);
+
 export async function runMain(a: Raw): Promise<number> {
   const sa = resolveSched(a);
   // Checked before anything else so that a refused flag leaves no file behind.
   if (sa.sched !== 'parallel') {
     for (const [flag, why] of Object.entries(NOT_UNDER_SCHED)) {
       if (a[flag] !== undefined) throw new UsageError(`--${flag}`, `not with --sched ${sa.sched}: ${why}`);
+    }
+    for (const [flag, why] of Object.entries(NOT_UNDER_SCHED_EXPLICIT)) {
+      if (givenOnCommandLine(flag)) throw new UsageError(`--${flag}`, `not with --sched ${sa.sched}: ${why}`);
     }
   }
   const seeds = resolveSeeds(a);
