@@ -33,6 +33,7 @@ import { irqOffShown } from '../src/locks/irq.js';
 import { Ctl } from '../src/shared-mem/ctl.js';
 import { readRefHold, type RefHoldStats } from '../src/workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
+import { readOpLatency } from '../src/workers/hugetlb/op-latency.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
 import '../src/workers/hugetlb/kernel.js';
@@ -77,6 +78,8 @@ export interface RunConfig {
   plantInvariant?: boolean | undefined;
   /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
   timeline?: Timeline | undefined;
+  /** Per-op-kind latency histograms (default on; off only to measure their cost: bench/op-latency.ts). */
+  opLatency?: boolean | undefined;
 }
 
 /**
@@ -183,6 +186,8 @@ export interface RunResult {
   refHold?: RefHoldStats | undefined;
   /** With widening: delays taken at every named point (zeros included: a widened point that never waited shows, and so would an unnamed one that did). */
   widened?: Record<string, number> | undefined;
+  /** Latency histogram per op kind (log2 ns, summed over CPUs); absent with opLatency off. */
+  opLatency?: Record<string, number[]> | undefined;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -244,6 +249,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stopAtSites: cfg.stopAtSites,
     plant: cfg.plant,
     startEpochMs,
+    opLatency: cfg.opLatency !== false,
     // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.
     ...(ownPool ? {} : { collect: true }),
   }));
@@ -406,6 +412,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     timeline,
     refHold: readRefHold(arena),
     ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
+    ...(cfg.opLatency !== false ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
   };
 }
 

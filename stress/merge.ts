@@ -13,6 +13,7 @@ import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import type { LockStatRow } from '../src/locks/lockstat.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from './stats-merge.js';
+import { addOpLatency } from './op-latency.js';
 import { addHist } from './hist.js';
 import type { ShardJson } from './shard.js';
 
@@ -131,6 +132,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.invariants.errors.push(...d.invariants.errors.map((e) => `${file}: ${e}`));
     out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
     if (out.stalls.length === 0) out.stalls = d.stalls;
+    if (d.opLatency) out.opLatency = addOpLatency(out.opLatency, d.opLatency)!;
     if (d.refHold) {
       if (out.refHold) {
         addHist(out.refHold.hist, d.refHold.hist);

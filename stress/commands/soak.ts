@@ -16,6 +16,7 @@ import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRou
 import { int, mb, plural } from '../report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../stats-merge.js';
+import { addOpHists } from '../op-latency.js';
 import { Timeline } from '../timeline.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../outputs.js';
 import { parseShard, shardItem, shardOptions, type Shard } from '../shard.js';
@@ -83,6 +84,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       errors: r.errors.map((e) => `round ${round}: ${e}`),
       ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
       ...(r.widened ? { widened: { ...r.widened } } : {}),
+      ...(r.opLatency ? { opLatency: addOpHists({}, r.opLatency) } : {}),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
@@ -112,6 +114,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   };
   acc.errors = [...acc.errors, ...r.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT);
   if (r.stalls.length) acc.stalls = r.stalls;
+  if (r.opLatency) acc.opLatency = addOpHists(acc.opLatency ?? {}, r.opLatency);
   if (r.refHold) {
     if (acc.refHold) {
       addHist(acc.refHold.hist, r.refHold.hist);

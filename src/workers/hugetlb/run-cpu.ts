@@ -20,6 +20,7 @@ import { Pt } from './points.js';
 import { modelShape, vmaId } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
 import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate, opVmaSplit } from './unshare.js';
+import { OpLatencyClock } from './op-latency.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -55,6 +56,8 @@ export interface CpuTask {
   skip?: readonly number[] | undefined;
   /** Run a full GC in the worker before starting (a reused worker: the previous runs' arenas are garbage). */
   collect?: boolean | undefined;
+  /** Time every operation into the per-op-kind latency histograms (op-latency.ts); default on. */
+  opLatency?: boolean | undefined;
 }
 
 export interface CpuResult {
@@ -89,6 +92,7 @@ export function runCpu(task: CpuTask): CpuResult {
     cpu.setState(state);
     k.irq.offline();
   };
+  const lat = task.opLatency === false ? undefined : new OpLatencyClock(arena, task.cpu);
   const skip = task.skip !== undefined && task.skip.length > 0 ? new Set(task.skip) : undefined;
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
@@ -113,7 +117,9 @@ export function runCpu(task: CpuTask): CpuResult {
       cpu.setField(CpuField.CUR_OP, op + 1);
       cpu.emit(TraceEv.opStart, op, vma);
       if (task.plant !== undefined && task.cpu === 0 && done === 100) plant(cpu, k, task.plant);
+      lat?.start();
       runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, nVma);
+      lat?.stop(op);
       cpu.emit(TraceEv.opEnd, op, 0);
       cpu.setField(CpuField.CUR_OP, 0);
       k.count(C.OPS + op);
