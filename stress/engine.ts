@@ -78,8 +78,8 @@ export interface RunConfig {
   plantInvariant?: boolean | undefined;
   /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
   timeline?: Timeline | undefined;
-  /** Per-op-kind latency histograms (default on; off only to measure their cost: bench/op-latency.ts). */
-  opLatency?: boolean | undefined;
+  /** Per-op-kind latency histograms: 1 op in this many timed (default OP_LATENCY_EVERY; 0 = off, only to measure their cost: bench/op-latency.ts). */
+  opLatencyEvery?: number | undefined;
 }
 
 /**
@@ -249,7 +249,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     stopAtSites: cfg.stopAtSites,
     plant: cfg.plant,
     startEpochMs,
-    opLatency: cfg.opLatency !== false,
+    opLatencyEvery: cfg.opLatencyEvery,
     // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.
     ...(ownPool ? {} : { collect: true }),
   }));
@@ -412,7 +412,7 @@ export async function runStress(cfg: RunConfig): Promise<RunResult> {
     timeline,
     refHold: readRefHold(arena),
     ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
-    ...(cfg.opLatency !== false ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
+    ...(cfg.opLatencyEvery !== 0 ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { CompareReport, RunReport } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import { reportsTitle } from './report-title.js';
+import { scaleSuite } from './scale-junit.js';
 
 function x(s: unknown): string {
   // XML 1.0 forbids most control characters even escaped; drop them.
@@ -19,7 +20,7 @@ function x(s: unknown): string {
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-interface Case {
+export interface Case {
   classname: string;
   name: string;
   timeS: number;
@@ -29,7 +30,7 @@ interface Case {
   out?: string;
 }
 
-interface Suite {
+export interface Suite {
   name: string;
   timestamp: string;
   timeS: number;
@@ -123,6 +124,7 @@ function huntSuite(h: HuntReport): Suite {
 function suiteOf(d: AnyReport): Suite {
   if (d.kind === 'compare') return compareSuite(d);
   if (d.kind === 'hunt') return huntSuite(d);
+  if (d.kind === 'scale') return scaleSuite(d, (r) => runCase(r, 'safe', 'scale'));
   return runSuite(d);
 }
 

@@ -239,6 +239,7 @@ export function mergeReports(inputs: readonly MergeInput[]): AnyReport {
   const versions = new Set(inputs.map((i) => `${i.doc.tool.version}/schema ${i.doc.schemaVersion}`));
   if (versions.size > 1) throw new MergeError(`reports from different versions (${[...versions].join(', ')}): re-run the shards with one version`);
   const kind = inputs[0]!.doc.kind;
+  if (kind === 'scale') throw new MergeError('scale reports are not sharded; merge takes shards of soak, hunt or run --seeds');
   if (kind === 'compare') {
     checkSame(inputs, (d) => {
       const c = d as CompareReport;

@@ -10,7 +10,7 @@
 import { addHist, histTotal } from './hist.js';
 
 export interface OpLatencyRow {
-  /** Operations timed. */
+  /** Operations timed (1 in OP_LATENCY_EVERY of each CPU's stream). */
   count: number;
   /** Median and 99th percentile, µs. */
   p50Us: number;

@@ -26,7 +26,7 @@ const TRACE_PER_CPU_SHOWN = TRACE_PER_CPU;
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fix = (n: number, d = 2): string => n.toFixed(d);
 
-function table(head: string[], rows: string[][], alignLeft = 1): string[] {
+export function table(head: string[], rows: string[][], alignLeft = 1): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string => r.map((c, i) => (i < alignLeft ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];

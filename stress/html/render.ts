@@ -17,8 +17,10 @@ import { violationSequence } from './interleaving.js';
 import type { ViolationRecord } from '../../src/workers/hugetlb/violations.js';
 import type { LockPoint } from '../../src/locks/lockstat.js';
 import { latencyCells, latencyHeads, latencyRows } from '../op-latency.js';
+import type { ScaleReport } from '../scale-study.js';
+import { scaleSection } from './scale-section.js';
 
-export type AnyReport = RunReport | CompareReport | HuntReport;
+export type AnyReport = RunReport | CompareReport | HuntReport | ScaleReport;
 
 let uplotAssets: { js: string; css: string } | undefined;
 function uplot(): { js: string; css: string } {
@@ -284,6 +286,7 @@ export function renderHtml(items: readonly HtmlInput[], opts: { title?: string }
     if (it.source) p.add(`<p class="note">from <code>${esc(it.source)}</code></p>`);
     if (d.kind === 'compare') compareSection(p, d);
     else if (d.kind === 'hunt') huntSection(p, d);
+    else if (d.kind === 'scale') scaleSection(p, d, table, badge);
     else runSection(p, d, '', `${d.kind}${d.merged ? ' (merged)' : ''}: ${d.config.scenario} under ${d.config.mode}`);
     pages.push(p);
     body.push(`<article data-doc="${i}" data-kind="${esc(d.kind)}">${p.html()}</article>`);

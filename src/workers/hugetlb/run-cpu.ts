@@ -56,8 +56,8 @@ export interface CpuTask {
   skip?: readonly number[] | undefined;
   /** Run a full GC in the worker before starting (a reused worker: the previous runs' arenas are garbage). */
   collect?: boolean | undefined;
-  /** Time every operation into the per-op-kind latency histograms (op-latency.ts); default on. */
-  opLatency?: boolean | undefined;
+  /** Time 1 operation in this many into the per-op-kind latency histograms (op-latency.ts); 0 = off; default OP_LATENCY_EVERY. */
+  opLatencyEvery?: number | undefined;
 }
 
 export interface CpuResult {
@@ -92,7 +92,7 @@ export function runCpu(task: CpuTask): CpuResult {
     cpu.setState(state);
     k.irq.offline();
   };
-  const lat = task.opLatency === false ? undefined : new OpLatencyClock(arena, task.cpu);
+  const lat = task.opLatencyEvery === 0 ? undefined : new OpLatencyClock(arena, task.cpu, task.opLatencyEvery);
   const skip = task.skip !== undefined && task.skip.length > 0 ? new Set(task.skip) : undefined;
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);

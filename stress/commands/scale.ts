@@ -1,0 +1,105 @@
+/**
+ * `pmdtorture scale`: the same workload and seed over a list of CPU counts (`--cpus 1,2,4`) and
+ * modes (`--modes a,b`), then per mode and CPU count ops/s, latency per op kind, IPIs per op,
+ * the lock classes waited on most, and the ratio to the first mode (stress/scale-study.ts).
+ * One worker pool per CPU count serves every mode at that count.
+ *
+ * Exit status as for compare: 1 when a mode the truth table calls safe showed a violation; 3 or
+ * 4 when a run crashed or stalled; 130 on SIGINT, after printing and writing what was measured.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
+import { parseModeListArg } from '../design-file.js';
+import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
+import { Session } from '../session.js';
+import { buildRunReport, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type RunReport } from '../report-json.js';
+import { createStressPool, type RunStatus } from '../engine.js';
+import { int } from '../report-text.js';
+import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { cellsOf, defaultScaleModes, parseCpuList, SCALE_MAX_CPUS, type ScaleReport } from '../scale-study.js';
+import { cellLine, formatScale } from '../scale-text.js';
+
+export const SCALE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
+/** Operations per (mode, CPU count): the same op streams for every mode at one CPU count. */
+export const SCALE_DEFAULT_OPS = 20_000;
+
+type Raw = Record<string, unknown>;
+
+export const scaleCommand: CommandModule<object, Raw> = {
+  command: 'scale',
+  describe: 'a scaling study: the same workload and seed over several CPU counts and modes; ops/s, latency per op kind, IPIs per op, top lock waits',
+  builder: (y: Argv<object>) =>
+    outputOptions(stressOptions(y.option('modes', { type: 'string', requiresArg: true, default: defaultScaleModes().join(','), describe: `modes to compare, comma-separated, or all: ${MODE_NAMES.join(', ')}; design files FILE.json too; ratios are to the first` }), SCALE_DEFAULTS, {
+      durationDefault: `--ops ${int(SCALE_DEFAULT_OPS)} per run instead; a duration is per run`,
+      ops: `operations per run (one mode at one CPU count), split over its CPUs (default ${int(SCALE_DEFAULT_OPS)} unless --duration)`,
+    }))
+      .option('cpus', { type: 'string', requiresArg: true, default: '1,2', describe: `CPU counts to run, comma-separated, distinct, 1..${SCALE_MAX_CPUS}; more than the cores is allowed and marked oversubscribed` })
+      .example('$0 scale --cpus 1,2,4 --modes vma-lock,final', 'how 6.1 and 6.2 scale from 1 to 4 CPUs') as unknown as Argv<Raw>,
+  handler: async (argv: ArgumentsCamelCase<Raw>) => {
+    process.exitCode = await scaleMain(argv);
+  },
+};
+
+export async function scaleMain(a: Raw): Promise<number> {
+  const cpusList = parseCpuList(a['cpus']);
+  const modes = uniqueModes(parseModeListArg('--modes', a['modes'] ?? defaultScaleModes().join(','), 'all', MODE_NAMES));
+  const raw: Raw = { ...a, cpus: String(cpusList[0]) };
+  if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(SCALE_DEFAULT_OPS);
+  const args = resolveStress(raw, SCALE_DEFAULTS);
+  const outputs = resolveOutputs(a);
+  const command = rerunCommand('scale', { ...args.base, mode: '', cpus: 0 }, { modes, stopOnViolationDefault: SCALE_DEFAULTS.stopOnViolation }).replace(' --cpus 0 ', ` --cpus ${cpusList.join(',')} `);
+  const s = new Session(args);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const runs: RunReport[] = [];
+  try {
+    const over = cpusList.filter((n) => n > args.cores);
+    if (over.length) s.note(`pmdtorture scale: ${over.join(', ')} CPUs on ${args.cores} cores: oversubscribed (marked * in the report)`);
+    if (!args.quiet) s.note(`pmdtorture scale: scenario ${args.base.scenario}, modes ${modes.join(', ')}, CPUs ${cpusList.join(', ')}, seed ${args.base.seed}`);
+    s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: args.base.seed, mode: modes.join(','), scenario: args.base.scenario, cpus: Math.max(...cpusList) });
+    for (const cpus of cpusList) {
+      if (s.interrupted) break;
+      const pool = createStressPool(cpus);
+      try {
+        for (const mode of modes) {
+          if (s.interrupted) break;
+          const cfg = { ...args.base, mode, cpus };
+          s.progress.reset(`${mode} ${cpus}`);
+          const t = new Date();
+          const result = await s.run({ ...cfg, pool });
+          runs.push(buildRunReport(result, { kind: 'run', command: rerunCommand('run', cfg, { stopOnViolationDefault: true }), seedRandom: args.seedRandom, statIntervalMs: args.statIntervalMs, startedAt: t, finishedAt: new Date() }));
+          if (!args.quiet) s.note(cellLine(cellsOf(runs, modes).at(-1)!));
+        }
+      } finally {
+        await pool.destroy();
+      }
+    }
+    const statuses: RunStatus[] = runs.map((r) => (r.status === 'violations' ? (r.expected === 'safe' ? 'violations' : 'ok') : r.status));
+    if (s.interrupted) statuses.push('interrupted');
+    const status = worstStatus(statuses);
+    const doc: ScaleReport = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'scale',
+      tool: toolInfo(),
+      command,
+      seed: args.base.seed,
+      seedRandom: args.seedRandom,
+      status,
+      exitCode: exitCodeFor(status),
+      timing: { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs: Math.round(performance.now() - t0) },
+      config: { scenario: args.base.scenario, modes, cpus: cpusList, cores: args.cores, ops: args.base.ops, durationMs: args.base.ops > 0 ? 0 : args.base.durationMs >= Number.MAX_SAFE_INTEGER ? null : args.base.durationMs },
+      cells: cellsOf(runs, modes),
+      runs,
+    };
+    s.events.write({ type: 'end', t: new Date().toISOString(), status, exitCode: doc.exitCode, ops: runs.reduce((x, r) => x + r.ops.total, 0), violations: runs.reduce((x, r) => x + r.violations.count, 0), elapsedMs: doc.timing.elapsedMs });
+    s.writeReport(doc);
+    s.printJson(doc);
+    writeOutputs(outputs, [doc]);
+    const text = formatScale(doc, args.quiet ? s.errPaint : s.humanPaint);
+    if (args.quiet) s.note(text);
+    else s.say(text);
+    return s.interrupted ? EXIT.interrupted : doc.exitCode;
+  } finally {
+    s.close();
+  }
+}
