@@ -17,6 +17,11 @@ import { OutputDir } from './out-file.js';
 import { claimInterrupts } from './interrupt.js';
 import type { HuntReport } from './hunt-report.js';
 import { shellWord } from './args.js';
+import { CONTROLLED_DEFAULTS } from './controlled.js';
+import { PCT_DEPTHS, foundByText } from '../src/sched/portfolio.js';
+
+/** The portfolio in a few words (help and header). */
+const PORTFOLIO_TEXT = `random and pct alternately, pct depth ${PCT_DEPTHS.join('/')} drawn per iteration`;
 
 type Raw = Record<string, unknown>;
 
@@ -25,6 +30,7 @@ export const huntCommand: CommandModule<object, Raw> = {
   describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
   builder: (y: Argv<object>) =>
     outputOptions(shardOptions(schedOptions(y, 'pct'), 'iteration'))
+      .option('sched', { type: 'string', requiresArg: true, default: 'portfolio', describe: `scheduling: portfolio (${PORTFOLIO_TEXT}) | random | pct (one CPU at a time, a seeded scheduler picks at every yield point; replayable)` })
       .option('scenario', { type: 'string', requiresArg: true, default: 'mixed', describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
       .option('mode', { type: 'string', requiresArg: true, default: 'none', describe: `protection mode: ${MODE_NAMES.join(', ')}, or a design file FILE.json` })
       .option('cpus', { type: 'string', requiresArg: true, default: '2', describe: 'CPUs (worker threads) per execution' })
@@ -50,8 +56,12 @@ export async function huntMain(a: Raw): Promise<number> {
   const ops = parseInteger('--ops', a['ops'] ?? '200', 1, 10_000_000, 'an operation count');
   const iterations = parseInteger('--iterations', a['iterations'] ?? '1000', 1, 100_000_000, 'an iteration count');
   const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
-  const sa = resolveSched({ ...a, sched: a['sched'] ?? 'pct' });
-  if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
+  const portfolio = (a['sched'] ?? 'portfolio') === 'portfolio';
+  if (portfolio && a['pct-depth'] !== undefined && a['pct-depth'] !== String(CONTROLLED_DEFAULTS.pctDepth)) throw new UsageError('--pct-depth', `only applies to --sched pct (the portfolio draws PCT depths ${PCT_DEPTHS.join(', ')})`);
+  // The portfolio's PCT iterations calibrate k as a pct hunt does.
+  const sa = resolveSched({ ...a, sched: portfolio ? 'pct' : a['sched'] });
+  if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: portfolio, random, pct)");
+  const schedName = portfolio ? 'portfolio' : sa.sched;
   const json = a['json'] === true;
   const shard = parseShard(a['shard']);
   // Every output is opened before the hunt starts (out-file.ts): one that cannot be is refused now.
@@ -63,7 +73,7 @@ export async function huntMain(a: Raw): Promise<number> {
   const say = (s: string): void => {
     if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
   };
-  say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
+  say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${schedName}${portfolio ? ` (${PORTFOLIO_TEXT})` : sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
   const atTarget = a['stop-at-target'] === true;
   const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields, ...(atTarget ? { stopAtSites: openTargets(scenario, mode) } : {}) });
   // One loop for sharded and unsharded hunts: iteration i is the same execution in both (PCT's k
@@ -77,13 +87,13 @@ export async function huntMain(a: Raw): Promise<number> {
   });
   let h: HuntResult;
   try {
-    h = await hunt({ ...cfg, iterations, items, signal: stop.signal });
+    h = await hunt({ ...cfg, iterations, items, signal: stop.signal, portfolio });
   } finally {
     release();
   }
   const f = h.failure;
   if (h.found && f?.violation) {
-    const rf = replayFileOf(f);
+    const rf = { ...replayFileOf(f), ...(h.foundBy ? { foundBy: h.foundBy } : {}) };
     h.replayPath = outDir.write(replayFileName(rf), replayFileText(rf));
   }
   // The failing iteration in the unsharded numbering (a shard's k-th iteration is items[k-1]).
@@ -92,7 +102,7 @@ export async function huntMain(a: Raw): Promise<number> {
   let summary: string;
   if (h.found && f?.violation) {
     code = EXIT.violations;
-    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${at} (seed ${f.config.seed}) at step ${f.violation.step}; replay file: ${h.replayPath ?? '-'}`;
+    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${at} (seed ${f.config.seed}) at step ${f.violation.step}${h.foundBy ? `, found by ${foundByText(h.foundBy)}` : ''}; replay file: ${h.replayPath ?? '-'}`;
     if (!quiet) {
       // The tail of the interleaving: the last moves before the violation.
       const again = await replayFile(replayFileOf(f), { recordEvents: true });
@@ -112,12 +122,12 @@ export async function huntMain(a: Raw): Promise<number> {
   } else {
     summary = `no violation in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
-  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
+  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', schedName, ...(!portfolio && sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {
       schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
       ...(shard ? { shard: { ...shard, items: (items ?? []).slice(0, Math.min(h.iterations, 10_000)) } } : {}),
       violations: (f?.violations ?? []).slice(0, 4),
-      command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
+      command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: schedName, pctDepth: sa.pctDepth, yields: sa.yields, foundBy: h.foundBy ?? null,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
       failingSeed: f?.config.seed ?? null, status: f?.status ?? (h.interrupted ? 'interrupted' : 'ok'), deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
       elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,

@@ -12,6 +12,7 @@ import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import { reportsTitle } from './report-title.js';
 import { scaleSuite } from './scale-junit.js';
+import { foundByText } from '../src/sched/portfolio.js';
 
 function x(s: unknown): string {
   // XML 1.0 forbids most control characters even escaped; drop them.
@@ -107,6 +108,7 @@ function huntSuite(h: HuntReport): Suite {
   };
   if (h.rerun) c.properties.push(['command', h.rerun]);
   if (h.shard) c.properties.push(['shard', `${h.shard.index}/${h.shard.count}`]);
+  if (h.foundBy) c.properties.push(['foundBy', foundByText(h.foundBy)]);
   const v = h.violation;
   if (h.found && v) {
     const replay = h.replayFile ? `pmdtorture replay ${h.replayFile} --shrink` : '';

@@ -19,6 +19,7 @@ import type { LockPoint } from '../../src/locks/lockstat.js';
 import { latencyCells, latencyHeads, latencyRows } from '../op-latency.js';
 import type { ScaleReport } from '../scale-study.js';
 import { scaleSection } from './scale-section.js';
+import { foundByText } from '../../src/sched/portfolio.js';
 
 export type AnyReport = RunReport | CompareReport | HuntReport | ScaleReport;
 
@@ -213,6 +214,7 @@ function huntSection(p: Page, h: HuntReport): void {
     ['found', h.found ? '<b class="badtxt">yes</b>' : 'no'],
   ];
   if (h.failingSeed !== null) dl.push(['failing seed', p.v('failingSeed', h.failingSeed)]);
+  if (h.foundBy) dl.push(['found by', esc(foundByText(h.foundBy))]);
   if (h.replayFile) dl.push(['replay file', `<code>${esc(h.replayFile)}</code>`]);
   if (h.shard) dl.push(['shard', `${h.shard.index}/${h.shard.count}`]);
   p.add(summary(dl));
