@@ -21,7 +21,7 @@ import { CONTROLLED_DEFAULTS } from './controlled.js';
 import { PCT_DEPTHS, foundByText } from '../src/sched/portfolio.js';
 
 /** The portfolio in a few words (help and header). */
-const PORTFOLIO_TEXT = `random and pct alternately, pct depth ${PCT_DEPTHS.join('/')} drawn per iteration`;
+const PORTFOLIO_TEXT = `random 3 iterations in 4, pct the 4th with depth ${PCT_DEPTHS.join('/')} drawn per iteration`;
 
 type Raw = Record<string, unknown>;
 

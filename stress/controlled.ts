@@ -500,18 +500,22 @@ export async function hunt(cfg: HuntConfig, pool?: ControlledPool): Promise<Hunt
   const anomalies: HuntResult['anomalies'] = [];
   const items = cfg.items ?? Array.from({ length: cfg.iterations }, (_, i) => i);
   try {
-    let k = (cfg.sched === 'pct' || cfg.portfolio === true) && cfg.fixedPctSteps === undefined && items.length > 0 ? await calibratePctSteps(cfg, p) : cfg.pctSteps;
+    // PCT's k, calibrated at the first PCT iteration (a portfolio's random iterations need none,
+    // and run with the configured estimate, which they ignore): the same k whatever ran before.
+    let k = cfg.fixedPctSteps === undefined ? undefined : cfg.pctSteps;
     const interrupted = (n: number): HuntResult => ({ found: false, interrupted: true, iterations: n, elapsedMs: performance.now() - t0, totalSteps: total, anomalies });
     for (let n = 0; n < items.length; n++) {
       if (cfg.signal?.aborted) return interrupted(n);
       // Iteration i's execution depends on (seed, i) alone (and, with fixedPctSteps false, on k).
       const i = items[n]!;
       const seed = deriveSeed(cfg.seed, i);
-      const r = await runControlled({ ...iterationConfig(cfg, seed, k), ...(cfg.portfolio ? portfolioStrategy(cfg.seed, i) : {}) }, { pool: p, signal: cfg.signal });
+      const strategy = cfg.portfolio ? portfolioStrategy(cfg.seed, i) : { sched: cfg.sched, pctDepth: cfg.pctDepth };
+      if (strategy.sched === 'pct') k ??= await calibratePctSteps(cfg, p);
+      const r = await runControlled({ ...iterationConfig(cfg, seed, strategy.sched === 'pct' ? k! : cfg.pctSteps), ...strategy }, { pool: p, signal: cfg.signal });
       if (r.status === 'interrupted') return interrupted(n);
       total += r.steps;
       cfg.onIteration?.(i, r);
-      if (cfg.fixedPctSteps === false && r.status === 'ok') k = Math.max(k, r.steps);
+      if (cfg.fixedPctSteps === false && r.status === 'ok') k = Math.max(k ?? cfg.pctSteps, r.steps);
       if (r.status === 'violations' && r.violation) {
         const c = r.config;
         const foundBy: FoundBy = { hunt: cfg.portfolio ? 'portfolio' : c.sched, sched: c.sched, ...(c.sched === 'pct' ? { pctDepth: c.pctDepth, pctSteps: c.pctSteps } : {}), iteration: i };

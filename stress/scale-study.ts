@@ -5,11 +5,11 @@
  * CPU count. CPU counts above the host's cores are run and marked oversubscribed: there the host
  * scheduler, not the model, sets what a wait or an IPI costs.
  */
-import { availableParallelism } from 'node:os';
 import { UsageError } from './args.js';
 import { MODE_NAMES } from '../src/workers/hugetlb/modes.js';
 import type { RunStatus } from './engine.js';
-import type { RunReport, ToolInfo } from './report-json.js';
+import type { RunReport } from './report-json.js';
+import type { MultiRunHead } from './multi-run.js';
 
 export const SCALE_MAX_CPUS = 64;
 
@@ -71,16 +71,8 @@ export interface ScaleCell {
   violations: number;
 }
 
-export interface ScaleReport {
-  schemaVersion: number;
+export interface ScaleReport extends MultiRunHead {
   kind: 'scale';
-  tool: ToolInfo;
-  command: string;
-  seed: number;
-  seedRandom: boolean;
-  status: RunStatus;
-  exitCode: number;
-  timing: { startedAt: string; finishedAt: string; elapsedMs: number };
   config: { scenario: string; modes: string[]; cpus: number[]; cores: number; ops: number; durationMs: number | null };
   /** Cells in the order run (CPU count outer, mode inner); an interrupted study has fewer. */
   cells: ScaleCell[];
@@ -111,7 +103,7 @@ export function scaleCell(r: RunReport): ScaleCell {
     opsPerSecond: r.ops.perSecond,
     ratioToFirst: null,
     latency: Object.fromEntries(Object.entries(r.opLatency ?? {}).map(([op, l]) => [op, { p50Us: l.p50Us, p99Us: l.p99Us, count: l.count }])),
-    ipi: { sent: r.ipi.sent, acks: r.ipi.acks, shootdowns: r.ipi.shootdowns, perOp: r.ops.total > 0 ? r3(r.ipi.sent / r.ops.total) : 0, p99Us: r.ipi.p99Us },
+    ipi: { sent: r.ipi.sent, acks: r.ipi.acks, shootdowns: r.ipi.shootdowns, perOp: r.ops.total > 0 ? Math.round((r.ipi.sent / r.ops.total) * 1e6) / 1e6 : 0, p99Us: r.ipi.p99Us },
     ...(per ? { ipiPerOpKind: per } : {}),
     topLocks: top.map((l) => ({ name: l.name, side: l.side, waitTotalUs: r3(l.waitTotal), contentions: l.contentions, waitP99Us: l.waitP99 })),
     violations: r.violations.count,
@@ -131,5 +123,3 @@ export function cellsOf(runs: readonly RunReport[], modes: readonly string[]): S
   setRatios(cells, modes);
   return cells;
 }
-
-export const hostCores = (): number => availableParallelism();

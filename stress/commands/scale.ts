@@ -12,10 +12,11 @@ import { uniqueModes } from '../../src/workers/hugetlb/modes.js';
 import { parseModeListArg } from '../design-file.js';
 import { MODE_NAMES, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, EXIT, exitCodeFor, SCHEMA_VERSION, toolInfo, worstStatus, type RunReport } from '../report-json.js';
-import { createStressPool, type RunStatus } from '../engine.js';
+import { buildRunReport, EXIT, type RunReport } from '../report-json.js';
+import { createStressPool } from '../engine.js';
+import { deliverMultiRun, multiRunHead } from '../multi-run.js';
 import { int } from '../report-text.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../outputs.js';
+import { outputOptions, resolveOutputs } from '../outputs.js';
 import { cellsOf, defaultScaleModes, parseCpuList, SCALE_MAX_CPUS, type ScaleReport } from '../scale-study.js';
 import { cellLine, formatScale } from '../scale-text.js';
 
@@ -71,33 +72,18 @@ export async function scaleMain(a: Raw): Promise<number> {
           if (!args.quiet) s.note(cellLine(cellsOf(runs, modes).at(-1)!));
         }
       } finally {
-        await pool.destroy();
+        // The engine destroys a pool whose workers it had to kill: a second destroy has nothing to do.
+        await pool.destroy().catch(() => undefined);
       }
     }
-    const statuses: RunStatus[] = runs.map((r) => (r.status === 'violations' ? (r.expected === 'safe' ? 'violations' : 'ok') : r.status));
-    if (s.interrupted) statuses.push('interrupted');
-    const status = worstStatus(statuses);
     const doc: ScaleReport = {
-      schemaVersion: SCHEMA_VERSION,
+      ...multiRunHead(runs, s, args, command, startedAt, t0),
       kind: 'scale',
-      tool: toolInfo(),
-      command,
-      seed: args.base.seed,
-      seedRandom: args.seedRandom,
-      status,
-      exitCode: exitCodeFor(status),
-      timing: { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs: Math.round(performance.now() - t0) },
       config: { scenario: args.base.scenario, modes, cpus: cpusList, cores: args.cores, ops: args.base.ops, durationMs: args.base.ops > 0 ? 0 : args.base.durationMs >= Number.MAX_SAFE_INTEGER ? null : args.base.durationMs },
       cells: cellsOf(runs, modes),
       runs,
     };
-    s.events.write({ type: 'end', t: new Date().toISOString(), status, exitCode: doc.exitCode, ops: runs.reduce((x, r) => x + r.ops.total, 0), violations: runs.reduce((x, r) => x + r.violations.count, 0), elapsedMs: doc.timing.elapsedMs });
-    s.writeReport(doc);
-    s.printJson(doc);
-    writeOutputs(outputs, [doc]);
-    const text = formatScale(doc, args.quiet ? s.errPaint : s.humanPaint);
-    if (args.quiet) s.note(text);
-    else s.say(text);
+    deliverMultiRun(s, outputs, doc, runs, (quiet) => formatScale(doc, quiet ? s.errPaint : s.humanPaint));
     return s.interrupted ? EXIT.interrupted : doc.exitCode;
   } finally {
     s.close();

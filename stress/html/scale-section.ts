@@ -3,22 +3,13 @@
  * line per mode (server-side SVG, so they show with JavaScript off), and the table of cells.
  * Oversubscribed CPU counts are marked on the axis and in the table.
  */
-import { esc, PALETTE } from './svg.js';
+import { esc, niceMax, num, PALETTE } from './svg.js';
 import type { ScaleReport } from '../scale-study.js';
 import { cpusLabel } from '../scale-text.js';
 
 interface Pager {
   add(s: string): void;
   v(path: string, x: number | null | undefined, digits?: number): string;
-}
-
-const num = (x: number): string => (Math.abs(x) >= 100 || Number.isInteger(x) ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3));
-
-function niceMax(x: number): number {
-  if (!(x > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x) return m * p;
-  return 10 * p;
 }
 
 /** One line per series over the x values (CPU counts, evenly spaced in the order given); points with no value are left out. */
