@@ -226,7 +226,7 @@ describe('help, typos and error wording', () => {
     expect(hunt).not.toContain('parallel');
     // Every flag the README names is a flag of some command.
     let all = `${compare} ${replay} ${hunt}`;
-    for (const cmd of ['run', 'soak', 'report', 'merge', 'list']) all += ` ${await help(cmd)}`;
+    for (const cmd of ['run', 'soak', 'report', 'merge', 'list', 'explain', 'scale']) all += ` ${await help(cmd)}`;
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     for (const flag of new Set(readme.match(/--[a-z][a-z-]+/g))) {
       expect(all.includes(flag) || all.includes(flag.replace(/^--no-/, '--')), flag).toBe(true);
