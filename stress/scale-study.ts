@@ -63,8 +63,8 @@ export interface ScaleCell {
   latency: Record<string, { p50Us: number; p99Us: number; count: number }>;
   ipi: { sent: number; acks: number; shootdowns: number; perOp: number; p99Us: number };
   /**
-   * IPIs sent per op kind, when the run counts them per op kind (the per-op IPI accounting of
-   * issue 14 item 2 fills RunReport.ipi.perOpKind; until then absent).
+   * IPIs sent per operation of each kind that sent any, when the run counts them per op kind
+   * (RunReport.ipi.byOp, issue 13's per-op IPI accounting; absent in reports without it).
    */
   ipiPerOpKind?: Record<string, number>;
   topLocks: ScaleLock[];
@@ -83,10 +83,16 @@ export interface ScaleReport extends MultiRunHead {
 const TOP_LOCKS = 3;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** IPIs per op kind, if the run's IPI statistics have them (the hook for per-op IPI accounting). */
+/** IPIs sent per operation of each kind, from the run's per-op IPI counts (ipi.byOp) where it has them. */
 function ipiPerOpKind(r: RunReport): Record<string, number> | undefined {
-  const per = (r.ipi as { perOpKind?: Record<string, number> }).perOpKind;
-  return per && typeof per === 'object' ? { ...per } : undefined;
+  const byOp = (r.ipi as { byOp?: Record<string, { sent: number }> }).byOp;
+  if (byOp === undefined || typeof byOp !== 'object') return undefined;
+  const out: Record<string, number> = {};
+  for (const [op, x] of Object.entries(byOp)) {
+    const n = r.ops.perOp[op] ?? 0;
+    if (n > 0 && x.sent > 0) out[op] = Math.round((x.sent / n) * 1e6) / 1e6;
+  }
+  return out;
 }
 
 /** One cell from one run's report; ratioToFirst is set by ratios(). */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseJunit } from 'junit2json';
 import { UsageError } from '../stress/args.js';
-import { defaultScaleModes, parseCpuList } from '../stress/scale-study.js';
+import { defaultScaleModes, parseCpuList, scaleCell } from '../stress/scale-study.js';
 import type { ScaleReport } from '../stress/scale-study.js';
 import { launchChromium, skipWithoutChromium } from './helpers/chromium.js';
 import { CLI, runCli, type CliOut } from './run-cli.js';
@@ -101,6 +101,14 @@ describe('a study', () => {
     expect(irq.ipi.sent).toBeGreaterThan(0);
     expect(irq.ipi.perOp).toBeCloseTo(irq.ipi.sent / irq.ops, 3);
     expect(fin.ipi.sent).toBe(0);
+  });
+
+  it('IPIs per operation of each kind from the run\'s per-op IPI counts (ipi.byOp) where a report has them', () => {
+    const r = structuredClone(doc.runs[2]!);
+    expect(scaleCell(r).ipiPerOpKind).toBeUndefined();
+    const exits = r.ops.perOp['exit']!;
+    (r.ipi as unknown as { byOp: Record<string, { sent: number; acked: number }> }).byOp = { exit: { sent: 3 * exits, acked: 3 * exits }, fault: { sent: 0, acked: 0 } };
+    expect(scaleCell(r).ipiPerOpKind).toEqual({ exit: 3 });
   });
 
   it('JUnit: one testcase per cell, oversubscribed in the name and as a property', async () => {
