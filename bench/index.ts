@@ -10,6 +10,8 @@ import { benchScale } from './scale.js';
 import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
 import { benchExplain } from './explain.js';
+import { benchOpLatency } from './op-latency.js';
+import { benchScaleStudy } from './scale-study.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -20,6 +22,8 @@ const SUITES: Record<string, () => Promise<void>> = {
   sched: benchSched,
   report: benchReport,
   explain: benchExplain,
+  'op-latency': () => benchOpLatency(),
+  'scale-study': benchScaleStudy,
 };
 
 const want = process.argv.slice(2);
