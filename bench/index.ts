@@ -11,6 +11,8 @@ import { benchSched } from './sched.js';
 import { benchReport } from './report.js';
 import { benchExplain } from './explain.js';
 import { benchIpiRegression } from './ipi-regression.js';
+import { benchOpLatency } from './op-latency.js';
+import { benchScaleStudy } from './scale-study.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -22,6 +24,8 @@ const SUITES: Record<string, () => Promise<void>> = {
   report: benchReport,
   explain: benchExplain,
   'ipi-regression': benchIpiRegression,
+  'op-latency': () => benchOpLatency(),
+  'scale-study': benchScaleStudy,
 };
 
 const want = process.argv.slice(2);

@@ -5,8 +5,10 @@
  *  2. controlled steps (yield points) per second: 2 CPUs random (target >= 100,000/s), 2 CPUs
  *     pct, 3 CPUs random on 2 cores — with the ratio to the floor;
  *  3. per race scenario of mode `none`: iterations to the first failure at the scenario's own
- *     call site (median over seeds; hunts stop only there, as test/sched.test.ts does) for pct
- *     and random hunts, next to parallel-with-widening time to the first failure.
+ *     call site (median over seeds; hunts stop only there, as test/sched.test.ts does) for the
+ *     portfolio (hunt's default), pct and random hunts, next to parallel-with-widening time to
+ *     the first failure; then the worst median of each, and which strategy found the
+ *     portfolio's races.
  */
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -90,19 +92,26 @@ export async function benchSched(): Promise<void> {
   const seeds = [1, 2, 3, 4, 5];
   const CAP = 1000;
   console.log(`\niterations to the first failure at the scenario's own call site, mode none, 2 CPUs, 200 ops/iteration (median over ${seeds.length} seeds, cap ${CAP}); parallel = --widen, ms from the first operation to the first failure there (median of 3)`);
-  console.log('scenario            pct iters  pct ms  random iters  random ms  parallel+widen ms');
+  console.log('scenario           portfolio iters  portfolio ms  pct iters  pct ms  random iters  random ms  parallel+widen ms');
   const pool = new ControlledPool(2);
   const pctMedians: number[] = [];
+  const worstOf: Record<string, number> = { portfolio: 0, pct: 0, random: 0 };
+  const foundBy: Record<string, number> = {};
   try {
     for (const sc of races) {
-      const res: Record<string, { it: number[]; ms: number[] }> = { pct: { it: [], ms: [] }, random: { it: [], ms: [] } };
+      const res: Record<string, { it: number[]; ms: number[] }> = { portfolio: { it: [], ms: [] }, pct: { it: [], ms: [] }, random: { it: [], ms: [] } };
       const targets = openTargets(sc, 'none');
-      for (const sched of ['pct', 'random'] as const) {
+      for (const sched of ['portfolio', 'pct', 'random'] as const) {
         for (const seed of seeds) {
-          const h = await hunt({ ...controlledConfig({ scenario: sc, mode: 'none', sched, seed, ops: 200, stopAtSites: targets }), iterations: CAP }, pool);
+          const h = await hunt({ ...controlledConfig({ scenario: sc, mode: 'none', sched: sched === 'random' ? 'random' : 'pct', seed, ops: 200, stopAtSites: targets }), iterations: CAP, portfolio: sched === 'portfolio' }, pool);
           res[sched]!.it.push(h.found ? h.iterations : Infinity);
           res[sched]!.ms.push(h.elapsedMs);
+          if (sched === 'portfolio' && h.foundBy) {
+            const k = h.foundBy.sched === 'pct' ? `pct d=${h.foundBy.pctDepth}` : 'random';
+            foundBy[k] = (foundBy[k] ?? 0) + 1;
+          }
         }
+        worstOf[sched] = Math.max(worstOf[sched]!, median(res[sched]!.it));
       }
       const par: number[] = [];
       for (const seed of [1, 2, 3]) {
@@ -118,11 +127,13 @@ export async function benchSched(): Promise<void> {
       }
       const pm = median(res['pct']!.it);
       pctMedians.push(pm);
-      console.log(`${sc.padEnd(18)} ${fmt(pm).padStart(10)} ${fmt(median(res['pct']!.ms)).padStart(7)} ${fmt(median(res['random']!.it)).padStart(13)} ${fmt(median(res['random']!.ms)).padStart(10)} ${fmt(median(par)).padStart(18)}`);
+      console.log(`${sc.padEnd(18)} ${fmt(median(res['portfolio']!.it)).padStart(15)} ${fmt(median(res['portfolio']!.ms)).padStart(13)} ${fmt(pm).padStart(10)} ${fmt(median(res['pct']!.ms)).padStart(7)} ${fmt(median(res['random']!.it)).padStart(13)} ${fmt(median(res['random']!.ms)).padStart(10)} ${fmt(median(par)).padStart(18)}`);
     }
   } finally {
     await pool.close();
   }
+  console.log(`worst median iterations over the scenarios: portfolio ${fmt(worstOf['portfolio']!)}, pct ${fmt(worstOf['pct']!)}, random ${fmt(worstOf['random']!)}`);
+  console.log(`the portfolio's finds by strategy: ${Object.entries(foundBy).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   const worst = Math.max(...pctMedians);
   console.log(`pct: worst median iterations to first failure ${fmt(worst)} (target <= 1,000: ${worst <= 1000 ? 'met' : 'NOT met'})`);
 }

@@ -24,9 +24,10 @@ import { mergeCommand } from './commands/merge.js';
 import { explainCommand } from './commands/explain.js';
 import { UsageError } from '../src/engine/exit.js';
 import { EXIT } from '../src/engine/exit.js';
+import { scaleCommand } from './commands/scale.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: Array<CommandModule<any, any>> = [runCommand, soakCommand, compareCommand, listCommand, huntCommand, replayCommand, reportCommand, mergeCommand, explainCommand];
+export const COMMANDS: Array<CommandModule<any, any>> = [runCommand, soakCommand, compareCommand, listCommand, huntCommand, replayCommand, reportCommand, mergeCommand, explainCommand, scaleCommand];
 
 function commandNames(): string[] {
   return COMMANDS.map((c) => String(Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]!);

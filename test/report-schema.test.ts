@@ -31,7 +31,7 @@ const json = (f: string): Record<string, any> => JSON.parse(readFileSync(join(di
 const outs: Record<string, Out> = {};
 
 /** Report files written below, by kind of report. */
-const REPORTS = ['run.json', 'crash.json', 'seeds-1.json', 'seeds-2.json', 'seeds-merged.json', 'soak.json', 'soak-bad.json', 'soak-1.json', 'soak-2.json', 'soak-merged.json', 'compare.json', 'compare-merged.json', 'hunt.json', 'hunt-1.json', 'hunt-2.json', 'hunt-merged.json', 'soak-int.json'];
+const REPORTS = ['run.json', 'crash.json', 'seeds-1.json', 'seeds-2.json', 'seeds-merged.json', 'soak.json', 'soak-bad.json', 'soak-1.json', 'soak-2.json', 'soak-merged.json', 'compare.json', 'compare-merged.json', 'hunt.json', 'hunt-1.json', 'hunt-2.json', 'hunt-merged.json', 'soak-int.json', 'scale.json'];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pmdtorture-schema-'));
@@ -55,6 +55,7 @@ beforeAll(async () => {
     ['hunt-1', ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '4', '--ops', '60', '--seed', '5', '--shard', '1/2', '--quiet', '--json', '--out', '.'], 0],
     ['hunt-2', ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '4', '--ops', '60', '--seed', '5', '--shard', '2/2', '--quiet', '--json', '--out', '.'], 0],
     ['hunt-merged', ['merge', 'hunt-1.json', 'hunt-2.json', '--quiet', '--report', 'hunt-merged.json', '--junit', 'hunt-merged.xml'], 0],
+    ['scale', ['scale', '--modes', 'vma-lock,final', '--cpus', '1,2', '--ops', '3000', '--seed', '1', '--quiet', '--report', 'scale.json'], 0],
     ['page', ['report', 'compare.json', 'soak.json', 'run.json', '--junit', 'page.xml', '--html', 'page.html'], 0],
   ];
   for (const [name, args, want, env] of jobs) {
@@ -96,7 +97,7 @@ describe('the shipped schema', () => {
       const r = cfValidator.validate(doc);
       expect(r.valid, `${f} (@cfworker/json-schema): ${JSON.stringify(r.errors.slice(0, 5), null, 1)}`).toBe(true);
     }
-    expect([...kinds].sort()).toEqual(['compare', 'compare merged', 'hunt', 'hunt merged', 'hunt shard', 'run', 'run merged seeds', 'run shard seeds', 'soak', 'soak merged', 'soak shard']);
+    expect([...kinds].sort()).toEqual(['compare', 'compare merged', 'hunt', 'hunt merged', 'hunt shard', 'run', 'run merged seeds', 'run shard seeds', 'scale', 'soak', 'soak merged', 'soak shard']);
   });
 
   it('both validators reject what the schema forbids (an unknown kind, a hunt without its command, a run whose command has no seed)', () => {
@@ -105,6 +106,8 @@ describe('the shipped schema', () => {
       { ...json('hunt.json'), command: 'run' },
       { ...json('run.json'), command: 'pmdtorture run --mode final' },
       { ...json('seeds-merged.json'), widened: { 'walk-pud': -1 } },
+      { ...json('scale.json'), config: { ...json('scale.json')['config'], cpus: [1, 1] } },
+      { ...json('run.json'), opLatency: { fault: { count: 1, p50Us: -1, p99Us: 1, hist: [1] } } },
     ];
     for (const d of bad) {
       expect(ajvValidate(d)).toBe(false);

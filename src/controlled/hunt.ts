@@ -1,9 +1,11 @@
 /**
  * hunt(): many short controlled executions with seeds derived from the hunt's, until the first
- * violation, whose replay file it writes; PCT's k calibrated once per hunt so a shard runs
- * exactly its iterations of the unsharded hunt.
+ * violation, whose replay file it writes; PCT's k calibrated once per hunt (at its first PCT
+ * iteration) so a shard runs exactly its iterations of the unsharded hunt. With `portfolio`,
+ * each iteration's strategy comes from src/sched/portfolio.ts.
  */
 import { deriveSeed } from '../shared-mem/prng.js';
+import { portfolioStrategy, type FoundBy } from '../sched/portfolio.js';
 import { ControlledPool, runControlled, validateControlled, type ControlledConfig, type ControlledResult, type ControlledStatus } from './run.js';
 import { replayFileOf, writeReplayFile } from './replay-file.js';
 
@@ -23,6 +25,8 @@ export interface HuntConfig extends ControlledConfig {
   fixedPctSteps?: boolean | undefined;
   /** Stops the hunt (SIGINT): the current execution is aborted and the result says interrupted. */
   signal?: AbortSignal | undefined;
+  /** Run the scheduler portfolio (src/sched/portfolio.ts): iteration i's strategy from (seed, i); sched/pctDepth are then per iteration. */
+  portfolio?: boolean | undefined;
   onIteration?: ((i: number, r: ControlledResult) => void) | undefined;
 }
 
@@ -39,11 +43,13 @@ export interface HuntResult {
   totalSteps: number;
   /** Runs that ended in something other than ok/violations (deadlock, crash, step-limit). */
   anomalies: Array<{ iteration: number; seed: number; status: ControlledStatus; errors: string[] }>;
+  /** The strategy and settings of the failing iteration. */
+  foundBy?: FoundBy | undefined;
 }
 
 /** A hunt's configuration of one execution (the hunt-only fields dropped). */
 function iterationConfig(cfg: HuntConfig, seed: number, pctSteps: number): ControlledConfig {
-  const { iterations: _i, items: _t, outDir: _o, onIteration: _n, fixedPctSteps: _f, signal: _s, ...run } = cfg;
+  const { iterations: _i, items: _t, outDir: _o, onIteration: _n, fixedPctSteps: _f, signal: _s, portfolio: _p, ...run } = cfg;
   return { ...run, seed, pctSteps };
 }
 
@@ -74,21 +80,27 @@ export async function hunt(cfg: HuntConfig, pool?: ControlledPool): Promise<Hunt
   const anomalies: HuntResult['anomalies'] = [];
   const items = cfg.items ?? Array.from({ length: cfg.iterations }, (_, i) => i);
   try {
-    let k = cfg.sched === 'pct' && cfg.fixedPctSteps === undefined && items.length > 0 ? await calibratePctSteps(cfg, p) : cfg.pctSteps;
+    // PCT's k, calibrated at the first PCT iteration (a portfolio's random iterations need none,
+    // and run with the configured estimate, which they ignore): the same k whatever ran before.
+    let k = cfg.fixedPctSteps === undefined ? undefined : cfg.pctSteps;
     const interrupted = (n: number): HuntResult => ({ found: false, interrupted: true, iterations: n, elapsedMs: performance.now() - t0, totalSteps: total, anomalies });
     for (let n = 0; n < items.length; n++) {
       if (cfg.signal?.aborted) return interrupted(n);
       // Iteration i's execution depends on (seed, i) alone (and, with fixedPctSteps false, on k).
       const i = items[n]!;
       const seed = deriveSeed(cfg.seed, i);
-      const r = await runControlled(iterationConfig(cfg, seed, k), { pool: p, signal: cfg.signal });
+      const strategy = cfg.portfolio ? portfolioStrategy(cfg.seed, i) : { sched: cfg.sched, pctDepth: cfg.pctDepth };
+      if (strategy.sched === 'pct') k ??= await calibratePctSteps(cfg, p);
+      const r = await runControlled({ ...iterationConfig(cfg, seed, strategy.sched === 'pct' ? k! : cfg.pctSteps), ...strategy }, { pool: p, signal: cfg.signal });
       if (r.status === 'interrupted') return interrupted(n);
       total += r.steps;
       cfg.onIteration?.(i, r);
-      if (cfg.fixedPctSteps === false && r.status === 'ok') k = Math.max(k, r.steps);
+      if (cfg.fixedPctSteps === false && r.status === 'ok') k = Math.max(k ?? cfg.pctSteps, r.steps);
       if (r.status === 'violations' && r.violation) {
-        const path = cfg.outDir !== undefined ? writeReplayFile(cfg.outDir, replayFileOf(r)) : undefined;
-        return { found: true, interrupted: false, iterations: n + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
+        const c = r.config;
+        const foundBy: FoundBy = { hunt: cfg.portfolio ? 'portfolio' : c.sched, sched: c.sched, ...(c.sched === 'pct' ? { pctDepth: c.pctDepth, pctSteps: c.pctSteps } : {}), iteration: i };
+        const path = cfg.outDir !== undefined ? writeReplayFile(cfg.outDir, { ...replayFileOf(r), foundBy }) : undefined;
+        return { found: true, interrupted: false, iterations: n + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies, foundBy };
       }
       if (r.status !== 'ok') anomalies.push({ iteration: i, seed, status: r.status, errors: r.errors });
       if (r.status === 'deadlock' || r.status === 'crashed') {

@@ -34,6 +34,7 @@ import { Ctl } from '../shared-mem/ctl.js';
 import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
 import { cpuSnapshot } from '../locks/cpu-snapshot.js';
+import { readOpLatency } from '../workers/hugetlb/op-latency.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
 import '../workers/hugetlb/kernel.js';
@@ -78,6 +79,8 @@ export interface RunConfig {
   plantInvariant?: boolean | undefined;
   /** Time series to sample into (a soak passes one across its rounds); default: a new one. */
   timeline?: Timeline | undefined;
+  /** Per-op-kind latency histograms: 1 op in this many timed (default OP_LATENCY_EVERY; 0 = off, only to measure their cost: bench/op-latency.ts). */
+  opLatencyEvery?: number | undefined;
 }
 
 /**
@@ -194,6 +197,8 @@ export interface RunResult {
   refHold?: RefHoldStats | undefined;
   /** With widening: delays taken at every named point (zeros included: a widened point that never waited shows, and so would an unnamed one that did). */
   widened?: Record<string, number> | undefined;
+  /** Latency histogram per op kind (log2 ns, summed over CPUs); absent with opLatency off. */
+  opLatency?: Record<string, number[]> | undefined;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -316,6 +321,7 @@ function cpuTasks(run: StressRun): CpuTask[] {
     stopAtSites: cfg.stopAtSites,
     plant: cfg.plant,
     startEpochMs: run.startEpochMs,
+    opLatencyEvery: cfg.opLatencyEvery,
     // Workers of a caller's pool ran earlier runs: each drops their arenas before this one.
     ...(run.ownPool ? {} : { collect: true }),
   }));
@@ -500,6 +506,7 @@ function collectResult(run: StressRun): RunResult {
     timeline,
     refHold: readRefHold(arena),
     ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
+    ...(cfg.opLatencyEvery !== 0 ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { DesignJson, ToolInfo } from './report-json.js';
 import type { ShardJson } from '../engine/shard.js';
+import type { FoundBy } from '../sched/portfolio.js';
 
 export interface HuntReport {
   schemaVersion: number;
@@ -24,6 +25,8 @@ export interface HuntReport {
   seed: number;
   sched: string;
   pctDepth: number;
+  /** The strategy and settings that found the violation (null when none was found; absent in older reports). */
+  foundBy?: FoundBy | null;
   yields: unknown;
   found: boolean;
   iterationsRun: number;

@@ -11,6 +11,8 @@ import type { CompareReport, RunReport } from './report-json.js';
 import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import { reportsTitle } from './report-title.js';
+import { scaleSuite } from './scale-junit.js';
+import { foundByText } from '../sched/portfolio.js';
 
 function x(s: unknown): string {
   // XML 1.0 forbids most control characters even escaped; drop them.
@@ -19,7 +21,7 @@ function x(s: unknown): string {
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-interface Case {
+export interface Case {
   classname: string;
   name: string;
   timeS: number;
@@ -29,7 +31,7 @@ interface Case {
   out?: string;
 }
 
-interface Suite {
+export interface Suite {
   name: string;
   timestamp: string;
   timeS: number;
@@ -106,6 +108,7 @@ function huntSuite(h: HuntReport): Suite {
   };
   if (h.rerun) c.properties.push(['command', h.rerun]);
   if (h.shard) c.properties.push(['shard', `${h.shard.index}/${h.shard.count}`]);
+  if (h.foundBy) c.properties.push(['foundBy', foundByText(h.foundBy)]);
   const v = h.violation;
   if (h.found && v) {
     const replay = h.replayFile ? `pmdtorture replay ${h.replayFile} --shrink` : '';
@@ -123,6 +126,7 @@ function huntSuite(h: HuntReport): Suite {
 function suiteOf(d: AnyReport): Suite {
   if (d.kind === 'compare') return compareSuite(d);
   if (d.kind === 'hunt') return huntSuite(d);
+  if (d.kind === 'scale') return scaleSuite(d, (r) => runCase(r, 'safe', 'scale'));
   return runSuite(d);
 }
 

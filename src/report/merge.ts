@@ -13,6 +13,7 @@ import type { HuntReport } from './hunt-report.js';
 import type { AnyReport } from './html/render.js';
 import type { LockStatRow } from '../locks/lockstat.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from './stats-merge.js';
+import { addOpLatency } from './op-latency.js';
 import { addHist } from './hist.js';
 import type { ShardJson } from '../engine/shard.js';
 import { exitCodeFor } from '../engine/exit.js';
@@ -132,6 +133,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.invariants.errors.push(...d.invariants.errors.map((e) => `${file}: ${e}`));
     out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
     if (out.stalls.length === 0) out.stalls = d.stalls;
+    if (d.opLatency) out.opLatency = addOpLatency(out.opLatency, d.opLatency)!;
     if (d.refHold) {
       if (out.refHold) {
         addHist(out.refHold.hist, d.refHold.hist);
@@ -238,6 +240,7 @@ export function mergeReports(inputs: readonly MergeInput[]): AnyReport {
   const versions = new Set(inputs.map((i) => `${i.doc.tool.version}/schema ${i.doc.schemaVersion}`));
   if (versions.size > 1) throw new MergeError(`reports from different versions (${[...versions].join(', ')}): re-run the shards with one version`);
   const kind = inputs[0]!.doc.kind;
+  if (kind === 'scale') throw new MergeError('scale reports are not sharded; merge takes shards of soak, hunt or run --seeds');
   if (kind === 'compare') {
     checkSame(inputs, (d) => {
       const c = d as CompareReport;

@@ -27,7 +27,7 @@ export function readReportFile(flag: string, file: string): AnyReport {
   }
   const kind = (doc as { kind?: unknown } | null)?.kind;
   const tool = (doc as { tool?: { name?: unknown } } | null)?.tool;
-  if (!(kind === 'run' || kind === 'soak' || kind === 'compare') || tool?.name !== 'pmdtorture') {
+  if (!(kind === 'run' || kind === 'soak' || kind === 'compare' || kind === 'scale') || tool?.name !== 'pmdtorture') {
     throw new UsageError(flag, `'${file}' is not a pmdtorture report (accepted: a JSON report of run, soak, compare, hunt or merge)`);
   }
   return doc as AnyReport;

@@ -22,6 +22,7 @@ import type { InvariantResult } from '../workers/hugetlb/invariants.js';
 import type { RefHoldStats } from '../workers/hugetlb/refhold.js';
 import type { TimelineJson } from '../engine/timeline.js';
 import type { ShardJson } from '../engine/shard.js';
+import { latencyTable, opLatencyJson, type LatencyTable, type OpLatencyJson } from './op-latency.js';
 
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
 export const SCHEMA_VERSION = 1;
@@ -145,6 +146,8 @@ export interface RunReport {
   refHold?: RefHoldStats;
   /** With widening: the delays taken at every named point (zeros included). */
   widened?: Record<string, number>;
+  /** Latency per op kind: p50/p99 µs from log2 ns histograms summed over CPUs (and rounds, shards). */
+  opLatency?: OpLatencyJson;
   /** The shard this report covers (--shard / JOB_COMPLETION_INDEX). */
   shard?: ShardJson;
   /** `run --seeds`: the seeds run, in order. */
@@ -302,6 +305,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     ...(r.timeline ? { timeline: r.timeline.toJSON() } : {}),
     ...(r.refHold ? { refHold: r.refHold } : {}),
     ...(r.widened ? { widened: r.widened } : {}),
+    ...(r.opLatency ? { opLatency: opLatencyJson(r.opLatency) } : {}),
   };
 }
 
@@ -325,6 +329,8 @@ export interface CompareTable {
   violations: Record<string, { count: number; expected: Expected; status: RunStatus; byKind: Record<string, number> }>;
   /** Per lock class and side; a mode that never took the lock has no cell. Times in µs. */
   locks: Array<{ name: string; side: 'read' | 'write'; perMode: Record<string, CompareLockCell> }>;
+  /** Latency p50/p99 µs per op kind, per mode. */
+  latency?: LatencyTable;
 }
 
 export interface CompareReport {
@@ -368,5 +374,6 @@ export function compareTable(runs: readonly RunReport[]): CompareTable {
     totalOpsPerSecond: Object.fromEntries(runs.map((r) => [r.config.mode, r.ops.perSecond])),
     violations: Object.fromEntries(runs.map((r) => [r.config.mode, { count: r.violations.count, expected: r.expected, status: r.status, byKind: r.violations.byKind }])),
     locks,
+    ...(latencyTable(runs) ? { latency: latencyTable(runs)! } : {}),
   };
 }

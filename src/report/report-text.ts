@@ -16,6 +16,7 @@ import { describeRole } from '../workers/hugetlb/roles.js';
 import type { StallReport } from '../engine/engine.js';
 import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
 import { plain, type Paint } from './color.js';
+import { latencyCells, latencyHeads, latencyRows } from './op-latency.js';
 
 /** Violations printed in full in the human report. */
 export const SPLATS_IN_FULL = 3;
@@ -36,7 +37,7 @@ const fix = (n: number, d = 2): string => n.toFixed(d);
 /** A total per event, 0 with no events. */
 const perOp = (total: number, n: number): number => (n === 0 ? 0 : total / n);
 
-function table(head: string[], rows: string[][], alignLeft = 1): string[] {
+export function table(head: string[], rows: string[][], alignLeft = 1): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string => r.map((c, i) => (i < alignLeft ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
@@ -237,8 +238,8 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   out.push(`ops: ${opsText(r)}; per CPU ${perCpuText(r.ops.perCpu)}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
   out.push('');
 
-  const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0)]);
-  if (opRows.length) out.push('operations:', ...table(['op', 'count', 'ops/s', 'failed'], opRows).map((l) => `  ${l}`), '');
+  const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0), ...latencyCells(r.opLatency, k)]);
+  if (opRows.length) out.push('operations:', ...table(['op', 'count', 'ops/s', 'failed', ...latencyHeads(r.opLatency)], opRows).map((l) => `  ${l}`), '');
 
   const sites = Object.keys(r.outcomes);
   if (sites.length) {
@@ -336,6 +337,7 @@ export function formatCompare(rep: CompareReport, p: Paint = plain): string {
   const opRows = Object.keys(t.opsPerSecond).map((op) => [op, ...modes.map((m) => int(t.opsPerSecond[op]![m] ?? 0))]);
   opRows.push(['total', ...modes.map((m) => int(t.totalOpsPerSecond[m] ?? 0))]);
   out.push('ops/s per op kind:', ...table(['op', ...modes], opRows).map((l) => `  ${l}`), '');
+  if (t.latency) out.push('latency per op kind, p50 / p99 µs:', ...table(['op', ...modes], latencyRows(t.latency, modes)).map((l) => `  ${l}`), '');
   const vRows = [
     ['violations', ...modes.map((m) => int(t.violations[m]!.count))],
     ['expected', ...modes.map((m) => t.violations[m]!.expected)],

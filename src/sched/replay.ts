@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { STRATEGY_NAMES, isStrategy, type StrategyName } from './registry.js';
+import type { FoundBy } from './portfolio.js';
 import type { ViolationRecord } from '../workers/hugetlb/violations.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -105,6 +106,8 @@ export interface ReplayFile {
   shrunk?: boolean | undefined;
   /** The design file's mode (its design-file format) when config.mode is not built in: replays without the file. */
   design?: Record<string, unknown> | undefined;
+  /** Informational: the hunt strategy and settings that found it (portfolio.ts). */
+  foundBy?: FoundBy | undefined;
 }
 
 export class ReplayFileError extends Error {
@@ -135,7 +138,7 @@ const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInt
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const CONFIG_KEYS = ['scenario', 'mode', 'cpus', 'seed', 'ops', 'opsPerCpu', 'skipOps', 'sched', 'pctDepth', 'pctSteps', 'maxSteps', 'yields', 'arena', 'stopAtSites'];
-const FILE_KEYS = ['version', 'toolVersion', 'config', 'seed', 'steps', 'violation', 'traceHash', 'totalSteps', 'shrunk', 'design'];
+const FILE_KEYS = ['version', 'toolVersion', 'config', 'seed', 'steps', 'violation', 'traceHash', 'totalSteps', 'shrunk', 'design', 'foundBy'];
 
 /**
  * Validate parsed JSON as a replay file: every field's type and range, names against `known`,
@@ -192,6 +195,7 @@ export function validateReplay(x: unknown, known: ReplayKnown, where = 'replay f
       }
     });
   }
+  if (o.foundBy !== undefined && !(isObject(o.foundBy) && typeof o.foundBy.hunt === 'string' && o.foundBy.sched === cfg.sched && isInt(o.foundBy.iteration) && o.foundBy.iteration >= 0)) bad('foundBy must name the hunt (hunt), the strategy that found it (sched, as config.sched) and its iteration');
   if (!isStrategy(cfg.sched)) bad(`config.sched must be ${STRATEGY_NAMES.join(' or ')}, not ${JSON.stringify(cfg.sched)}`);
   intIn(cfg.pctDepth, 'config.pctDepth', 1, L.pctDepth);
   intIn(cfg.pctSteps, 'config.pctSteps', 1, L.steps);

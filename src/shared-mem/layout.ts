@@ -76,6 +76,8 @@ export const FILE_WORDS = 2 * LINE_WORDS;
 export const FOLIO_WORDS = LINE_WORDS;
 /** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
 export const COUNTER_WORDS = 576;
+/** Per-CPU per-op-kind latency histograms: 32 op kinds × 32 log2 buckets (workers/hugetlb/op-latency.ts). */
+export const OP_LATENCY_WORDS = 32 * 32;
 
 /** Region names in layout order. */
 export const REGIONS = [
@@ -98,6 +100,7 @@ export const REGIONS = [
   'violations',
   'counters', // per-CPU op counters (a line each) + global counters
   'scratch', // tests and torture tasks: free-form words
+  'opLatency', // per-CPU latency histogram per op kind
 ] as const;
 export type RegionName = (typeof REGIONS)[number];
 
@@ -133,6 +136,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
       return LINE_WORDS + c.violationSlots * (VIOLATION_WORDS + c.cpus * 32 * TRACE_EVENT_WORDS);
     case 'counters': return c.cpus * COUNTER_WORDS + 4 * LINE_WORDS;
     case 'scratch': return 64 * LINE_WORDS + c.cpus * LINE_WORDS;
+    case 'opLatency': return c.cpus * OP_LATENCY_WORDS;
   }
 }
 

@@ -11,12 +11,12 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES } from '../args.js';
 import { Session } from '../session.js';
-import { buildRunReport, compareTable, SCHEMA_VERSION, toolInfo, worstStatus, type CompareReport, type RunReport } from '../../src/report/report-json.js';
+import { buildRunReport, compareTable, type CompareReport, type RunReport } from '../../src/report/report-json.js';
 import { formatCompare, int } from '../../src/report/report-text.js';
-import type { RunStatus } from '../../src/engine/engine.js';
-import { outputOptions, resolveOutputs, writeOutputs } from '../options/output.js';
-import { EXIT, exitCodeFor } from '../../src/engine/exit.js';
+import { outputOptions, resolveOutputs } from '../options/output.js';
+import { EXIT } from '../../src/engine/exit.js';
 import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
+import { deliverMultiRun, multiRunHead } from '../multi-run.js';
 
 export const COMPARE_DEFAULTS: StressDefaults = { stopOnViolation: false, durationMs: 0, statIntervalMs: 1000 };
 export const COMPARE_DEFAULT_OPS = 100_000;
@@ -71,29 +71,8 @@ export async function compareMain(a: Raw): Promise<number> {
       runs.push(report);
       if (!args.quiet) s.note(`  ${mode.padEnd(10)} ${result.status.padEnd(11)} ${int(result.ops)} ops, ${int(report.ops.perSecond)} ops/s, ${int(result.violationCount)} violations (truth table: ${report.expected})`);
     }
-    const statuses: RunStatus[] = runs.map((r) => r.status === 'violations' ? (r.expected === 'safe' ? 'violations' : 'ok') : r.status);
-    if (s.interrupted) statuses.push('interrupted');
-    const status = worstStatus(statuses);
-    const doc: CompareReport = {
-      schemaVersion: SCHEMA_VERSION,
-      kind: 'compare',
-      tool: toolInfo(),
-      command,
-      seed: args.base.seed,
-      seedRandom: args.seedRandom,
-      status,
-      exitCode: exitCodeFor(status),
-      timing: { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs: Math.round(performance.now() - t0) },
-      table: compareTable(runs),
-      runs,
-    };
-    s.events.write({ type: 'end', t: new Date().toISOString(), status, exitCode: doc.exitCode, ops: runs.reduce((x, r) => x + r.ops.total, 0), violations: runs.reduce((x, r) => x + r.violations.count, 0), elapsedMs: doc.timing.elapsedMs });
-    s.writeReport(doc);
-    s.printJson(doc);
-    writeOutputs(outputs, [doc]);
-    const text = formatCompare(doc, args.quiet ? s.errPaint : s.humanPaint);
-    if (args.quiet) s.note(text);
-    else s.say(text);
+    const doc: CompareReport = { ...multiRunHead(runs, s, args, command, startedAt, t0), kind: 'compare', table: compareTable(runs), runs };
+    deliverMultiRun(s, outputs, doc, runs, (quiet) => formatCompare(doc, quiet ? s.errPaint : s.humanPaint));
     return runs.length === 0 && s.interrupted ? EXIT.interrupted : doc.exitCode;
   } finally {
     s.close();

@@ -23,16 +23,23 @@ import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../
 import { hunt, type HuntResult } from '../../src/controlled/hunt.js';
 import { formatInterleaving } from '../../src/controlled/interleaving.js';
 import { parseShard, shardOptions } from '../options/shard.js';
+import { CONTROLLED_DEFAULTS } from '../../src/controlled/run.js';
+import { PCT_DEPTHS, foundByText } from '../../src/sched/portfolio.js';
+import { STRATEGY_NAMES } from '../../src/sched/registry.js';
+
+/** The portfolio in a few words (help and header). */
+const PORTFOLIO_TEXT = `random 3 iterations in 4, pct the 4th with depth ${PCT_DEPTHS.join('/')} drawn per iteration`;
 
 type Raw = Record<string, unknown>;
 
-export const HUNT_DEFAULTS = { scenario: 'mixed', mode: 'none', cpus: 2, ops: 200, iterations: 1000, sched: 'pct', out: '.' } as const;
+export const HUNT_DEFAULTS = { scenario: 'mixed', mode: 'none', cpus: 2, ops: 200, iterations: 1000, sched: 'portfolio', out: '.' } as const;
 
 export const huntCommand: CommandModule<object, Raw> = {
   command: 'hunt',
   describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
   builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(schedOptions(modeOption(y, HUNT_DEFAULTS.mode), HUNT_DEFAULTS.sched), 'iteration'))
+    outputOptions(shardOptions(schedOptions(modeOption(y, HUNT_DEFAULTS.mode), 'pct'), 'iteration'))
+      .option('sched', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.sched, describe: `scheduling: portfolio (${PORTFOLIO_TEXT}) | ${STRATEGY_NAMES.join(' | ')} (one CPU at a time, a seeded scheduler picks at every yield point; replayable)` })
       .option('scenario', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
       .option('cpus', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.cpus), describe: 'CPUs (worker threads) per execution' })
       .option('ops', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.ops), describe: 'operations per iteration, split evenly over the CPUs' })
@@ -44,7 +51,7 @@ export const huntCommand: CommandModule<object, Raw> = {
       .option('report', { type: 'string', requiresArg: true, describe: 'write the JSON report (what --json prints) to FILE' })
       .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
       .example('$0 hunt --scenario follow-page --mode none --iterations 500 --seed 1', 'find the follow_page race and write a replay file')
-      .example('$0 replay ./pmdtorture-follow-page-none-pct-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>,
+      .example('$0 replay ./pmdtorture-follow-page-none-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>,
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await huntMain(argv);
   },
@@ -57,8 +64,14 @@ export async function huntMain(a: Raw): Promise<number> {
   const ops = parseInteger('--ops', a['ops'] ?? HUNT_DEFAULTS.ops, 1, 10_000_000, 'an operation count');
   const iterations = parseInteger('--iterations', a['iterations'] ?? HUNT_DEFAULTS.iterations, 1, 100_000_000, 'an iteration count');
   const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
-  const sa = resolveSched({ ...a, sched: a['sched'] ?? HUNT_DEFAULTS.sched });
-  if (sa.sched === 'parallel') throw new UsageError('--sched', "hunt needs a controlled scheduler (accepted: random, pct)");
+  const HUNT_SCHEDS = ['portfolio', ...STRATEGY_NAMES];
+  if (a['sched'] === 'parallel') throw new UsageError('--sched', `hunt needs a controlled scheduler (accepted: ${HUNT_SCHEDS.join(', ')})`);
+  const portfolio = parseChoice('--sched', a['sched'] ?? HUNT_DEFAULTS.sched, HUNT_SCHEDS) === 'portfolio';
+  if (portfolio && a['pct-depth'] !== undefined && a['pct-depth'] !== String(CONTROLLED_DEFAULTS.pctDepth)) throw new UsageError('--pct-depth', `only applies to --sched pct (the portfolio draws PCT depths ${PCT_DEPTHS.join(', ')})`);
+  // The portfolio's PCT iterations calibrate k as a pct hunt does.
+  const sa = resolveSched({ ...a, sched: portfolio ? 'pct' : a['sched'] });
+  if (sa.sched === 'parallel') throw new UsageError('--sched', `hunt needs a controlled scheduler (accepted: ${HUNT_SCHEDS.join(', ')})`);
+  const schedName = portfolio ? 'portfolio' : sa.sched;
   const json = a['json'] === true;
   const shard = parseShard(a['shard']);
   // Every output is opened before the hunt starts (out-file.ts): one that cannot be is refused now.
@@ -70,7 +83,7 @@ export async function huntMain(a: Raw): Promise<number> {
   const say = (s: string): void => {
     if (!quiet) (json ? process.stderr : process.stdout).write(s + '\n');
   };
-  say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${sa.sched}${sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
+  say(`pmdtorture hunt: scenario ${scenario}, mode ${mode}, ${cpus} CPUs, --sched ${schedName}${portfolio ? ` (${PORTFOLIO_TEXT})` : sa.sched === 'pct' ? ` --pct-depth ${sa.pctDepth}` : ''}, ${ops} ops × up to ${iterations} iterations, seed ${seed}`);
   const atTarget = a['stop-at-target'] === true;
   const cfg = controlledConfig({ scenario, mode, cpus, seed, ops, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields, ...(atTarget ? { stopAtSites: openTargets(scenario, mode) } : {}) });
   // One loop for sharded and unsharded hunts: iteration i is the same execution in both (PCT's k
@@ -84,13 +97,13 @@ export async function huntMain(a: Raw): Promise<number> {
   });
   let h: HuntResult;
   try {
-    h = await hunt({ ...cfg, iterations, items, signal: stop.signal });
+    h = await hunt({ ...cfg, iterations, items, signal: stop.signal, portfolio });
   } finally {
     release();
   }
   const f = h.failure;
   if (h.found && f?.violation) {
-    const rf = replayFileOf(f);
+    const rf = { ...replayFileOf(f), ...(h.foundBy ? { foundBy: h.foundBy } : {}) };
     h.replayPath = outDir.write(replayFileName(rf), replayFileText(rf));
   }
   // The failing iteration in the unsharded numbering (a shard's k-th iteration is items[k-1]).
@@ -99,7 +112,7 @@ export async function huntMain(a: Raw): Promise<number> {
   let summary: string;
   if (h.found && f?.violation) {
     code = EXIT.violations;
-    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${at} (seed ${f.config.seed}) at step ${f.violation.step}; replay file: ${h.replayPath ?? '-'}`;
+    summary = `FOUND ${f.violation.kind} (${f.violation.site}, op ${f.violation.op}, cpu ${f.violation.cpu}) in iteration ${at} (seed ${f.config.seed}) at step ${f.violation.step}${h.foundBy ? `, found by ${foundByText(h.foundBy)}` : ''}; replay file: ${h.replayPath ?? '-'}`;
     if (!quiet) {
       // The tail of the interleaving: the last moves before the violation.
       const again = await replayFile(replayFileOf(f), { recordEvents: true });
@@ -119,12 +132,12 @@ export async function huntMain(a: Raw): Promise<number> {
   } else {
     summary = `no violation in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
-  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', sa.sched, ...(sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
+  const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', schedName, ...(!portfolio && sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {
       schemaVersion: SCHEMA_VERSION, kind: 'hunt' as const, tool: toolInfo(), rerun, startedAt,
       ...(shard ? { shard: { ...shard, items: (items ?? []).slice(0, Math.min(h.iterations, 10_000)) } } : {}),
       violations: (f?.violations ?? []).slice(0, 4),
-      command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: sa.sched, pctDepth: sa.pctDepth, yields: sa.yields,
+      command: 'hunt', scenario, mode, ...designJsonOf(mode), cpus, ops, iterations, seed, sched: schedName, pctDepth: sa.pctDepth, yields: sa.yields, foundBy: h.foundBy ?? null,
       found: h.found, iterationsRun: h.iterations, replayFile: h.replayPath ?? null, violation: f?.violation ?? null,
       failingSeed: f?.config.seed ?? null, status: f?.status ?? (h.interrupted ? 'interrupted' : 'ok'), deadlock: f?.deadlock ?? null, totalSteps: h.totalSteps,
       elapsedMs: Math.round(h.elapsedMs), anomalies: h.anomalies, exitCode: code,

@@ -15,6 +15,7 @@ import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRou
 import { int, mb, plural } from '../../src/report/report-text.js';
 import { createStressPool, type LiveStat, type RunResult } from '../../src/engine/engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../../src/report/stats-merge.js';
+import { addOpHists } from '../../src/report/op-latency.js';
 import { Timeline } from '../../src/engine/timeline.js';
 import { deliverRunReport, outputOptions, resolveOutputs } from '../options/output.js';
 import { shardItem, type Shard } from '../../src/engine/shard.js';
@@ -86,6 +87,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       errors: r.errors.map((e) => `round ${round}: ${e}`),
       ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
       ...(r.widened ? { widened: { ...r.widened } } : {}),
+      ...(r.opLatency ? { opLatency: addOpHists({}, r.opLatency) } : {}),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
@@ -115,6 +117,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   };
   acc.errors = [...acc.errors, ...r.errors.map((e) => `round ${round}: ${e}`)].slice(0, MAX_ERRORS_KEPT);
   if (r.stalls.length) acc.stalls = r.stalls;
+  if (r.opLatency) acc.opLatency = addOpHists(acc.opLatency ?? {}, r.opLatency);
   if (r.refHold) {
     if (acc.refHold) {
       addHist(acc.refHold.hist, r.refHold.hist);

@@ -16,8 +16,12 @@ import { esc, PALETTE, sequenceLegend, svgGroupedBars, svgHistogram, svgSequence
 import { violationSequence } from './interleaving.js';
 import type { ViolationRecord } from '../../workers/hugetlb/violations.js';
 import type { LockPoint } from '../../locks/lockstat.js';
+import { latencyCells, latencyHeads, latencyRows } from '../op-latency.js';
+import type { ScaleReport } from '../scale-study.js';
+import { scaleSection } from './scale-section.js';
+import { foundByText } from '../../sched/portfolio.js';
 
-export type AnyReport = RunReport | CompareReport | HuntReport;
+export type AnyReport = RunReport | CompareReport | HuntReport | ScaleReport;
 
 let uplotAssets: { js: string; css: string } | undefined;
 function uplot(): { js: string; css: string } {
@@ -122,7 +126,7 @@ function runSection(p: Page, r: RunReport, at: string, heading: string): void {
   const opNames = Object.keys(r.ops.perOp);
   if (opNames.length) {
     p.add('<h3>Operations</h3>');
-    p.add(table(['op', 'count', 'ops/s', 'failed'], opNames.map((o) => [esc(o), p.v(k(`ops.perOp.${o}`), r.ops.perOp[o]), p.v(k(`ops.perOpPerSecond.${o}`), r.ops.perOpPerSecond[o]), (r.ops.failed[o] !== undefined ? p.v(k(`ops.failed.${o}`), r.ops.failed[o]) : '0')])));
+    p.add(table(['op', 'count', 'ops/s', 'failed', ...latencyHeads(r.opLatency)], opNames.map((o) => [esc(o), p.v(k(`ops.perOp.${o}`), r.ops.perOp[o]), p.v(k(`ops.perOpPerSecond.${o}`), r.ops.perOpPerSecond[o]), (r.ops.failed[o] !== undefined ? p.v(k(`ops.failed.${o}`), r.ops.failed[o]) : '0'), ...latencyCells(r.opLatency, o)])));
   }
 
   // Violations.
@@ -181,6 +185,7 @@ function compareSection(p: Page, d: CompareReport): void {
   p.add(table(['mode', 'truth table', 'status', 'ops/s', 'violations'], t.modes.map((m, i) => [esc(m), esc(t.violations[m]?.expected ?? ''), badge(t.violations[m]?.status ?? ''), p.v(`table.totalOpsPerSecond.${m}`, t.totalOpsPerSecond[m]), p.v(`runs.${i}.violations.count`, t.violations[m]?.count)])));
   const ops = Object.keys(t.opsPerSecond);
   p.add(svgGroupedBars({ title: 'ops/s per op kind', labels: ops, series: t.modes.map((m) => ({ name: m, values: ops.map((o) => t.opsPerSecond[o]?.[m] ?? 0) })), yLabel: 'ops/s', chart: 'compare-ops' }));
+  if (t.latency) p.add('<h3>Latency per op kind, p50 / p99 µs</h3>' + table(['op', ...t.modes.map(esc)], latencyRows(t.latency, t.modes).map((row) => row.map(esc))));
   const locks = t.locks.filter((l) => Object.values(l.perMode).some((c) => c.acquisitions > 0));
   const names = locks.map((l) => `${l.name}${l.side === 'read' ? ' (R)' : ''}`);
   p.add(svgGroupedBars({ title: 'contentions per lock class', labels: names, series: t.modes.map((m) => ({ name: m, values: locks.map((l) => l.perMode[m]?.contentions ?? 0) })), yLabel: 'contentions', chart: 'compare-contentions' }));
@@ -209,6 +214,7 @@ function huntSection(p: Page, h: HuntReport): void {
     ['found', h.found ? '<b class="badtxt">yes</b>' : 'no'],
   ];
   if (h.failingSeed !== null) dl.push(['failing seed', p.v('failingSeed', h.failingSeed)]);
+  if (h.foundBy) dl.push(['found by', esc(foundByText(h.foundBy))]);
   if (h.replayFile) dl.push(['replay file', `<code>${esc(h.replayFile)}</code>`]);
   if (h.shard) dl.push(['shard', `${h.shard.index}/${h.shard.count}`]);
   p.add(summary(dl));
@@ -282,6 +288,7 @@ export function renderHtml(items: readonly HtmlInput[], opts: { title?: string }
     if (it.source) p.add(`<p class="note">from <code>${esc(it.source)}</code></p>`);
     if (d.kind === 'compare') compareSection(p, d);
     else if (d.kind === 'hunt') huntSection(p, d);
+    else if (d.kind === 'scale') scaleSection(p, d, table, badge);
     else runSection(p, d, '', `${d.kind}${d.merged ? ' (merged)' : ''}: ${d.config.scenario} under ${d.config.mode}`);
     pages.push(p);
     body.push(`<article data-doc="${i}" data-kind="${esc(d.kind)}">${p.html()}</article>`);

@@ -24,6 +24,7 @@ import { opVmaSplit } from './split.js';
 import { opFork } from './fork.js';
 import { opRmapUnshare } from './rmap-unshare.js';
 import { opGupFast } from './gup-fast.js';
+import { OpLatencyClock } from './op-latency.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
 
 /** Faults planted on purpose to prove the engine's crash and stall handling. */
@@ -59,6 +60,8 @@ export interface CpuTask {
   skip?: readonly number[] | undefined;
   /** Run a full GC in the worker before starting (a reused worker: the previous runs' arenas are garbage). */
   collect?: boolean | undefined;
+  /** Time 1 operation in this many into the per-op-kind latency histograms (op-latency.ts); 0 = off; default OP_LATENCY_EVERY. */
+  opLatencyEvery?: number | undefined;
 }
 
 export interface CpuResult {
@@ -93,6 +96,7 @@ export function runCpu(task: CpuTask): CpuResult {
     cpu.setState(state);
     k.irq.offline();
   };
+  const lat = task.opLatencyEvery === 0 ? undefined : new OpLatencyClock(arena, task.cpu, task.opLatencyEvery);
   const skip = task.skip !== undefined && task.skip.length > 0 ? new Set(task.skip) : undefined;
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
@@ -117,7 +121,9 @@ export function runCpu(task: CpuTask): CpuResult {
       cpu.setField(CpuField.CUR_OP, op + 1);
       cpu.emit(TraceEv.opStart, op, vma);
       if (task.plant !== undefined && task.cpu === 0 && done === 100) plant(cpu, k, task.plant);
+      lat?.start();
       runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, sc.forkParent);
+      lat?.stop(op);
       cpu.emit(TraceEv.opEnd, op, 0);
       cpu.setField(CpuField.CUR_OP, 0);
       k.count(C.OPS + op);
