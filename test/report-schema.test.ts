@@ -42,7 +42,7 @@ beforeAll(async () => {
     ['seeds-1', ['run', '--seeds', '1-4', '--shard', '1/2', '--ops', '4000', ...two, '--report', 'seeds-1.json'], 0],
     ['seeds-2', ['run', '--seeds', '1-4', '--shard', '2/2', '--ops', '4000', ...two, '--quiet', '--report', 'seeds-2.json'], 0],
     ['seeds-merged', ['merge', 'seeds-1.json', 'seeds-2.json', '--report', 'seeds-merged.json', '--junit', 'seeds-merged.xml'], 0],
-    ['soak', ['soak', '--mode', 'walker-rcu', '--duration', '2s', '--round', '1s', '--stat-interval', '300ms', '--seed', '2', ...two, '--report', 'soak.json', '--junit', 'soak.xml'], 0],
+    ['soak', ['soak', '--scenario', 'follow-page', '--mode', 'walker-rcu', '--duration', '2s', '--round', '1s', '--stat-interval', '300ms', '--seed', '2', ...two, '--report', 'soak.json', '--junit', 'soak.xml'], 0],
     // A planted invariant failure in round 1, the second (the first round's check passes); the
     // failed check stops the soak as a violation would (--stop-on-violation), whatever the load.
     ['soak-bad', ['soak', '--mode', 'final', '--duration', '10m', '--round', '300ms', '--stop-on-violation', '--seed', '2', ...two, '--report', 'soak-bad.json', '--junit', 'soak-bad.xml'], 1, { PMDTORTURE_TEST_PLANT_INVARIANT_ROUND: '1' }],
@@ -244,7 +244,7 @@ describe('JUnit', () => {
     const page = (await parseJunit(readFileSync(join(dir, 'page.xml'), 'utf8'))) as TestSuites;
     expect(page.name).toBe('pmdtorture compare, soak and run (3 reports)');
     expect(readFileSync(join(dir, 'page.html'), 'utf8')).toContain('<title>pmdtorture compare, soak and run (3 reports)</title>');
-    expect(page.testsuite!.map((s) => s.testcase![0]!.classname)).toEqual(['pmdtorture.compare.mixed', 'pmdtorture.soak.mixed', 'pmdtorture.run.follow-page']);
+    expect(page.testsuite!.map((s) => s.testcase![0]!.classname)).toEqual(['pmdtorture.compare.mixed', 'pmdtorture.soak.follow-page', 'pmdtorture.run.follow-page']);
     expect(((await parseJunit(readFileSync(join(dir, 'hunt-merged.xml'), 'utf8'))) as TestSuites).testsuite![0]!.name).toBe('pmdtorture hunt (merged)');
   });
 });
