@@ -21,7 +21,7 @@ import { invariantErrors } from './helpers/invariants.js';
  */
 const LONG = process.env['PMDTORTURE_LONG'] === '1';
 const SAFE_OPS = 1_000_000;
-const SHORT_OPS = 25_000;
+const SHORT_OPS = 15_000;
 const WIDEN = { prob: 0.05, us: 300 };
 
 
