@@ -120,7 +120,7 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
-    `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, owner mm ${v.pageOwner}`,
+    `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, allocated by mm ${v.pageOwner}`,
     ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
       ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which had become ${foreignRole(v.roleHistory, v.mm)}: another process's page table`]
       : []),
