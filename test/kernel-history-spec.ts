@@ -46,11 +46,20 @@ function gupFastRow(): SpecRow {
   };
 }
 
+const FIX_349D = '349d1670008d mm/hugetlb: fix pgtable lock on pmd sharing (6.5: huge_pmd_share populates under mm->page_table_lock)';
+
+/** Fault rows: the vma lock's fix, and from 6.5 one populate lock for huge_pmd_share and pmd_alloc. */
+function populateFixed(fix: string): SpecRow['fixedBy'] {
+  return Object.fromEntries(VERSIONS.filter((v) => v !== '6.2' && v !== '6.2-x86').map((v) => [v, `${FIX_349D}; ${fix}`]));
+}
+
 const R = 'race';
 const S = 'safe';
 
 export const SPEC: Readonly<Record<string, SpecRow>> = {
-  'fault-unshare': walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, VMA_LOCK),
+  // 6.2 populates the PUD entry in huge_pmd_share under the shared page's ptl, pmd_alloc under
+  // mm->page_table_lock: a fault of the same mm replaces the table a fault just shared and walked.
+  'fault-unshare': { cells: { ...walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, VMA_LOCK).cells, '6.2': R, '6.2-x86': R }, fixedBy: populateFixed(VMA_LOCK) },
   'uffd-must-wait': walkerRow({ none: R, 'vma-lock': R, 'walker-rcu': S, 'walker-irq': S }, 'b8da2e466000 mm/hugetlb: make userfaultfd_huge_must_wait() safe to pmd unshare (6.2)'),
   'pmd-share-walk': walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, I_MMAP),
   'follow-page': walkerRow({ none: R, 'vma-lock': R, 'walker-rcu': S, 'walker-irq': S }, '7d049f3a03ea mm/hugetlb: make hugetlb_follow_page_mask() safe to pmd unshare (6.2)'),

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
-import { MODES, SITES, siteSafe, modeByName, type ModeTable } from '../src/workers/hugetlb/modes.js';
+import { MODES, SITES, siteSafe, siteVerdict, modeByName, type ModeTable, type Site } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { SPEC, SPEC_MODES } from './kernel-history-spec.js';
 import { invariantErrors } from './helpers/invariants.js';
@@ -23,7 +23,18 @@ const LONG = process.env['PMDTORTURE_LONG'] === '1';
 const SAFE_OPS = 1_000_000;
 const SHORT_OPS = 15_000;
 const WIDEN = { prob: 0.05, us: 300 };
+/**
+ * 6.2's populate race needs a fault that shares and walks a table while another fault of the same
+ * mm sits between pud_present and pud_populate, and then waits before installing: those two
+ * windows held open (at every point the race is rare: it failed a safe sweep once in ~50 runs).
+ */
+const POPULATE_WIDEN = { prob: 0.05, us: 300, points: ['pmd-alloc:0.5:1000', 'fault-install:0.5:1000'] };
 
+
+/** Forbidden outcomes a run counted at a site (a stale read is allowed where the mode accepts it). */
+function forbiddenAt(r: Awaited<ReturnType<typeof runStress>>, mode: ModeTable, site: string): number {
+  return Object.entries(r.outcomes[site] ?? {}).filter(([oc]) => oc !== 'ok' && !(oc === 'stale-read' && mode.acceptStaleRead)).reduce((n, [, c]) => n + c, 0);
+}
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
@@ -89,12 +100,11 @@ for (const sc of SCENARIOS) {
           // The walkers' scenarios also fault (that is how PMDs get shared), and in `none` the
           // fault races too: the run stops only when a site the scenario is named for races.
           const aimed = sc.targets.filter((s) => !siteSafe(mode, s));
-          const r = await runStress(cfg(sc.name, mode.name, { widen: WIDEN, stopAtSites: aimed }));
+          const populateOnly = aimed.every((s) => siteVerdict(mode, s).steps.at(-1)?.rule === 'populate-lock');
+          const r = await runStress(cfg(sc.name, mode.name, { widen: populateOnly ? POPULATE_WIDEN : WIDEN, stopAtSites: aimed }));
           expect(r.errors).toEqual([]);
           expect(r.violationCount).toBeGreaterThan(0);
-          const forbiddenAt = (s: string): number =>
-            Object.entries(r.outcomes[s] ?? {}).filter(([oc]) => oc !== 'ok' && !(oc === 'stale-read' && mode.acceptStaleRead)).reduce((n, [, c]) => n + c, 0);
-          expect(aimed.map(forbiddenAt).reduce((a, b) => a + b, 0), `forbidden outcomes at ${aimed.join(', ')}`).toBeGreaterThan(0);
+          expect(aimed.map((s) => forbiddenAt(r, mode, s)).reduce((a, b) => a + b, 0), `forbidden outcomes at ${aimed.join(', ')}`).toBeGreaterThan(0);
           // The RFC's own warning: under the walker lock alone, the ptl taken is a stale page's. Only
           // where the walker lock defers the free: elsewhere the first bad lock may be a freed page's
           // (use-after-free), and the run stops there (it once failed so in vma-lock).
@@ -110,11 +120,17 @@ for (const sc of SCENARIOS) {
           expect(new Set(v.trace.map((e) => e.cpu)).size).toBe(2);
         });
       } else {
-        it.runIf(!LONG)(`${mode.name}: zero violations over ${SHORT_OPS} widened operations, invariants hold`, async () => {
+        // Sites the scenario only passes through may be open (6.2's faults: fault-unshare's race).
+        const passing = sitesOf(sc).filter((s) => !siteSafe(mode, s));
+        const quiet = (r: Awaited<ReturnType<typeof runStress>>): void => {
+          if (passing.length === 0) expect(r.violationCount).toBe(0);
+          else for (const site of Object.keys(r.outcomes).filter((x) => !passing.includes(x as Site))) expect(forbiddenAt(r, mode, site), site).toBe(0);
+        };
+        it.runIf(!LONG)(`${mode.name}: zero violations${passing.length ? ` (but at ${passing.join(', ')})` : ''} over ${SHORT_OPS} widened operations, invariants hold`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SHORT_OPS, widen: WIDEN, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.ops).toBe(SHORT_OPS);
-          expect(r.violationCount).toBe(0);
+          quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
           expect(r.model.shares).toBeGreaterThan(0);
           expect(r.model.unshares).toBeGreaterThan(0);
@@ -123,8 +139,7 @@ for (const sc of SCENARIOS) {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SAFE_OPS, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
           expect(r.ops).toBe(SAFE_OPS);
-          expect(r.violations).toEqual([]);
-          expect(r.violationCount).toBe(0);
+          quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
           // The protected windows were really exercised: pages were shared, unshared and freed.
           expect(r.model.shares).toBeGreaterThan(0);
@@ -134,7 +149,7 @@ for (const sc of SCENARIOS) {
         it.runIf(LONG)(`${mode.name}: zero violations with every window widened`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: 20_000, widen: WIDEN, stopOnViolation: false }));
           expect(r.errors).toEqual([]);
-          expect(r.violationCount).toBe(0);
+          quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
         });
       }

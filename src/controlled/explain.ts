@@ -49,6 +49,10 @@ export function stepText(m: ModeTable, site: Site, s: SafetyStep): string {
       return s.ok
         ? `${mark} the split unshares inside __split_vma (hugetlb_split, 081056dc00a2) under the VMA write lock and i_mmap write, the locks a fault needs to re-share: no table is shared again before the bounds change`
         : `${mark} the split unshares before __split_vma takes its locks (split ${m.split}: hugetlb_vm_op_split / may_split): a fault can re-share the table before the bounds change, leaving a shared table under a VMA that no longer covers its PUD (CVE-2025-38084)`;
+    case 'populate-lock':
+      return s.ok
+        ? `${mark} huge_pmd_share and pmd_alloc populate the PUD entry under one lock (populateLock ${m.populateLock}): two faults of one mm cannot both see it empty`
+        : `${mark} huge_pmd_share populates the PUD entry under the shared page's ptl while pmd_alloc uses mm->page_table_lock (populateLock ptl): a fault of the same mm can replace the table this fault just shared and walked, and the entry is installed in a table its mm no longer links (fixed by 349d1670008d, 6.5)`;
     case 'lockless':
       return s.ok
         ? `${mark} it walks with IRQs off and no lock, and both ways a table leaves its mm wait for IRQ-off CPUs: the free (tableFree ${m.tableFree}) and the end of sharing (unshareSync ${m.unshareSync}${m.mmuGather && m.arch === 'x86' ? ', and the x86 TLB-flush IPI before i_mmap_rwsem is released' : ''})`

@@ -105,10 +105,12 @@ export function hugePteAlloc(k: Kernel, vma: number): boolean {
   const mm = s.vmaMm(vma);
   const page = k.allocPmd(mm);
   if (page < 0) return false;
-  k.cpu.point(Pt['pmd-alloc']);
   const ptlAt = s.mm(mm) + Mm.PAGE_TABLE_LOCK;
   k.locks.spinLock(LockClass.page_table_lock, ptlAt);
   const raced = pudRead(k, pudAt) !== 0;
+  // Between pud_present and pud_populate (__pmd_alloc): in 6.2 huge_pmd_share populates under
+  // another lock, and a fault that has just shared and walked the table loses it here.
+  k.cpu.point(Pt['pmd-alloc']);
   if (!raced) {
     pudWrite(k, pudAt, k.pool.pointer(page));
     Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);

@@ -395,7 +395,7 @@ export function modeByName(name: string): ModeTable | undefined {
 
 /** One step of deciding whether a site is safe: the rule looked at and whether it held. */
 export interface SafetyStep {
-  rule: 'split-locks' | 'lockless' | 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
+  rule: 'split-locks' | 'populate-lock' | 'lockless' | 'assert-walk' | 'vma-lock' | 'i-mmap' | 'walker-lock' | 'free-deferred' | 'read-only' | 'stale-read';
   ok: boolean;
 }
 
@@ -423,6 +423,9 @@ export function siteVerdict(mode: ModeTable, site: Site): { safe: boolean; steps
   // bounds (081056dc00a2): before, a fault re-shares between the unshare and the split.
   if (site === 'vma-split') return { safe: decide('split-locks', mode.split === 'hugetlb-split'), steps };
   if (info.lockless === true) return { safe: decide('lockless', locklessSafe(mode)), steps };
+  // A fault's own table can be replaced under it by a concurrent fault of the same mm when
+  // huge_pmd_share and pmd_alloc populate the PUD entry under different locks (6.2; 349d1670008d).
+  if (site === 'fault' && !decide('populate-lock', mode.populateLock !== 'ptl')) return { safe: false, steps };
   const ownVmaLock = gd.vma !== 'none' && !info.otherMm;
   if (mode.assertWalk && !decide('assert-walk', ownVmaLock || gd.iMmap !== 'none')) return { safe: false, steps };
   if (decide('vma-lock', ownVmaLock && mode.unshare.vmaLockWrite)) return { safe: true, steps };

@@ -10,7 +10,7 @@ export const POINTS = [
   { name: 'share-get-page', window: 'huge_pmd_share: between hugetlb_walk(svma) and get_page(spte page)' },
   { name: 'share-populate', window: 'huge_pmd_share: between seeing pud_none under the populate lock and pud_populate' },
   { name: 'fault-install', window: 'hugetlb_fault: between huge_pte_alloc and installing the entry' },
-  { name: 'pmd-alloc', window: 'huge_pte_alloc (pmd_alloc): between allocating a PMD page and pud_populate under page_table_lock' },
+  { name: 'pmd-alloc', window: 'huge_pte_alloc (__pmd_alloc): between seeing the PUD entry empty under page_table_lock and pud_populate' },
   { name: 'unshare-clear', window: 'huge_pmd_unshare: between pud_clear and put_page' },
   { name: 'zap', window: '__unmap_hugepage_range: between entries' },
   { name: 'free-table', window: 'free_pgtables: between clearing the PUD entry and freeing the PMD page' },

@@ -105,7 +105,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'fork-exit-storm',
     description: 'children fork over a large shared hugetlb mapping, touch a few pages and exit: every exit unshares every shared PMD table (the 1013af4f585f IPI regression)',
-    targets: ['fork-copy', 'pmd-share', 'fault'],
+    // Its faults race under 6.2's populate lock (fault-unshare's cell); the storm is about fork and exit.
+    targets: ['fork-copy', 'pmd-share'],
     weights: { fork: 4, fault: 8, exit: 4, munmap: 1, 'madvise-dontneed': 1 },
     hotSlots: 8,
     arena: STORM_ARENA,
@@ -144,9 +145,13 @@ export function sitesOf(sc: Scenario): Site[] {
 
 export type Expected = 'race' | 'safe';
 
-/** race when any site the scenario exercises is unsafe in the mode. */
+/**
+ * race when a site the scenario is named for (its targets) is unsafe in the mode. Other sites it
+ * exercises may race too (a walker scenario's faults under 6.2's populate lock): those cells are
+ * their own scenarios' (fault-unshare).
+ */
 export function expected(sc: Scenario, mode: ModeTable): Expected {
-  return sitesOf(sc).every((site) => siteSafe(mode, site)) ? 'safe' : 'race';
+  return sc.targets.every((site) => siteSafe(mode, site)) ? 'safe' : 'race';
 }
 
 export function truthTable(): Array<{ scenario: string; description: string; expected: Record<string, Expected> }> {
