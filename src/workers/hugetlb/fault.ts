@@ -25,7 +25,7 @@ export function folioOf(k: Kernel, file: number, idx: number): number {
  * (vm_private_data, 6.1+), and range_in_vma(vma, addr & PUD_MASK, + PUD_SIZE) — a VMA smaller
  * than its PUD range never shares.
  */
-function wantPmdShare(k: Kernel, vma: number): boolean {
+export function wantPmdShare(k: Kernel, vma: number): boolean {
   const s = k.s;
   return (s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0 && s.vmaHasLock(vma) && s.vmaCoversPud(vma);
 }

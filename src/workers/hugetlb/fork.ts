@@ -93,6 +93,8 @@ function dupMapping(k: Kernel, pv: number, cv: number): void {
     iMmapLockWrite(k, file);
     const end = s.vmaEnd(pv);
     Atomics.store(k.mem, s.vma(cv) + Vma.END, end);
+    // The child's VMAs are at the parent's addresses: the upper half too, if mremap moved it.
+    Atomics.store(k.mem, s.vma(cSpare) + Vma.PUD_INDEX, s.vmaPudIndex(pSpare));
     mapUpperHalf(k, cSpare, end);
     iMmapUnlockWrite(k, file);
   }

@@ -85,11 +85,11 @@ export class Kernel {
   private readonly stopAtSites: readonly string[] | undefined;
   private readonly instrumentWalks: boolean;
   /**
-   * A VMA's mm and PUD index, and an mm's root (mm->pgd), never change after setup: read once,
-   * kept local for the walk path.
+   * A VMA's mm and an mm's root (mm->pgd) never change after setup: read once, kept local for the
+   * walk path. Its PUD index (the address) does: mremap moves a VMA (mremap.ts), so it is read
+   * from the arena at each walk.
    */
   private readonly vmaMmOf: Int32Array;
-  private readonly vmaPudOf: Int32Array;
   private readonly rootOf: Int32Array;
   private readonly t0: number;
   private readonly ctr0: number;
@@ -135,7 +135,6 @@ export class Kernel {
     this.instrumentWalks = opts.bareWalks !== true;
     const nv = cpu.arena.config.vmas;
     this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
-    this.vmaPudOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaPudIndex(v));
     this.rootOf = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)));
     this.walker = rcuFlavour(opts.mode.walkerLock, this.rcu, this.irq);
     this.t0 = opts.t0;
@@ -273,7 +272,7 @@ export class Kernel {
    */
   pudWalk(site: Site, vma: number): boolean {
     const mm = this.vmaMmOf[vma]!;
-    const pudIndex = this.vmaPudOf[vma]!;
+    const pudIndex = this.s.vmaPudIndex(vma);
     if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
     const e = Atomics.load(this.mem, this.pool.entry(this.rootOf[mm]!, pudIndex));
     this.wMm = mm;
@@ -545,7 +544,7 @@ export class Kernel {
 
   /** Word index of the PUD entry covering a VMA in its mm. */
   pudEntryAt(vma: number): number {
-    return this.pool.entry(this.rootOf[this.vmaMmOf[vma]!]!, this.vmaPudOf[vma]!);
+    return this.pool.entry(this.rootOf[this.vmaMmOf[vma]!]!, this.s.vmaPudIndex(vma));
   }
 
   siteInfo(site: Site): (typeof SITE_INFO)[Site] {

@@ -29,6 +29,7 @@ export const OPS: readonly OpInfo[] = [
   { name: 'gup-fast', kernel: 'get_user_pages_fast → gup_fast_pud_range → gup_fast_pmd_range (IRQs off, no locks)', site: 'gup-fast' },
   { name: 'fork', kernel: 'fork → dup_mmap → copy_hugetlb_page_range (huge_pte_alloc → huge_pmd_share); the slot\'s old process exits first', site: 'fork-copy', destroyer: true },
   { name: 'rmap-unshare', kernel: 'migrate_pages → unmap_and_move_huge_page → try_to_migrate_one: hugetlb_vma_trylock_write, huge_pmd_unshare (i_mmap write)', site: 'rmap-walk', destroyer: true },
+  { name: 'mremap', kernel: 'mremap → move_vma → move_page_tables → move_hugetlb_page_tables (huge_pmd_unshare, huge_pte_alloc(new_vma), move_huge_pte)', destroyer: true },
 ];
 
 export const OP_NAMES = OPS.map((o) => o.name);

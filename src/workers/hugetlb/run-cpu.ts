@@ -23,6 +23,7 @@ import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './u
 import { opVmaSplit } from './split.js';
 import { opFork } from './fork.js';
 import { opRmapUnshare } from './rmap-unshare.js';
+import { opMremap } from './mremap.js';
 import { opGupFast } from './gup-fast.js';
 import { OpLatencyClock } from './op-latency.js';
 import { opFollowPage, opGupSlow, opPtlUnderWalker, opRmapWalk, opUffdMustWait, opVmaMapsPage, opWalkRange } from './walkers.js';
@@ -174,6 +175,7 @@ function runOp(
       return opFork(k, parent, child, vmasOf(shape, parent), vmasOf(shape, child));
     }
     case Op['rmap-unshare']: return opRmapUnshare(k, file, slot);
+    case Op.mremap: return opMremap(k, vma);
     case Op['madvise-dontneed']: return opMadviseDontneed(k, vma, from, to);
     case Op.truncate: return opTruncate(k, file, from, to);
     case Op.mprotect: return opMprotect(k, vma);

@@ -116,7 +116,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'mixed',
     description: 'every walker and every destroyer at once',
     targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'gup-fast', 'vma-split', 'fork-copy'],
-    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
+    weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, mremap: 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
     // Faults and GUP-fast meet on present entries (GUP-fast only grabs what is mapped).
     hotSlots: 8,
   },

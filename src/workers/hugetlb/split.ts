@@ -107,8 +107,9 @@ export function opVmaSplit(k: Kernel, vma: number, at: number): void {
   k.mmapWrite(mm);
   try {
     if ((s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
-    if ((s.vmaFlags(spare) & VmaFlag.MAPPED) !== 0) mergeVma(k, vma, spare);
-    else splitVma(k, vma, spare, at);
+    if ((s.vmaFlags(spare) & VmaFlag.MAPPED) === 0) splitVma(k, vma, spare, at);
+    // vma_merge needs the halves adjacent: not once mremap moved the upper one away (mremap.ts).
+    else if (s.vmaPudIndex(spare) === s.vmaPudIndex(vma)) mergeVma(k, vma, spare);
   } finally {
     k.mmapWriteUnlock(mm);
   }

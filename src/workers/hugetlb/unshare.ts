@@ -19,7 +19,7 @@ import { Access } from './violations.js';
  * Take the ptl of the PMD page our PUD entry points to and return the page, or -1 when the entry
  * is empty. Without the unshare locks (mode `none`) the page may already be gone: counted, skipped.
  */
-function lockPmdOf(k: Kernel, vma: number): number {
+export function lockPmdOf(k: Kernel, vma: number): number {
   const e = pudRead(k, k.pudEntryAt(vma));
   if (e === 0) return -1;
   const page = ptrPage(e);
@@ -188,6 +188,12 @@ export function unmapVmaAndRemap(k: Kernel, vma: number): void {
   setInImmap(k, vma, file, false);
   if (split) setInImmap(k, spare, file, false);
   freePgtables(k, vma);
+  // An upper half that mremap moved to another PUD range (mremap.ts) has a table of its own there.
+  const home = s.vmaPudIndex(vma);
+  if (split && s.vmaPudIndex(spare) !== home) {
+    freePgtables(k, spare);
+    Atomics.store(k.mem, s.vma(spare) + Vma.PUD_INDEX, home);
+  }
   k.cpu.point(Pt['op-gap']);
   const at = s.vma(vma);
   Atomics.store(k.mem, at + Vma.START, 0);
