@@ -31,10 +31,17 @@ const WIDEN = { prob: 0.05, us: 300 };
 const POPULATE_WIDEN = { prob: 0.05, us: 300, points: ['pmd-alloc:0.5:1000', 'fault-install:0.5:1000'] };
 
 
-/** Forbidden outcomes a run counted at a site (a stale read is allowed where the mode accepts it). */
-function forbiddenAt(r: Awaited<ReturnType<typeof runStress>>, mode: ModeTable, site: string): number {
-  return Object.entries(r.outcomes[site] ?? {}).filter(([oc]) => oc !== 'ok' && !(oc === 'stale-read' && mode.acceptStaleRead)).reduce((n, [, c]) => n + c, 0);
+/** Forbidden outcomes a run counted at a site (a stale read is allowed where the mode accepts it), but those in `except`. */
+function forbiddenAt(r: Awaited<ReturnType<typeof runStress>>, mode: ModeTable, site: string, except: ReadonlySet<string> = new Set()): number {
+  return Object.entries(r.outcomes[site] ?? {}).filter(([oc]) => oc !== 'ok' && !except.has(oc) && !(oc === 'stale-read' && mode.acceptStaleRead)).reduce((n, [, c]) => n + c, 0);
 }
+
+/**
+ * What 6.2's populate race leaves at any walker of a process whose table it replaced: a table
+ * still live, still the file's, no longer linked from the walker's mm. Accepted in a 6.2 sweep
+ * only when the run counted a populate over a present PUD entry (the race itself).
+ */
+const POPULATE_STALE: ReadonlySet<string> = new Set(['stale-read', 'stale-lock', 'stale-write']);
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return {
@@ -123,8 +130,13 @@ for (const sc of SCENARIOS) {
         // Sites the scenario only passes through may be open (6.2's faults: fault-unshare's race).
         const passing = sitesOf(sc).filter((s) => !siteSafe(mode, s));
         const quiet = (r: Awaited<ReturnType<typeof runStress>>): void => {
-          if (passing.length === 0) expect(r.violationCount).toBe(0);
-          else for (const site of Object.keys(r.outcomes).filter((x) => !passing.includes(x as Site))) expect(forbiddenAt(r, mode, site), site).toBe(0);
+          const populateRaced = mode.populateLock === 'ptl' && r.model.populateOverwrites > 0;
+          if (passing.length === 0 && !populateRaced) {
+            expect(r.violationCount).toBe(0);
+            return;
+          }
+          const except = populateRaced ? POPULATE_STALE : undefined;
+          for (const site of Object.keys(r.outcomes).filter((x) => !passing.includes(x as Site))) expect(forbiddenAt(r, mode, site, except), site).toBe(0);
         };
         it.runIf(!LONG)(`${mode.name}: zero violations${passing.length ? ` (but at ${passing.join(', ')})` : ''} over ${SHORT_OPS} widened operations, invariants hold`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SHORT_OPS, widen: WIDEN, stopOnViolation: false }));

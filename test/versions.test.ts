@@ -26,6 +26,7 @@ describe('huge_pmd_share populate lock per version', () => {
     const v62 = await runStress(cfg('fault-unshare', '6.2', { ops: 50_000, widen: POPULATE }));
     expect(v62.errors).toEqual([]);
     expect(v62.invariants.errors.length).toBeGreaterThan(0);
+    expect(v62.model.populateOverwrites).toBeGreaterThan(0);
     for (const e of v62.invariants.errors) expect(e).toMatch(LEAK);
     // The other order: the fault that shared and walked the table installs into it after pmd_alloc
     // replaced it — a write to a table its mm no longer links, and only ever at the fault.
@@ -34,6 +35,7 @@ describe('huge_pmd_share populate lock per version', () => {
     const v65 = await runStress(cfg('fault-unshare', '6.5', { ops: 50_000, widen: POPULATE }));
     expect(v65.invariants.errors).toEqual([]);
     expect(v65.violationCount).toBe(0);
+    expect(v65.model.populateOverwrites).toBe(0);
     expect(v65.model.shares).toBeGreaterThan(0);
   });
 });

@@ -176,6 +176,8 @@ export interface RunResult {
     exitMmaps: number; exitMmapUs: number;
     /** VMA splits and merges; faults under the per-VMA lock, and those that fell back to mmap_lock. */
     splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
+    /** pud_populate over a present PUD entry: 6.2's populate race happened (huge_pmd_share vs pmd_alloc). */
+    populateOverwrites: number;
   };
   /** IPIs sent and acknowledged per operation (TLB flushes, tlb_remove_table_sync_one, IPI table frees). */
   ipiByOp: Record<string, IpiOpStats>;
@@ -487,6 +489,7 @@ function collectResult(run: StressRun): RunResult {
       tlbFlushes: sumCounter(arena, C.TLB_FLUSHES),
       exitMmaps: sumCounter(arena, C.EXIT_MMAPS),
       exitMmapUs: sumCounter(arena, C.EXIT_MMAP_US),
+      populateOverwrites: sumCounter(arena, C.POPULATE_OVERWRITES),
       splits: sumCounter(arena, C.SPLITS),
       merges: sumCounter(arena, C.MERGES),
       vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),

@@ -120,7 +120,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     sumInto(out.violations.byKind, d.violations.byKind);
     sumInto(out.violations.bySite, d.violations.bySite);
     out.violations.recorded.push(...tag(d, inputs[i]!.file));
-    for (const k of Object.keys(out.model) as Array<keyof RunReport['model']>) out.model[k] += d.model[k];
+    for (const k of Object.keys(out.model) as Array<keyof RunReport['model']>) out.model[k] += d.model[k] ?? 0; // reports from before a counter existed lack it
     out.lockdep.push(...d.lockdep);
     addRcuStats(out.rcu, d.rcu);
     // Shards run side by side: their backlogs add up, the epoch is the furthest.

@@ -102,7 +102,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   for (const [site, counts] of Object.entries(r.outcomes)) addTo((acc.outcomes[site] ??= {}), counts);
   acc.violationCount += r.violationCount;
   for (const v of r.violations) if (acc.violations.length < MAX_VIOLATIONS_KEPT) acc.violations.push(v);
-  for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k];
+  for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k] ?? 0;
   mergeLockStatRows(acc.lockstat, r.lockstat);
   for (const l of r.lockdep) if (acc.lockdep.length < 32) acc.lockdep.push(l);
   addRcuStats(acc.rcu, r.rcu);

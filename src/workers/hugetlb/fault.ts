@@ -12,7 +12,7 @@ import { Access } from './violations.js';
 import { C } from './stats.js';
 import { Op } from './ops-list.js';
 import { Pt } from './points.js';
-import { hugePtepGet, pudRead, pudWrite, setHugePteAt } from './pte.js';
+import { hugePtepGet, pudPopulate, pudRead, setHugePteAt } from './pte.js';
 import { RoleKind } from './roles.js';
 
 /** Folio id of (file, index): the hugetlbfs page cache holds one folio per index for the run. */
@@ -82,7 +82,7 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     if (populated) {
       // The role first: a lockless walker that finds the new PUD entry must see the page shared.
       k.setRole(spage, RoleKind.shared, file);
-      pudWrite(k, pudAt, (tag << 16) | (spage + 1));
+      if (pudPopulate(k, pudAt, (tag << 16) | (spage + 1)) !== 0) k.count(C.POPULATE_OVERWRITES);
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);
       k.cpu.emit(KEv.share, mm, spage);
@@ -112,7 +112,7 @@ export function hugePteAlloc(k: Kernel, vma: number): boolean {
   // another lock, and a fault that has just shared and walked the table loses it here.
   k.cpu.point(Pt['pmd-alloc']);
   if (!raced) {
-    pudWrite(k, pudAt, k.pool.pointer(page));
+    if (pudPopulate(k, pudAt, k.pool.pointer(page)) !== 0) k.count(C.POPULATE_OVERWRITES);
     Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
   }
   k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);

@@ -49,6 +49,15 @@ export function pudWrite(k: Kernel, at: number, v: number): void {
   Atomics.store(k.mem, at, v);
 }
 
+/**
+ * pud_populate: store the entry and return what it held — non-zero only when the populate lock
+ * did not exclude another populate after our pud_none check (6.2's race).
+ */
+export function pudPopulate(k: Kernel, at: number, v: number): number {
+  k.cpu.yieldAt(PtePt.pudWrite);
+  return Atomics.exchange(k.mem, at, v);
+}
+
 /** pudp_huge_get_and_clear: clear the PUD entry, returning what it held. */
 export function pudGetAndClear(k: Kernel, at: number): number {
   k.cpu.yieldAt(PtePt.pudWrite);
