@@ -90,7 +90,8 @@ export interface TrackerAbInput {
 
 /** ns per tracked spinlock pair for each tracker variant measured. */
 export type TrackerAbOutput = Record<TrackerVariant, number>;
-export const TRACKER_VARIANTS = ['off', 'on', 'exact', 'offNoTrace', 'onNoTrace'] as const;
+/** 'bare': the compareExchange+store pair, measured the same way, the tracked pair's baseline. */
+export const TRACKER_VARIANTS = ['bare', 'off', 'on', 'exact', 'offNoTrace', 'onNoTrace'] as const;
 export type TrackerVariant = (typeof TRACKER_VARIANTS)[number];
 
 /**
@@ -102,6 +103,7 @@ export type TrackerVariant = (typeof TRACKER_VARIANTS)[number];
 export function trackerAbWorker(input: TrackerAbInput): TrackerAbOutput {
   const arena = Arena.attach(input.buffer, input.config);
   const opts: Record<TrackerVariant, { lockstat: boolean; trace: boolean; holdSampleShift?: number }> = {
+    bare: { lockstat: false, trace: false },
     off: { lockstat: false, trace: true },
     on: { lockstat: true, trace: true },
     exact: { lockstat: true, trace: true, holdSampleShift: 0 },
@@ -110,13 +112,14 @@ export function trackerAbWorker(input: TrackerAbInput): TrackerAbOutput {
   };
   const runs = TRACKER_VARIANTS.filter((v) => input.variants?.includes(v) ?? true).map((v, i) => {
     const cpu = new Cpu(arena, i, { seed: 1 });
-    return { v, cpu, t: new LockTracker(cpu, opts[v]), at: arena.base('scratch') + i * 4 * 16, best: Infinity };
+    const kind: BenchKind = v === 'bare' ? 'bare' : 'tracked-spin';
+    return { v, kind, cpu, t: v === 'bare' ? undefined : new LockTracker(cpu, opts[v]), at: arena.base('scratch') + i * 4 * 16, best: Infinity };
   });
-  for (const r of runs) loop('tracked-spin', r.cpu, r.t, r.at, 50_000); // warm-up
+  for (const r of runs) loop(r.kind, r.cpu, r.t, r.at, 50_000); // warm-up
   for (let round = 0; round < input.rounds; round++) {
     for (const r of runs) {
       const t0 = performance.now();
-      loop('tracked-spin', r.cpu, r.t, r.at, input.pairs);
+      loop(r.kind, r.cpu, r.t, r.at, input.pairs);
       r.best = Math.min(r.best, ((performance.now() - t0) * 1e6) / input.pairs);
     }
   }

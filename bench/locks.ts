@@ -105,6 +105,7 @@ export async function benchLocks(): Promise<void> {
   const off: Measure = { rate: 0, ns: ab.off };
   const on: Measure = { rate: 0, ns: ab.on };
   const exact: Measure = { rate: 0, ns: ab.exact };
+  const bareAb: Measure = { rate: 0, ns: ab.bare };
   const offNt: Measure = { rate: 0, ns: ab.offNoTrace };
   const onNt: Measure = { rate: 0, ns: ab.onNoTrace };
 
@@ -119,11 +120,13 @@ export async function benchLocks(): Promise<void> {
   out.push('');
   const pct = (m: Measure, base: Measure = off): number => (m.ns / base.ns - 1) * 100;
   out.push(`LockTracker spinlock pair, 1 worker, uncontended (lockdep + held-lock stack [+ trace events]), each variant in its own worker, alternated over ${AB_ROUNDS} rounds, best block:`);
-  out.push(`  trace on,  lock_stat off                          ${off.ns.toFixed(1).padStart(7)} ns/pair`);
-  out.push(`  trace on,  lock_stat on (default: 1 in 64 holds)  ${on.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(on).toFixed(1)}%`);
-  out.push(`  trace on,  lock_stat on (every hold timed)        ${exact.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(exact).toFixed(1)}%`);
-  out.push(`  trace off, lock_stat off                          ${offNt.ns.toFixed(1).padStart(7)} ns/pair`);
-  out.push(`  trace off, lock_stat on (default)                 ${onNt.ns.toFixed(1).padStart(7)} ns/pair  overhead ${pct(onNt, offNt).toFixed(1)}%`);
+  out.push(`  bare CAS+store pair (same protocol)              ${bareAb.ns.toFixed(1).padStart(7)} ns/pair`);
+  const x = (m: Measure): string => `${(m.ns / bareAb.ns).toFixed(2)}× bare`;
+  out.push(`  trace on,  lock_stat off                          ${off.ns.toFixed(1).padStart(7)} ns/pair  ${x(off)}`);
+  out.push(`  trace on,  lock_stat on (default: 1 in 64 holds)  ${on.ns.toFixed(1).padStart(7)} ns/pair  ${x(on)}  overhead ${pct(on).toFixed(1)}% (+${(on.ns - off.ns).toFixed(1)} ns)`);
+  out.push(`  trace on,  lock_stat on (every hold timed)        ${exact.ns.toFixed(1).padStart(7)} ns/pair  ${x(exact)}  overhead ${pct(exact).toFixed(1)}%`);
+  out.push(`  trace off, lock_stat off                          ${offNt.ns.toFixed(1).padStart(7)} ns/pair  ${x(offNt)}`);
+  out.push(`  trace off, lock_stat on (default)                 ${onNt.ns.toFixed(1).padStart(7)} ns/pair  ${x(onNt)}  overhead ${pct(onNt, offNt).toFixed(1)}%`);
   out.push('');
   const find = (p: string): LockBenchRow => rows.find((r) => r.primitive === p && r.workers === 1 && !r.contended)!;
   const target = (what: string, v: number, max: number, unit: string): string =>
@@ -132,6 +135,7 @@ export async function benchLocks(): Promise<void> {
   out.push(target('uncontended spinlock pair', find('spinlock').ratio, 3, '×'));
   out.push(target('uncontended mutex pair', find('mutex').ratio, 3, '×'));
   out.push(target('uncontended rwsem read pair', find('rwsem read').ratio, 4, '×'));
+  out.push(target('tracked spinlock pair, trace on, lock_stat off, vs the bare pair (issue 14)', off.ns / bareAb.ns, 4, '×'));
   out.push(target('lock_stat overhead (default sampling, trace on)', pct(on), 15, '%'));
   out.push(`  info  lock_stat overhead with every hold timed: ${pct(exact).toFixed(1)}% (two ~50 ns clock reads per pair)`);
   console.log(out.join('\n'));

@@ -334,3 +334,53 @@ describe('lock_stat contention points over real workers', () => {
     expect(mmapW!.contendingPoints!.some((p) => sites.has(p.site))).toBe(true);
   });
 });
+
+describe('the fast path keeps every detection (issue 14 item 6)', () => {
+  // After thousands of pairs the class-pair cache is warm and the tracker's hot path optimized:
+  // the held stack is then written with plain stores and published by one Atomics store (the
+  // trace head with trace on, the depth with trace off). None of that may hide a report.
+  for (const trace of [true, false]) {
+    it(`trace ${trace ? 'on' : 'off'}: an AB-BA inversion once the pair cache is warm, the published held stack and trace`, async () => {
+      const { readTrace } = await import('../src/shared-mem/trace.js');
+      const arena = Arena.create(defaultArenaConfig(2, { pages: 4, entriesPerPage: 4, folios: 4 }));
+      const cpus = [0, 1].map((i) => new Cpu(arena, i, { seed: 1 }));
+      const [t0, t1] = cpus.map((c) => new LockTracker(c, { lockstat: false, trace }));
+      const s = arena.base('scratch');
+      const [a, b] = [s, s + 16];
+      for (let i = 0; i < 20_000; i++) {
+        t0!.spinLock(LockClass.torture_a, a);
+        t0!.spinLock(LockClass.torture_b, b);
+        t0!.spinUnlock(LockClass.torture_b, b);
+        t0!.spinUnlock(LockClass.torture_a, a);
+      }
+      expect(readLockdepReports(arena)).toEqual([]);
+      expect(readLockdepEdges(arena).map((e) => [e.from, e.to])).toEqual([[LockClass.torture_a, LockClass.torture_b]]);
+      // What another CPU (the watchdog, a deadlock report) reads of CPU 0 while it holds A then B.
+      t0!.spinLock(LockClass.torture_a, a);
+      t0!.spinLock(LockClass.torture_b, b);
+      expect(readHeldLocks(arena, 0).map((h) => [h.cls, h.at])).toEqual([[LockClass.torture_a, a], [LockClass.torture_b, b]]);
+      if (trace) expect(readTrace(arena, 0, 2).map((e) => [e.name, e.a, e.b])).toEqual([['lock', LockClass.torture_a, a], ['lock', LockClass.torture_b, b]]);
+      t0!.spinUnlock(LockClass.torture_b, b);
+      t0!.spinUnlock(LockClass.torture_a, a);
+      expect(readHeldLocks(arena, 0)).toEqual([]);
+      // CPU 1 warms its own cache with B alone, then takes B → A: the inversion, reported once.
+      for (let i = 0; i < 20_000; i++) {
+        t1!.spinLock(LockClass.torture_b, b);
+        t1!.spinUnlock(LockClass.torture_b, b);
+      }
+      for (let i = 0; i < 3; i++) {
+        t1!.spinLock(LockClass.torture_b, b);
+        t1!.spinLock(LockClass.torture_a, a);
+        t1!.spinUnlock(LockClass.torture_a, a);
+        t1!.spinUnlock(LockClass.torture_b, b);
+      }
+      const inv = readLockdepReports(arena).filter((r) => r.kind === LockdepKind.inversion);
+      expect(inv).toHaveLength(1);
+      expect([inv[0]!.cpu, inv[0]!.cls, inv[0]!.heldCls, inv[0]!.otherCpu]).toEqual([1, LockClass.torture_a, LockClass.torture_b, 0]);
+      // An unlock of a lock not held is still caught on the fast path's fallback.
+      t1!.spinLock(LockClass.torture_a, a);
+      t1!.spinUnlock(LockClass.torture_b, b);
+      expect(readLockdepReports(arena).filter((r) => r.kind === LockdepKind.badUnlock)).toHaveLength(1);
+    });
+  }
+});

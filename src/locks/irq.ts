@@ -18,6 +18,7 @@ import { CpuField, CpuState, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-bloc
 import { TraceEv } from '../shared-mem/trace.js';
 import type { CpuCtx } from './ctx.js';
 import { YieldPt } from './yield-points.js';
+import { publishedHeldDepth } from './lockdep.js';
 import { HIST_BUCKETS, histAdd, histPercentile, histRead } from './log2hist.js';
 
 /** Global words, offsets from the start of the `ipi` region (4 lines). */
@@ -339,7 +340,7 @@ export class Irq {
     const m = this.mem;
     for (let c = 0; c < this.ncpu; c++) {
       const b = this.cpuBase + c * CPU_WORDS;
-      const n = Math.min(Atomics.load(m, b + CpuField.HELD_DEPTH), MAX_HELD);
+      const n = publishedHeldDepth(this.ctx.arena, c);
       for (let i = 0; i < n; i++) if (Atomics.load(m, b + CpuField.HELD + i * HELD_WORDS) === w) return c;
     }
     return -1;

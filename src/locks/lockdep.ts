@@ -15,6 +15,7 @@
  */
 import { type Arena, CPU_WORDS, LINE_WORDS, MAX_LOCK_CLASSES } from '../shared-mem/layout.js';
 import { CpuField, HELD_WORDS, MAX_HELD } from '../shared-mem/cpu-block.js';
+import { traceHeadAt } from '../shared-mem/trace.js';
 import { lockClassName } from './classes.js';
 import type { SiteNamer } from './lockstat.js';
 
@@ -239,11 +240,23 @@ export function decodeHeld(at: number, key: number): HeldLock {
   return { cls, name: lockClassName(cls), at, mode: (key >> 8 & 3) === LockMode.read ? 'read' : 'write' };
 }
 
+/**
+ * How many entries of CPU `cpu`'s published held-lock stack to read (at most MAX_HELD), for a
+ * reader on another thread. The owning CPU writes the stack with plain stores and publishes it
+ * with one Atomics store: its next trace event's head (trace on) or the depth (trace off), see
+ * LockTracker.publish. Loading the head first makes the stack published with it visible here.
+ */
+export function publishedHeldDepth(arena: Arena, cpu: number): number {
+  const m = arena.mem;
+  Atomics.load(m, traceHeadAt(arena, cpu));
+  return Math.min(Atomics.load(m, arena.base('cpu') + cpu * CPU_WORDS + CpuField.HELD_DEPTH), MAX_HELD);
+}
+
 /** The held-lock stack of a CPU as published in its CPU block (for the watchdog), outermost first. */
 export function readHeldLocks(arena: Arena, cpu: number): HeldLock[] {
   const m = arena.mem;
   const b = arena.base('cpu') + cpu * CPU_WORDS;
-  const depth = Math.min(Atomics.load(m, b + CpuField.HELD_DEPTH), MAX_HELD);
+  const depth = publishedHeldDepth(arena, cpu);
   const out: HeldLock[] = [];
   for (let i = 0; i < depth; i++) {
     const e = b + CpuField.HELD + i * HELD_WORDS;

@@ -18,7 +18,7 @@ import { correctPrims, type LockPrims } from './prims.js';
 import { downgradeWrite } from './rwsem.js';
 import { LockStatAcc } from './lockstat.js';
 import {
-  addEdge, decodeHeld, edgeAt, findPath, type HeldLock, LockdepKind, LockMode, lockdepBase, writeReport,
+  addEdge, decodeHeld, edgeAt, findPath, type HeldLock, LockdepKind, LockMode, lockdepBase, publishedHeldDepth, writeReport,
 } from './lockdep.js';
 import type { LockClassId } from './classes.js';
 import type { LockApi } from './lock-api.js';
@@ -228,6 +228,7 @@ export class LockTracker implements LockApi {
       const kind = key >> 12;
       const read = (key >> 8 & 3) === R;
       this.pop(i);
+      Atomics.store(this.mem, this.b0 + CpuField.HELD_DEPTH, this.n);
       const ctx = this.ctx;
       if (kind === KIND_SPIN) this.p.spinUnlock(ctx, at);
       else if (kind === KIND_MUTEX) this.p.mutexUnlock(ctx, at);
@@ -239,73 +240,103 @@ export class LockTracker implements LockApi {
   }
 
   // ------------------------------------------------------------ internals
+  /*
+   * The hot paths (acquire, tryAcquire, release, push, pop) are kept small so V8 inlines them into
+   * each public method, where the primitive passed in is a constant: an uncontended pair without
+   * lock_stat is then the primitive, private-array writes, and one Atomics store a lock and one an
+   * unlock (the trace head, or the held-stack depth with trace off; see publish). Contention,
+   * lock_stat, lockdep's first sight of a class pair and misuse go to the out-of-line paths.
+   */
   private acquire(cls: number, at: number, mode: number, kind: number, lock: Acquire, trylock: Acquire): boolean {
     const ctx = this.ctx;
     // Another CPU may run between deciding to lock and the attempt (it may free the lock's page).
     ctx.yieldAt(YieldPt.lockAttempt + cls);
-    if (this.ld) this.checkOrder(cls, at);
+    if (this.ld && this.n !== 0) this.checkOrder(cls, at);
+    if (!trylock(ctx, at)) return this.acquireContended(cls, at, mode, kind, lock);
+    const i = this.push(at, cls | mode << 8 | kind << 12);
+    if (this.stat !== undefined) this.sampleHold(i);
+    this.publish(TraceEv.lock, cls, at);
+    return false;
+  }
+
+  /** The trylock failed: wait in the primitive (published in WAIT_CLASS), timed with lock_stat. */
+  private acquireContended(cls: number, at: number, mode: number, kind: number, lock: Acquire): boolean {
     const stat = this.stat;
-    let t = NaN;
-    let waitNs = -1;
-    let contended = false;
-    let holder = -1;
-    if (!trylock(ctx, at)) {
-      contended = true;
-      const m = this.mem;
-      Atomics.store(m, this.b0 + CpuField.WAIT_CLASS, cls);
-      if (stat !== undefined) holder = this.holderSite(at);
-      const t0 = stat !== undefined ? performance.now() : 0;
-      try {
-        lock(ctx, at);
-      } finally {
-        Atomics.store(m, this.b0 + CpuField.WAIT_CLASS, -1);
-      }
-      if (stat !== undefined) {
-        t = performance.now();
-        waitNs = (t - t0) * 1e6;
-      }
-    } else if (stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0) {
-      t = performance.now();
+    const m = this.mem;
+    Atomics.store(m, this.b0 + CpuField.WAIT_CLASS, cls);
+    const holder = stat !== undefined ? this.holderSite(at) : -1;
+    const t0 = stat !== undefined ? performance.now() : 0;
+    try {
+      lock(this.ctx, at);
+    } finally {
+      Atomics.store(m, this.b0 + CpuField.WAIT_CLASS, -1);
     }
-    const site = contended && stat !== undefined ? Atomics.load(this.mem, this.b0 + CpuField.CUR_OP) : 0;
-    this.push(at, cls | mode << 8 | kind << 12, t, waitNs, Math.min(site, 0xff) | Math.min(holder + 1, 0xff) << 8);
-    if (this.tr) ctx.emit(TraceEv.lock, cls, at);
-    return contended;
+    const i = this.push(at, cls | mode << 8 | kind << 12);
+    if (stat !== undefined) {
+      const t = performance.now();
+      const site = Atomics.load(m, this.b0 + CpuField.CUR_OP);
+      this.hT0[i] = t;
+      this.hWait[i] = (t - t0) * 1e6;
+      this.hStat[i] = Math.min(site, 0xff) | Math.min(holder + 1, 0xff) << 8;
+    }
+    this.publish(TraceEv.lock, cls, at);
+    return true;
+  }
+
+  /** lock_stat of an uncontended acquisition: its hold is timed one time in 2^holdSampleShift. */
+  private sampleHold(i: number): void {
+    this.hT0[i] = (++this.sampleCtr & this.sampleMask) === 0 ? performance.now() : NaN;
+    this.hWait[i] = -1;
+    this.hStat[i] = 0;
   }
 
   private tryAcquire(cls: number, at: number, mode: number, kind: number, trylock: Acquire): boolean {
     // No order edge for a trylock (it cannot deadlock), as in the kernel.
     this.ctx.yieldAt(YieldPt.lockAttempt + cls);
     if (!trylock(this.ctx, at)) return false;
-    const stat = this.stat;
-    const t = stat !== undefined && (++this.sampleCtr & this.sampleMask) === 0 ? performance.now() : NaN;
-    this.push(at, cls | mode << 8 | kind << 12, t, -1, 0);
-    if (this.tr) this.ctx.emit(TraceEv.lock, cls, at);
+    const i = this.push(at, cls | mode << 8 | kind << 12);
+    if (this.stat !== undefined) this.sampleHold(i);
+    this.publish(TraceEv.lock, cls, at);
     return true;
   }
 
   private release(cls: number, at: number, mode: number, unlock: Release): void {
     let i = this.n - 1;
-    while (i >= 0 && !(this.hAt[i] === at && (this.hKey[i]! & 0xfff) === (cls | mode << 8))) i--;
-    const stat = i >= 0 ? this.stat : undefined;
-    let hold = -1;
-    let waitNs = -1;
-    let info = 0;
-    if (i < 0) {
-      if (this.ld) this.report(LockdepKind.badUnlock, cls, at, -1, -1, -1, -1, []);
-    } else {
-      if (stat !== undefined) {
-        const t0 = this.hT0[i]!;
-        if (t0 === t0) hold = (performance.now() - t0) * 1e6; // the clock stops before the unlock
-        waitNs = this.hWait[i]!;
-        info = this.hStat[i]!;
+    // The innermost lock is the common case; otherwise search (out-of-order release is legal).
+    if (i < 0 || this.hAt[i] !== at || (this.hKey[i]! & 0xfff) !== (cls | mode << 8)) {
+      i = this.find(cls, at, mode);
+      if (i < 0) {
+        if (this.ld) this.report(LockdepKind.badUnlock, cls, at, -1, -1, -1, -1, []);
+        this.publish(TraceEv.unlock, cls, at);
+        unlock(this.ctx, at);
+        return;
       }
-      this.pop(i);
     }
-    if (this.tr) this.ctx.emit(TraceEv.unlock, cls, at);
+    const stat = this.stat;
+    if (stat === undefined) {
+      this.pop(i);
+      this.publish(TraceEv.unlock, cls, at);
+      unlock(this.ctx, at);
+      return;
+    }
+    const t0 = this.hT0[i]!;
+    const hold = t0 === t0 ? (performance.now() - t0) * 1e6 : -1; // the clock stops before the unlock
+    const waitNs = this.hWait[i]!;
+    const info = this.hStat[i]!;
+    this.pop(i);
+    this.publish(TraceEv.unlock, cls, at);
     unlock(this.ctx, at);
-    if (stat === undefined) return;
-    const side = mode === R ? 0 : 1;
+    this.account(stat, cls, mode === R ? 0 : 1, at, hold, waitNs, info);
+  }
+
+  private find(cls: number, at: number, mode: number): number {
+    let i = this.n - 1;
+    while (i >= 0 && !(this.hAt[i] === at && (this.hKey[i]! & 0xfff) === (cls | mode << 8))) i--;
+    return i;
+  }
+
+  /** lock_stat of one released acquisition, after the unlock (outside the critical section). */
+  private account(stat: LockStatAcc, cls: number, side: number, at: number, hold: number, waitNs: number, info: number): void {
     const bounced = stat.acquired(cls, side, at);
     if (waitNs >= 0) stat.contended(cls, side, waitNs, bounced, info & 0xff, (info >> 8 & 0xff) - 1);
     if (hold >= 0) stat.held(cls, side, hold);
@@ -314,7 +345,6 @@ export class LockTracker implements LockApi {
       stat.publish();
     }
   }
-
 
   /**
    * The call site (CUR_OP) of a CPU seen holding lock word `at`, from the held stacks every CPU
@@ -329,7 +359,7 @@ export class LockTracker implements LockApi {
     for (let c = 0; c < cpus; c++) {
       if (c === this.ctx.cpuId) continue;
       const b = base + c * CPU_WORDS;
-      const depth = Math.min(Atomics.load(m, b + CpuField.HELD_DEPTH), MAX_HELD);
+      const depth = publishedHeldDepth(this.ctx.arena, c);
       for (let i = 0; i < depth; i++) {
         if (Atomics.load(m, b + CpuField.HELD + i * HELD_WORDS) === at) return Atomics.load(m, b + CpuField.CUR_OP);
       }
@@ -337,28 +367,31 @@ export class LockTracker implements LockApi {
     return -1;
   }
 
-  private push(at: number, key: number, t: number, waitNs: number, statInfo: number): void {
+  /** Push onto the private stack and its published copy (entries only: see publish). Returns the index. */
+  private push(at: number, key: number): number {
     const i = this.n;
-    if (i >= STACK) throw new RangeError(`lockdep: more than ${STACK} locks held`);
+    if (i >= STACK) tooDeep();
     this.hAt[i] = at;
     this.hKey[i] = key;
-    this.hT0[i] = t;
-    this.hWait[i] = waitNs;
-    this.hStat[i] = statInfo;
     this.n = i + 1;
-    const m = this.mem;
     if (i < MAX_HELD) {
+      // Plain stores: only this CPU writes its block, and publish()'s Atomics store orders them.
       const e = this.b0 + CpuField.HELD + i * HELD_WORDS;
-      Atomics.store(m, e, at);
-      Atomics.store(m, e + 1, key & 0xfff);
+      this.mem[e] = at;
+      this.mem[e + 1] = key & 0xfff;
     }
-    Atomics.store(m, this.b0 + CpuField.HELD_DEPTH, i + 1);
+    return i;
   }
 
+  /** Remove entry i (out of order: close the gap). The caller publishes. */
   private pop(i: number): void {
     const n = this.n - 1;
+    this.n = n;
+    if (i !== n) this.closeGap(i, n);
+  }
+
+  private closeGap(i: number, n: number): void {
     const m = this.mem;
-    // Out-of-order release is legal: close the gap.
     for (let j = i; j < n; j++) {
       this.hAt[j] = this.hAt[j + 1]!;
       this.hKey[j] = this.hKey[j + 1]!;
@@ -367,12 +400,27 @@ export class LockTracker implements LockApi {
       this.hStat[j] = this.hStat[j + 1]!;
       if (j < MAX_HELD) {
         const e = this.b0 + CpuField.HELD + j * HELD_WORDS;
-        Atomics.store(m, e, this.hAt[j]!);
-        Atomics.store(m, e + 1, this.hKey[j]! & 0xfff);
+        m[e] = this.hAt[j]!;
+        m[e + 1] = this.hKey[j]! & 0xfff;
       }
     }
-    this.n = n;
-    Atomics.store(m, this.b0 + CpuField.HELD_DEPTH, n);
+  }
+
+  /**
+   * Publish the held-lock stack after a push or pop to the CPUs that read it (the watchdog,
+   * deadlock and stall reports, lock_stat's holder site, the IPI deadlock check: all through
+   * publishedHeldDepth). With trace on, the lock/unlock event's head store (one Atomics store)
+   * publishes the depth and entries written before it with plain stores; with trace off, an
+   * Atomics store of the depth does. Either way one Atomics store per lock or unlock, not four.
+   */
+  private publish(ev: number, cls: number, at: number): void {
+    const d = this.b0 + CpuField.HELD_DEPTH;
+    if (this.tr) {
+      this.mem[d] = this.n;
+      this.ctx.emit(ev, cls, at);
+    } else {
+      Atomics.store(this.mem, d, this.n);
+    }
   }
 
   private checkOrder(cls: number, at: number): void {
@@ -409,6 +457,10 @@ export class LockTracker implements LockApi {
       kind, cpu: this.ctx.cpuId, op: Atomics.load(this.mem, this.b0 + CpuField.CUR_OP), cls, at, heldCls, heldAt, otherCpu, otherOp, path,
     });
   }
+}
+
+function tooDeep(): never {
+  throw new RangeError(`lockdep: more than ${STACK} locks held`);
 }
 
 function modeMatches(key: number, mode: HeldMode): boolean {

@@ -142,8 +142,9 @@ export class Cpu implements CpuCtx {
    */
   point(id: number): void {
     const m = this.mem;
-    Atomics.store(m, this.block0 + CpuField.LAST_POINT, id);
-    // Only this CPU writes its heartbeat: a store of a private count, no read-modify-write.
+    // Only this CPU writes its block: the point id plainly, published by the heartbeat's store
+    // (a store of a private count, no read-modify-write).
+    m[this.block0 + CpuField.LAST_POINT] = id;
     Atomics.store(m, this.block0 + CpuField.HEARTBEAT, ++this.beats);
     this.poll();
     const p = this.widenProb[id];

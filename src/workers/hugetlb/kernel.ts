@@ -151,8 +151,15 @@ export class Kernel {
     });
   }
 
+  /**
+   * Only this CPU writes its counters block (the main thread sums it): a plain add, not an
+   * Atomics.add (a locked instruction, 2 per checked dereference); the CPU's next Atomics store
+   * (its trace head, heartbeat, state) publishes it.
+   */
   count(field: number, n = 1): void {
-    Atomics.add(this.mem, this.ctr0 + field, n);
+    const m = this.mem;
+    const at = this.ctr0 + field;
+    m[at] = m[at]! + n;
   }
 
   // ---- locks by object ----
