@@ -324,9 +324,9 @@ describe('lock_stat contention points over real workers', () => {
       expect(sum(row.contendingPoints)).toBe(row.contentions);
       for (const p of row.contentionPoints!) expect(sites.has(p.site) || p.site === '(between ops)').toBe(true);
     }
-    // mmap_lock is taken for write only by munmap, exit, mprotect, vma-split and fork: a write-side
+    // mmap_lock is taken for write only by munmap, exit, mprotect, vma-split, fork and mremap: a write-side
     // contention point elsewhere would be a misattributed call site.
-    const writers = new Set(['munmap', 'exit', 'mprotect', 'vma-split', 'fork'].map((n) => opSiteName(OPS.findIndex((o) => o.name === n) + 1)));
+    const writers = new Set(['munmap', 'exit', 'mprotect', 'vma-split', 'fork', 'mremap'].map((n) => opSiteName(OPS.findIndex((o) => o.name === n) + 1)));
     const mmapW = r.lockstat.find((x) => x.name === '&mm->mmap_lock' && x.side === 'write');
     expect(mmapW?.contentions).toBeGreaterThan(0);
     for (const p of mmapW!.contentionPoints!) expect(writers.has(p.site)).toBe(true);
