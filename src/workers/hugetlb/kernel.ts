@@ -93,8 +93,9 @@ export class Kernel {
   private readonly rootOf: Int32Array;
   private readonly t0: number;
   private readonly ctr0: number;
-  /** Mapping slots (processes × files): slot v's split spare is nMaps + v (setup.ts). */
+  /** Mapping slots (processes × files) of a world: slot v's split spare is nMaps + v within its world's block of vmaStride slots (setup.ts). */
   private readonly nMaps: number;
+  private readonly vmaStride: number;
 
   /** The reference the last hugetlb_walk() returned: page, pointer tag, and the table walked. */
   wPage = -1;
@@ -146,6 +147,7 @@ export class Kernel {
     this.irq.onIpi(IpiKind.callFunction, acked);
     const shape = modelShape(cpu.arena);
     this.nMaps = shape.mms * shape.files;
+    this.vmaStride = shape.vmaStride;
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
       this.cpu.point(Pt['rcu-free']);
       this.releaseTable(page);
@@ -180,7 +182,7 @@ export class Kernel {
   }
   /** The VMA a mapping slot splits into (its upper half), or the mapping of a spare. */
   spareOf(vma: number): number {
-    return vma < this.nMaps ? this.nMaps + vma : vma - this.nMaps;
+    return vma % this.vmaStride < this.nMaps ? vma + this.nMaps : vma - this.nMaps;
   }
   /** The per-VMA lock exists for hugetlb faults only where they run under it (faultLock). */
   private get perVmaLock(): boolean {
@@ -369,6 +371,9 @@ export class Kernel {
 
   violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
     this.count(C.VIOLATIONS);
+    // Only this CPU writes its counters: the first violation's time is kept, never overwritten.
+    const first = this.ctr0 + C.FIRST_VIOLATION_US;
+    if (Atomics.load(this.mem, first) === 0) Atomics.store(this.mem, first, Math.min(0x7fffffff, Math.round((performance.now() - this.t0) * 1000) + 1));
     this.cpu.trace.refresh();
     this.cpu.emit(TraceEv.violation, kind, page);
     const pool = this.pool;

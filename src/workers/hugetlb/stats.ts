@@ -42,6 +42,8 @@ export const C = {
   /** exit_mmap calls (exit, and fork's exit of the slot's old process) and the whole µs spent in them. */
   EXIT_MMAPS: 334,
   EXIT_MMAP_US: 335,
+  /** µs on the trace clock + 1 of this CPU's first violation (0: none yet), for the first violation per world. */
+  FIRST_VIOLATION_US: 336,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
