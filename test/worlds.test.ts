@@ -60,6 +60,20 @@ describe('worlds', () => {
     expect(together.violationCount).toBeGreaterThan(0);
   }, 180_000);
 
+  it('IPIs go to the sender\'s world only, and still hold GUP-fast off: gup-fast in 2 worlds × 2 CPUs races under 6.2, not under 6.16 (40,000 widened ops)', async () => {
+    const cfg = { ...base, scenario: 'gup-fast', widen: { prob: 0.05, us: 300 } };
+    const race = await runStress({ ...cfg, mode: '6.2', durationMs: 60_000, stopOnViolation: true, stopAtSites: ['gup-fast'] });
+    expect(race.violations.some((v) => v.site === 'gup-fast')).toBe(true);
+    const safe = await runStress({ ...cfg, mode: '6.16', ops: 40_000 });
+    expect(safe.status, safe.errors.join('\n')).toBe('ok');
+    expect(safe.violationCount).toBe(0);
+    expect(safe.invariants.errors).toEqual([]);
+    expect(safe.model.syncOne).toBeGreaterThan(0);
+    // One other CPU in each world: every broadcast is one IPI, not three.
+    expect(safe.ipi.sent).toBe(safe.ipi.broadcasts);
+    expect(safe.outcomes['gup-fast']?.['ok'] ?? 0).toBeGreaterThan(1000);
+  }, 180_000);
+
   it('--worlds 1 is the run without the flag: same command, arena, op counts per CPU and per op kind', async () => {
     const args = ['run', '--mode', 'final', '--cpus', '2', '--ops', '6000', '--seed', '17', '--json', '--quiet'];
     const [a, b] = [await cli(args), await cli([...args, '--worlds', '1'])];

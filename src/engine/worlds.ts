@@ -3,12 +3,13 @@
  * VMAs (workers/hugetlb/setup.ts), CPU c works only in world c mod N, and the report says what
  * each world did. A world keeps the one-world run's shape — its processes, files, VMA slots,
  * pages, folios and fault mutexes — so its race density is today's, while total throughput can
- * grow with CPUs: the worlds share no page table, i_mmap, vma lock, mmap_lock or fault mutex. They
- * still share what one kernel shares: the page pool (its lock and LIFO reuse), RCU grace periods
- * and IPI broadcasts (a shootdown waits for every CPU, as tlb_remove_table_sync_one does).
+ * grow with CPUs: the worlds share no page table, i_mmap, vma lock, mmap_lock or fault mutex, and
+ * an IPI broadcast goes to the sender's world's CPUs only (Irq.setPeers). They still share what
+ * one kernel shares: the page pool (its lock and LIFO reuse) and RCU grace periods.
  */
 import type { Arena, ArenaConfig } from '../shared-mem/layout.js';
 import { C, counterAt } from '../workers/hugetlb/stats.js';
+import { cpusOfWorld } from '../workers/hugetlb/setup.js';
 
 /** How CPUs are assigned to worlds, as the reports say it. */
 export const WORLD_ASSIGNMENT = 'cpu mod worlds';
@@ -37,11 +38,6 @@ export function worldsArena(one: ArenaConfig, worlds: number): ArenaConfig {
     folios: one.folios * worlds,
     faultMutexes: one.faultMutexes * worlds,
   };
-}
-
-/** The CPUs of world `w` among `cpus` (the assignment WORLD_ASSIGNMENT names). */
-export function cpusOfWorld(cpus: number, worlds: number, w: number): number[] {
-  return Array.from({ length: cpus }, (_, c) => c).filter((c) => c % worlds === w);
 }
 
 /** Per world: its CPUs, their ops and violations, and its first violation (firstOpTraceMs: the start barrier on the trace clock). */

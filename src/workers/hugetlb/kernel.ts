@@ -21,7 +21,7 @@ import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
 import { RefHoldClock } from './refhold.js';
 import { PageRoles, RoleKind, roleKind, roleOwner, roleWord } from './roles.js';
-import { modelShape } from './setup.js';
+import { cpusOfWorld, modelShape, worldOfCpu } from './setup.js';
 
 /** Trace events of the model. */
 export const KEv = {
@@ -146,6 +146,8 @@ export class Kernel {
     this.irq.onIpi(IpiKind.tlbFlush, acked);
     this.irq.onIpi(IpiKind.callFunction, acked);
     const shape = modelShape(cpu.arena);
+    // Only this world's CPUs can be walking its tables: a broadcast waits for them alone (worlds.ts).
+    if (shape.worlds > 1) this.irq.setPeers(cpusOfWorld(cpu.arena.config.cpus, shape.worlds, worldOfCpu(shape, cpu.cpuId)));
     this.nMaps = shape.mms * shape.files;
     this.vmaStride = shape.vmaStride;
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
@@ -482,10 +484,10 @@ export class Kernel {
     this.commitRoles();
   }
 
-  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted (and its wait timed) for this op. */
+  /** An IPI broadcast to every other CPU (of this world), waiting for each acknowledgement, counted (and its wait timed) for this op. */
   private broadcast(kind: number): void {
     const waitUs = this.irq.ipiBroadcast(kind);
-    this.count(C.IPI_SENT + this.op, this.arena.config.cpus - 1);
+    this.count(C.IPI_SENT + this.op, this.irq.peerCount);
     this.count(C.IPI_BROADCASTS + this.op);
     this.count(C.IPI_WAIT_US + this.op, Math.round(waitUs));
   }

@@ -42,6 +42,11 @@ export function worldOfCpu(shape: Pick<ModelShape, 'worlds'>, cpu: number): numb
   return cpu % shape.worlds;
 }
 
+/** The CPUs of world `w` among `cpus`. */
+export function cpusOfWorld(cpus: number, worlds: number, w: number): number[] {
+  return Array.from({ length: cpus }, (_, c) => c).filter((c) => c % worlds === w);
+}
+
 /** Process `m` (0-based within the world) of world `w`. */
 export function worldMm(shape: ModelShape, w: number, m: number): number {
   return w * (shape.mmStride) + m;
