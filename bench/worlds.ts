@@ -5,8 +5,9 @@
  *    (target ≥ 1.6×); beside it 1 world on 2 CPUs (today's sharing) and a pair of 1-CPU runs at
  *    once in separate arenas — the most two threads that share nothing get from this host;
  *  - race density: the time to each world's first violation with 2 worlds of 2 CPUs against
- *    today's 1 world of 2 CPUs, mode none, widened, median over seeds (target within 2×), and
- *    beside it two 1-world runs of 2 CPUs at once (4 threads sharing nothing).
+ *    today's 1 world of 2 CPUs, mode none, widened, median over seeds (target within 2×). (Two
+ *    runs at once in this process are no control here: the start barrier is timed by the main
+ *    thread's event loop, which the other run delays, so their times come out too short.)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -81,24 +82,19 @@ async function firstViolations(cpus: number, worlds: number, seed: number): Prom
 
 async function raceDensity(): Promise<void> {
   console.log(`\n## First violation per world: scenario mixed, mode none, widened (p 0.05, 200 µs), ${SEEDS} seeds, ${HUNT_MS} ms runs`);
-  console.log('(pair: two 1-world runs of 2 CPUs at once in separate arenas: 4 threads sharing nothing, the host\'s ceiling for 2 worlds of 2 CPUs)');
   const today: number[] = [];
   const split: number[] = [];
-  const pair: number[] = [];
   for (let i = 0; i < SEEDS; i++) {
     const seed = deriveSeed(42, i);
     today.push(...(await firstViolations(2, 1, seed)));
     split.push(...(await firstViolations(4, 2, seed)));
-    pair.push(...(await Promise.all([firstViolations(2, 1, seed), firstViolations(2, 1, deriveSeed(seed, 1))])).flat());
   }
   const t = median(today);
   const s = median(split);
-  const p = median(pair);
   console.log(`1 world of 2 CPUs (today):        median ${fmt(t)} ms  (${today.map(fmt).join(', ')})`);
   console.log(`2 worlds of 2 CPUs (4 CPUs):      median ${fmt(s)} ms per world  (${split.map(fmt).join(', ')})`);
-  console.log(`pair of 1-world runs of 2 CPUs:   median ${fmt(p)} ms per run  (${pair.map(fmt).join(', ')})`);
   const cores = availableParallelism();
-  console.log(`per world vs today: ${(s / t).toFixed(2)}×: target within 2×: ${verdict(s <= 2 * t)}; the pair sharing nothing: ${(p / t).toFixed(2)}×${4 > cores ? ` (4 CPUs on ${cores} cores: oversubscribed)` : ''}`);
+  console.log(`per world vs today: ${(s / t).toFixed(2)}×: target within 2×: ${verdict(s <= 2 * t)}${4 > cores ? ` (4 CPUs on ${cores} cores: oversubscribed)` : ''}`);
 }
 
 export async function benchWorlds(): Promise<void> {
