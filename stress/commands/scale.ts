@@ -60,7 +60,7 @@ export async function scaleMain(a: Raw): Promise<number> {
   try {
     const over = cpusList.filter((n) => n > args.cores);
     if (over.length) s.note(`pmdtorture scale: ${over.join(', ')} CPUs on ${args.cores} cores: oversubscribed (marked * in the report)`);
-    if (!args.quiet) s.note(`pmdtorture scale: scenario ${args.base.scenario}, modes ${modes.join(', ')}, CPUs ${cpusList.join(', ')}, seed ${args.base.seed}`);
+    if (!args.quiet) s.note(`pmdtorture scale: scenario ${args.base.scenario}, modes ${modes.join(', ')}, CPUs ${cpusList.join(', ')}${args.base.worlds ? ` in ${args.base.worlds} worlds` : ''}, seed ${args.base.seed}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: args.base.seed, mode: modes.join(','), scenario: args.base.scenario, cpus: Math.max(...cpusList) });
     for (const cpus of cpusList) {
       if (s.interrupted) break;
