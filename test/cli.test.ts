@@ -227,6 +227,7 @@ describe('output files', () => {
     ['--events', ['--events', 'e.ndjson']],
     ['--seeds', ['--seeds', '1-4']],
     ['--shard', ['--shard', '1/2']],
+    ['--worlds', ['--worlds', '2']],
     // Flags with defaults: refused when given, never silently ignored.
     ['--stall-timeout', ['--stall-timeout', '5s']],
     ['--stat-interval', ['--stat-interval', '2s']],

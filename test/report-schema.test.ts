@@ -31,7 +31,7 @@ const json = (f: string): Record<string, any> => JSON.parse(readFileSync(join(di
 const outs: Record<string, Out> = {};
 
 /** Report files written below, by kind of report. */
-const REPORTS = ['run.json', 'crash.json', 'seeds-1.json', 'seeds-2.json', 'seeds-merged.json', 'soak.json', 'soak-bad.json', 'soak-1.json', 'soak-2.json', 'soak-merged.json', 'compare.json', 'compare-merged.json', 'hunt.json', 'hunt-1.json', 'hunt-2.json', 'hunt-merged.json', 'soak-int.json', 'scale.json'];
+const REPORTS = ['run.json', 'crash.json', 'seeds-1.json', 'seeds-2.json', 'seeds-merged.json', 'soak.json', 'soak-bad.json', 'soak-1.json', 'soak-2.json', 'soak-merged.json', 'compare.json', 'compare-merged.json', 'hunt.json', 'hunt-1.json', 'hunt-2.json', 'hunt-merged.json', 'soak-int.json', 'scale.json', 'worlds.json', 'worlds-1.json', 'worlds-2.json', 'worlds-merged.json'];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pmdtorture-schema-'));
@@ -56,6 +56,11 @@ beforeAll(async () => {
     ['hunt-2', ['hunt', '--scenario', 'follow-page', '--mode', 'final', '--iterations', '4', '--ops', '60', '--seed', '5', '--shard', '2/2', '--quiet', '--json', '--out', '.'], 0],
     ['hunt-merged', ['merge', 'hunt-1.json', 'hunt-2.json', '--quiet', '--report', 'hunt-merged.json', '--junit', 'hunt-merged.xml'], 0],
     ['scale', ['scale', '--modes', 'vma-lock,final', '--cpus', '1,2', '--ops', '3000', '--seed', '1', '--quiet', '--report', 'scale.json'], 0],
+    // Two worlds of 2 CPUs each: the worlds section and a violation's world; shards of a seed list in 2 worlds, merged.
+    ['worlds', ['run', '--scenario', 'follow-page', '--mode', 'none', '--widen', '--ops', '20000', '--seed', '3', '--cpus', '4', '--worlds', '2', '--quiet', '--report', 'worlds.json'], 1],
+    ['worlds-1', ['run', '--seeds', '1-2', '--shard', '1/2', '--ops', '2000', ...two, '--worlds', '2', '--quiet', '--report', 'worlds-1.json'], 0],
+    ['worlds-2', ['run', '--seeds', '1-2', '--shard', '2/2', '--ops', '2000', ...two, '--worlds', '2', '--quiet', '--report', 'worlds-2.json'], 0],
+    ['worlds-merged', ['merge', 'worlds-1.json', 'worlds-2.json', '--quiet', '--report', 'worlds-merged.json'], 0],
     ['page', ['report', 'compare.json', 'soak.json', 'run.json', '--junit', 'page.xml', '--html', 'page.html'], 0],
   ];
   for (const [name, args, want, env] of jobs) {
@@ -108,6 +113,7 @@ describe('the shipped schema', () => {
       { ...json('seeds-merged.json'), widened: { 'walk-pud': -1 } },
       { ...json('scale.json'), config: { ...json('scale.json')['config'], cpus: [1, 1] } },
       { ...json('run.json'), opLatency: { fault: { count: 1, p50Us: -1, p99Us: 1, hist: [1] } } },
+      { ...json('worlds.json'), worlds: { ...json('worlds.json')['worlds'], assignment: 'blocks' } },
     ];
     for (const d of bad) {
       expect(ajvValidate(d)).toBe(false);

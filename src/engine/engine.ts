@@ -35,6 +35,7 @@ import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
 import { cpuSnapshot } from '../locks/cpu-snapshot.js';
 import { readOpLatency } from '../workers/hugetlb/op-latency.js';
+import { readWorldStats, worldsArena, type WorldStat } from './worlds.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
 import '../workers/hugetlb/kernel.js';
@@ -56,6 +57,8 @@ export interface RunConfig {
   scenario: string;
   mode: string;
   cpus: number;
+  /** Independent worlds (default 1, at most cpus): CPU c works in world c mod worlds (worlds.ts). */
+  worlds?: number | undefined;
   seed: number;
   /** Total operations over all CPUs (split evenly, deterministic); 0 = run for durationMs. */
   ops: number;
@@ -201,6 +204,8 @@ export interface RunResult {
   widened?: Record<string, number> | undefined;
   /** Latency histogram per op kind (log2 ns, summed over CPUs); absent with opLatency off. */
   opLatency?: Record<string, number[]> | undefined;
+  /** Per world: its CPUs, ops, violations and first violation (one entry with one world). */
+  worlds: WorldStat[];
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -228,10 +233,10 @@ export function widenTable(w: WidenOptions | undefined): CpuTask['widen'] {
   return { prob, us };
 }
 
-/** The engine's default shape, then the scenario's (Scenario.arena), then the caller's. */
-export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena'> & { scenario?: string | undefined }): ArenaConfig {
+/** The engine's default shape, then the scenario's (Scenario.arena), then the caller's: one world's; times the worlds. */
+export function arenaConfigFor(cfg: Pick<RunConfig, 'cpus' | 'arena' | 'worlds'> & { scenario?: string | undefined }): ArenaConfig {
   const sc = cfg.scenario === undefined ? undefined : scenarioByName(cfg.scenario)?.arena;
-  return defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...sc, ...cfg.arena });
+  return worldsArena(defaultArenaConfig(cfg.cpus, { mms: 4, files: 2, vmas: 16, pages: 64, folios: 1024, ...sc, ...cfg.arena }), cfg.worlds ?? 1);
 }
 
 /**
@@ -510,6 +515,7 @@ function collectResult(run: StressRun): RunResult {
     refHold: readRefHold(arena),
     ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
     ...(cfg.opLatencyEvery !== 0 ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
+    worlds: readWorldStats(arena, perCpu, firstOpTraceMs),
   };
 }
 

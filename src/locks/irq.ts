@@ -101,6 +101,8 @@ export class Irq {
   private readonly controlled: boolean;
   private readonly want: Int32Array;
   private readonly handlers = new Map<number, () => void>();
+  /** The CPUs a broadcast goes to: every other CPU, unless narrowed (setPeers). */
+  private peers: number[];
 
   /** The busted flavours (busted/irq.ts) are subclasses: this hot path carries no flag for them. */
   constructor(readonly ctx: CpuCtx) {
@@ -111,6 +113,7 @@ export class Irq {
     this.cpuBase = ctx.arena.base('cpu');
     this.controlled = ctx.controlled;
     this.want = new Int32Array(this.ncpu);
+    this.peers = Array.from({ length: this.ncpu }, (_, t) => t).filter((t) => t !== ctx.cpuId);
     this.acked = Atomics.load(this.mem, this.mine + IpiCpu.ACK);
     Atomics.store(this.mem, this.mine + IpiCpu.IRQ_OFF, 0);
     ctx.addPoller(() => this.poll());
@@ -118,6 +121,20 @@ export class Irq {
 
   get irqsDisabled(): boolean {
     return this.depth > 0;
+  }
+
+  /**
+   * Send broadcasts only to `cpus` (this CPU excluded): the CPUs that may run anything the
+   * broadcast must wait for, as flush_tlb_mm_range targets mm_cpumask. Independent worlds use it
+   * (each world's CPUs alone run its processes); with every CPU it is the default.
+   */
+  setPeers(cpus: readonly number[]): void {
+    this.peers = cpus.filter((t) => t !== this.ctx.cpuId);
+  }
+
+  /** CPUs a broadcast from this CPU goes to. */
+  get peerCount(): number {
+    return this.peers.length;
   }
 
   /** Handler run on this CPU when it acknowledges an IPI of `kind` (0..31). */
@@ -214,7 +231,8 @@ export class Irq {
   }
 
   /**
-   * Send IPI `kind` to every other CPU and wait until each online one has acknowledged. The
+   * Send IPI `kind` to every peer (every other CPU unless setPeers narrowed them) and wait until
+   * each online one has acknowledged. The
    * sender keeps interrupts enabled and keeps acknowledging others' IPIs while it waits, so two
    * concurrent shootdowns cannot deadlock. Throws IpiDeadlock instead of hanging. Returns the µs
    * this CPU waited for the acknowledgements (measured around the wait alone, sends excluded).
@@ -227,14 +245,13 @@ export class Irq {
     if (!(kind >= 0 && kind < 32)) throw new RangeError(`ipi kind ${kind}`);
     const m = this.mem;
     const t0 = performance.now();
-    for (let t = 0; t < this.ncpu; t++) {
-      if (t === me) continue;
+    for (const t of this.peers) {
       const line = ipiLine(this.ctx.arena, t);
       Atomics.or(m, line + IpiCpu.KINDS, 1 << kind);
       this.want[t] = Atomics.add(m, line + IpiCpu.REQ, 1) + 1;
       this.kick(t);
     }
-    Atomics.add(m, this.mine + IpiCpu.SENT, this.ncpu - 1);
+    Atomics.add(m, this.mine + IpiCpu.SENT, this.peers.length);
     this.ctx.emit(TraceEv.ipi, kind, me);
     const t1 = performance.now();
     this.waitAcks();
@@ -268,8 +285,7 @@ export class Irq {
 
   /** Wait for every other CPU's acknowledgement of the broadcast just sent. */
   protected waitAcks(): void {
-    const me = this.ctx.cpuId;
-    for (let t = 0; t < this.ncpu; t++) if (t !== me) this.waitAck(t);
+    for (const t of this.peers) this.waitAck(t);
   }
 
   /**

@@ -6,6 +6,7 @@
  * kinds or configurations, or two reports covering the same work items, are refused (MergeError,
  * exit 2).
  */
+import { addWorldStats } from '../engine/worlds.js';
 import { basename } from 'node:path';
 import type { CompareReport, RunReport, SoakRoundJson } from './report-json.js';
 import { compareTable, worstStatus } from './report-json.js';
@@ -45,6 +46,7 @@ function runKey(r: RunReport): Record<string, unknown> {
     mode: c.mode,
     design: c.design?.hash ?? null,
     cpus: c.cpus,
+    worlds: c.worlds ?? 1,
     ops: c.ops,
     durationMs: r.kind === 'soak' ? c.durationMs : undefined,
     roundMs: r.soak?.roundMs,
@@ -134,6 +136,7 @@ export function mergeRunReports(inputs: readonly MergeInput[]): RunReport {
     out.errors.push(...d.errors.map((e) => `${file}: ${e}`));
     if (out.stalls.length === 0) out.stalls = d.stalls;
     if (d.opLatency) out.opLatency = addOpLatency(out.opLatency, d.opLatency)!;
+    if (out.worlds && d.worlds) addWorldStats(out.worlds.perWorld, d.worlds.perWorld);
     if (d.refHold) {
       if (out.refHold) {
         addHist(out.refHold.hist, d.refHold.hist);

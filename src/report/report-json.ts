@@ -22,6 +22,7 @@ import type { InvariantResult } from '../workers/hugetlb/invariants.js';
 import type { RefHoldStats } from '../workers/hugetlb/refhold.js';
 import type { TimelineJson } from '../engine/timeline.js';
 import type { ShardJson } from '../engine/shard.js';
+import { WORLD_ASSIGNMENT, type WorldStat } from '../engine/worlds.js';
 import { latencyTable, opLatencyJson, type LatencyTable, type OpLatencyJson } from './op-latency.js';
 
 /** Bump on any incompatible change of the report's shape (and update the schema's const). */
@@ -66,6 +67,8 @@ export interface ConfigJson {
   scenario: string;
   mode: string;
   cpus: number;
+  /** Independent worlds (--worlds; 1 = the one shared world). */
+  worlds?: number | undefined;
   cores: number;
   oversubscribed: boolean;
   /** Total operations requested (0 = time-bounded). */
@@ -154,6 +157,14 @@ export interface RunReport {
   seeds?: number[];
   /** Set by `pmdtorture merge`: the reports this one was merged from. */
   merged?: MergedFromJson;
+  /** With more than one world (--worlds): how CPUs were assigned and what each world did. */
+  worlds?: WorldsJson;
+}
+
+export interface WorldsJson {
+  count: number;
+  assignment: typeof WORLD_ASSIGNMENT;
+  perWorld: WorldStat[];
 }
 
 export interface MergedFromJson {
@@ -263,6 +274,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
       scenario: cfg.scenario,
       mode: cfg.mode,
       cpus: cfg.cpus,
+      worlds: cfg.worlds ?? 1,
       cores: availableParallelism(),
       oversubscribed: r.oversubscribed,
       ops: cfg.ops,
@@ -306,6 +318,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
     ...(r.refHold ? { refHold: r.refHold } : {}),
     ...(r.widened ? { widened: r.widened } : {}),
     ...(r.opLatency ? { opLatency: opLatencyJson(r.opLatency) } : {}),
+    ...((cfg.worlds ?? 1) > 1 ? { worlds: { count: cfg.worlds ?? 1, assignment: WORLD_ASSIGNMENT, perWorld: r.worlds } } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import '../workers/hugetlb/kernel.js';
 import { TRACE_PER_CPU, type ViolationRecord } from '../workers/hugetlb/violations.js';
 import { describeRole } from '../workers/hugetlb/roles.js';
 import type { StallReport } from '../engine/engine.js';
-import type { CompareLockCell, CompareReport, RunReport } from './report-json.js';
+import type { CompareLockCell, CompareReport, RunReport, WorldsJson } from './report-json.js';
 import { plain, type Paint } from './color.js';
 import { latencyCells, latencyHeads, latencyRows } from './op-latency.js';
 
@@ -117,7 +117,7 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
   const out = [
     bar,
     p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode}${modeKernel(v.mode)})`)),
-    `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu} in op ${v.op}, at ${v.us} µs`,
+    `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu}${v.world !== undefined ? ` (world ${v.world})` : ''} in op ${v.op}, at ${v.us} µs`,
     `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
     ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
     `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, allocated by mm ${v.pageOwner}`,
@@ -199,12 +199,25 @@ function opsText(r: RunReport): string {
   return `${int(r.ops.total)} ops in ${sec} s = ${int(r.ops.perSecond)} ops/s`;
 }
 
+/** `2 CPUs` or `4 CPUs in 2 worlds`. */
+export function cpusText(c: { cpus: number; worlds?: number | undefined }): string {
+  const w = c.worlds ?? 1;
+  return `${c.cpus} CPU${c.cpus === 1 ? '' : 's'}${w > 1 ? ` in ${w} worlds` : ''}`;
+}
+
+/** Each world's CPUs, ops, violations and first violation. */
+function worldsText(w: WorldsJson): string {
+  const one = (x: WorldsJson['perWorld'][number]): string =>
+    `  world ${x.world} (cpu ${x.cpus.join(', ')}): ${int(x.ops)} ops, ${plural(x.violations, 'violation')}${x.firstViolationMs !== null ? `, the first after ${fix(x.firstViolationMs, 1)} ms` : ''}`;
+  return [`worlds: ${w.count} (CPU c works in world c mod ${w.count}, on its own processes, files and page tables)`, ...w.perWorld.map(one)].join('\n');
+}
+
 /** The few lines --quiet prints. */
 export function formatSummary(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
   return [
-    `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${c.cpus} CPUs, ${seedsOf(r)}`,
+    `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${cpusText(c)}, ${seedsOf(r)}`,
     `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
     `  re-run: ${r.command}`,
   ].join('\n');
@@ -226,7 +239,7 @@ export function perCpuText(perCpu: readonly number[]): string {
 export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const out: string[] = [];
-  out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${c.cpus} CPUs on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
+  out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${cpusText(c)} on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
   out.push(`${seedsOf(r)}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
   if (r.widened) {
     // The widened points (all when none is named) and any other that waited.
@@ -236,6 +249,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   }
   out.push(`status: ${statusWord(r, p)}   exit ${r.exitCode}`);
   out.push(`ops: ${opsText(r)}; per CPU ${perCpuText(r.ops.perCpu)}${r.timing.firstOpMs !== null ? `; first op ${int(r.timing.firstOpMs)} ms after start` : ''}`);
+  if (r.worlds) out.push(worldsText(r.worlds));
   out.push('');
 
   const opRows = Object.keys(r.ops.perOp).map((k) => [k, int(r.ops.perOp[k]!), int(r.ops.perOpPerSecond[k] ?? 0), int(r.ops.failed[k] ?? 0), ...latencyCells(r.opLatency, k)]);
@@ -334,7 +348,7 @@ export function formatCompare(rep: CompareReport, p: Paint = plain): string {
   const out: string[] = [];
   if (first) {
     const c = first.config;
-    out.push(p.bold(`pmdtorture compare: scenario ${c.scenario}, ${c.cpus} CPUs, seed ${rep.seed}, ${c.ops > 0 ? `${int(c.ops)} ops` : c.durationMs === null ? 'until interrupted' : fmtMs(c.durationMs)} per mode${c.widen ? `, widen p=${c.widen.prob} ${c.widen.us} µs` : ''}`));
+    out.push(p.bold(`pmdtorture compare: scenario ${c.scenario}, ${cpusText(c)}, seed ${rep.seed}, ${c.ops > 0 ? `${int(c.ops)} ops` : c.durationMs === null ? 'until interrupted' : fmtMs(c.durationMs)} per mode${c.widen ? `, widen p=${c.widen.prob} ${c.widen.us} µs` : ''}`));
   }
   out.push('');
   const opRows = Object.keys(t.opsPerSecond).map((op) => [op, ...modes.map((m) => int(t.opsPerSecond[op]![m] ?? 0))]);

@@ -73,7 +73,7 @@ export interface ScaleCell {
 
 export interface ScaleReport extends MultiRunHead {
   kind: 'scale';
-  config: { scenario: string; modes: string[]; cpus: number[]; cores: number; ops: number; durationMs: number | null };
+  config: { scenario: string; modes: string[]; cpus: number[]; worlds?: number; cores: number; ops: number; durationMs: number | null };
   /** Cells in the order run (CPU count outer, mode inner); an interrupted study has fewer. */
   cells: ScaleCell[];
   /** The run report of every cell, same order. */

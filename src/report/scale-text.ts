@@ -16,7 +16,7 @@ export function cellLine(c: ScaleCell): string {
 
 export function formatScale(d: ScaleReport, p: Paint): string {
   const c = d.config;
-  const out: string[] = [p.bold(`pmdtorture scale: scenario ${c.scenario}, modes ${c.modes.join(', ')}, CPUs ${c.cpus.join(', ')} on ${c.cores} cores, seed ${d.seed}, ${c.ops > 0 ? `${int(c.ops)} ops` : `${c.durationMs ?? 0} ms`} per run`), ''];
+  const out: string[] = [p.bold(`pmdtorture scale: scenario ${c.scenario}, modes ${c.modes.join(', ')}, CPUs ${c.cpus.join(', ')}${(c.worlds ?? 1) > 1 ? ` in ${c.worlds} worlds` : ''} on ${c.cores} cores, seed ${d.seed}, ${c.ops > 0 ? `${int(c.ops)} ops` : `${c.durationMs ?? 0} ms`} per run`), ''];
   const rows = d.cells.map((x) => [
     x.mode, cpusLabel(x), x.status, int(x.opsPerSecond), x.ratioToFirst !== null ? x.ratioToFirst.toFixed(2) : '-', x.ipi.perOp.toFixed(3), pq(x.latency['exit']), pq(x.latency['munmap']), pq(x.latency['fault']),
     x.topLocks.map((l) => `${l.name}${l.side === 'read' ? '-R' : ''} ${int(l.waitTotalUs)}`).join(', ') || '-',

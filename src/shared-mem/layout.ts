@@ -36,6 +36,16 @@ export interface ArenaConfig {
   violationSlots: number;
   /** Deferred-work records (call_rcu) in flight at once. */
   rcuCallbacks: number;
+  /**
+   * Independent worlds (default 1): mms, vmas, files and faultMutexes are split into this many
+   * equal blocks, one per world (workers/hugetlb/setup.ts); everything else stays shared.
+   */
+  worlds?: number | undefined;
+}
+
+/** Worlds of a config (1 when unset). */
+export function worldsOf(c: ArenaConfig): number {
+  return c.worlds ?? 1;
 }
 
 export function defaultArenaConfig(cpus: number, over: Partial<ArenaConfig> = {}): ArenaConfig {
@@ -124,7 +134,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
     case 'pageRole': return c.pages * LINE_WORDS;
     case 'mm': return c.mms * MM_WORDS;
     case 'vma': return c.vmas * VMA_WORDS;
-    case 'file': return c.files * (FILE_WORDS + alignLine(c.vmas));
+    case 'file': return c.files * (FILE_WORDS + alignLine(c.vmas / worldsOf(c)));
     case 'folio': return c.folios * FOLIO_WORDS;
     case 'faultMutex': return c.faultMutexes * LINE_WORDS;
     case 'rcu': return 8 * LINE_WORDS + c.cpus * 2 * LINE_WORDS + c.rcuCallbacks * 4;
@@ -141,7 +151,7 @@ export function regionWords(name: RegionName, c: ArenaConfig): number {
 }
 
 export function validateArenaConfig(c: ArenaConfig): void {
-  const int = (k: keyof ArenaConfig, min: number, max: number): void => {
+  const int = (k: Exclude<keyof ArenaConfig, 'worlds'>, min: number, max: number): void => {
     const v = c[k];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(`arena config: ${k}=${String(v)} must be an integer in [${min}, ${max}]`);
@@ -151,13 +161,18 @@ export function validateArenaConfig(c: ArenaConfig): void {
   int('pages', 4, 1 << 16);
   int('entriesPerPage', 4, 512);
   int('quarantine', 0, c.pages - 1);
-  int('mms', 1, 1024);
-  int('vmas', 1, 4096);
-  int('files', 1, 256);
+  int('mms', 1, 4096);
+  int('vmas', 1, 16384);
+  int('files', 1, 1024);
   int('folios', 1, 1 << 20);
-  int('faultMutexes', 1, 4096);
+  int('faultMutexes', 1, 16384);
   int('violationSlots', 1, 1024);
   int('rcuCallbacks', 4, 1 << 20);
+  const w = worldsOf(c);
+  if (!Number.isInteger(w) || w < 1 || w > c.cpus) throw new RangeError(`arena config: worlds=${String(w)} must be an integer in [1, cpus=${c.cpus}]`);
+  for (const k of ['mms', 'vmas', 'files', 'faultMutexes'] as const) {
+    if (c[k] % w !== 0) throw new RangeError(`arena config: ${k}=${c[k]} must be a multiple of worlds=${w} (one equal block per world)`);
+  }
   if (!Number.isInteger(c.traceDepth) || c.traceDepth < 32 || (c.traceDepth & (c.traceDepth - 1)) !== 0) {
     throw new RangeError(`arena config: traceDepth=${c.traceDepth} must be a power of two >= 32`);
   }

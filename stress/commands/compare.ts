@@ -12,7 +12,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { MODE_NAMES } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, compareTable, type CompareReport, type RunReport } from '../../src/report/report-json.js';
-import { formatCompare, int } from '../../src/report/report-text.js';
+import { cpusText, formatCompare, int } from '../../src/report/report-text.js';
 import { outputOptions, resolveOutputs } from '../options/output.js';
 import { EXIT } from '../../src/engine/exit.js';
 import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
@@ -51,7 +51,7 @@ export async function compareMain(a: Raw): Promise<number> {
   const runs: RunReport[] = [];
   try {
     if (args.base.cpus > args.cores) s.note(`pmdtorture: ${args.base.cpus} CPUs on ${args.cores} cores: oversubscribed`);
-    if (!args.quiet) s.note(`pmdtorture compare: scenario ${args.base.scenario}, modes ${modes.join(', ')}, ${args.base.cpus} CPUs, seed ${args.base.seed}`);
+    if (!args.quiet) s.note(`pmdtorture compare: scenario ${args.base.scenario}, modes ${modes.join(', ')}, ${cpusText(args.base)}, seed ${args.base.seed}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: args.base.seed, mode: modes.join(','), scenario: args.base.scenario, cpus: args.base.cpus });
     for (const mode of modes) {
       if (s.interrupted) break;

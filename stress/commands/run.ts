@@ -1,4 +1,5 @@
 /** `pmdtorture run`: one stress run, then the report. Exit 0/1/3/4/130 from its status. */
+import { cpusText } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { Session } from '../session.js';
 import { buildRunReport } from '../../src/report/report-json.js';
@@ -38,6 +39,7 @@ const NOT_UNDER_SCHED: Record<string, string> = {
   seeds: 'a controlled run runs one seed (--seed S); for many derived seeds use hunt',
   shard: 'a controlled run is one execution; hunt --shard I/N splits many of them',
   plant: 'planted faults apply to parallel runs only',
+  worlds: 'a controlled run lets one CPU run at a time, so independent worlds gain nothing; it runs the one world',
 };
 
 /** Flags with defaults a controlled run cannot honour: refused when given on the command line. */
@@ -76,12 +78,12 @@ export async function runMain(a: Raw): Promise<number> {
     if (seeds) {
       // The seeds this shard runs, never the random --seed default that a seed list does not use.
       const mine = shardItems(shard, seeds.length).map((i) => seeds[i]!);
-      if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, ${seedsText(mine, seeds.length, shard)}`);
+      if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cpusText(cfg)}, ${seedsText(mine, seeds.length, shard)}`);
       s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: mine[0]!, seeds: mine, mode, scenario: cfg.scenario, cpus: cfg.cpus });
       const { report, code } = await runSeeds(s, args, seeds, shard);
       return deliverRunReport(s, outputs, report, code, args.quiet);
     }
-    if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}`);
+    if (!args.quiet) s.note(`pmdtorture run: scenario ${cfg.scenario}, mode ${cfg.mode}, ${cpusText(cfg)}, seed ${cfg.seed}`);
     s.events.write({ type: 'start', t: new Date().toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     const startedAt = new Date();
     const result = await s.run(cfg);

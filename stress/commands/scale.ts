@@ -16,7 +16,7 @@ import { EXIT } from '../../src/engine/exit.js';
 import { deliverMultiRun, multiRunHead } from '../multi-run.js';
 import { int } from '../../src/report/report-text.js';
 import { outputOptions, resolveOutputs } from '../options/output.js';
-import { rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
+import { parseWorlds, rerunCommand, resolveStress, stressOptions, type StressDefaults } from '../options/stress.js';
 import { cellsOf, defaultScaleModes, parseCpuList, SCALE_MAX_CPUS, type ScaleReport } from '../../src/report/scale-study.js';
 import { cellLine, formatScale } from '../../src/report/scale-text.js';
 
@@ -47,6 +47,8 @@ export async function scaleMain(a: Raw): Promise<number> {
   const cpusList = parseCpuList(a['cpus']);
   const raw: Raw = { ...a, cpus: String(cpusList[0]), modes: a['modes'] ?? defaultScaleModes().join(',') };
   if (raw['ops'] === undefined && raw['duration'] === undefined) raw['ops'] = String(SCALE_DEFAULT_OPS);
+  // Every CPU count of the study must hold the worlds: checked against the smallest.
+  parseWorlds(a['worlds'], Math.min(...cpusList));
   const args = resolveStress(raw, SCALE_DEFAULTS);
   const modes = args.modes;
   const outputs = resolveOutputs(a);
@@ -58,7 +60,7 @@ export async function scaleMain(a: Raw): Promise<number> {
   try {
     const over = cpusList.filter((n) => n > args.cores);
     if (over.length) s.note(`pmdtorture scale: ${over.join(', ')} CPUs on ${args.cores} cores: oversubscribed (marked * in the report)`);
-    if (!args.quiet) s.note(`pmdtorture scale: scenario ${args.base.scenario}, modes ${modes.join(', ')}, CPUs ${cpusList.join(', ')}, seed ${args.base.seed}`);
+    if (!args.quiet) s.note(`pmdtorture scale: scenario ${args.base.scenario}, modes ${modes.join(', ')}, CPUs ${cpusList.join(', ')}${args.base.worlds ? ` in ${args.base.worlds} worlds` : ''}, seed ${args.base.seed}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: args.base.seed, mode: modes.join(','), scenario: args.base.scenario, cpus: Math.max(...cpusList) });
     for (const cpus of cpusList) {
       if (s.interrupted) break;
@@ -81,7 +83,7 @@ export async function scaleMain(a: Raw): Promise<number> {
     const doc: ScaleReport = {
       ...multiRunHead(runs, s, args, command, startedAt, t0),
       kind: 'scale',
-      config: { scenario: args.base.scenario, modes, cpus: cpusList, cores: args.cores, ops: args.base.ops, durationMs: args.base.ops > 0 ? 0 : args.base.durationMs >= Number.MAX_SAFE_INTEGER ? null : args.base.durationMs },
+      config: { scenario: args.base.scenario, modes, cpus: cpusList, ...(args.base.worlds !== undefined ? { worlds: args.base.worlds } : {}), cores: args.cores, ops: args.base.ops, durationMs: args.base.ops > 0 ? 0 : args.base.durationMs >= Number.MAX_SAFE_INTEGER ? null : args.base.durationMs },
       cells: cellsOf(runs, modes),
       runs,
     };

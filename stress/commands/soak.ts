@@ -12,7 +12,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../args.js';
 import { Session } from '../session.js';
 import { buildRunReport, findingStatus, worstStatus, type SoakJson, type SoakRoundJson } from '../../src/report/report-json.js';
-import { int, mb, plural } from '../../src/report/report-text.js';
+import { cpusText, int, mb, plural } from '../../src/report/report-text.js';
+import { addWorldStats } from '../../src/engine/worlds.js';
 import { createStressPool, type LiveStat, type RunResult } from '../../src/engine/engine.js';
 import { addIpiStats, addRcuStats, mergeLockStatRows } from '../../src/report/stats-merge.js';
 import { addOpHists } from '../../src/report/op-latency.js';
@@ -88,6 +89,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
       ...(r.refHold ? { refHold: { ...r.refHold, hist: [...r.refHold.hist] } } : {}),
       ...(r.widened ? { widened: { ...r.widened } } : {}),
       ...(r.opLatency ? { opLatency: addOpHists({}, r.opLatency) } : {}),
+      worlds: r.worlds.map((w) => ({ ...w, cpus: [...w.cpus] })),
     };
   }
   acc.status = worstStatus([acc.status, r.status]);
@@ -101,6 +103,7 @@ export function mergeRound(acc: RunResult | undefined, r: RunResult, round: numb
   r.perCpu.forEach((n, i) => (acc.perCpu[i] = (acc.perCpu[i] ?? 0) + n));
   for (const [site, counts] of Object.entries(r.outcomes)) addTo((acc.outcomes[site] ??= {}), counts);
   acc.violationCount += r.violationCount;
+  addWorldStats(acc.worlds, r.worlds);
   for (const v of r.violations) if (acc.violations.length < MAX_VIOLATIONS_KEPT) acc.violations.push(v);
   for (const k of Object.keys(acc.model) as Array<keyof RunResult['model']>) acc.model[k] += r.model[k] ?? 0;
   mergeLockStatRows(acc.lockstat, r.lockstat);
@@ -173,7 +176,7 @@ export async function soakMain(a: Raw): Promise<number> {
   const plantRound = process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND'] === undefined ? -1 : Number(process.env['PMDTORTURE_TEST_PLANT_INVARIANT_ROUND']);
   try {
     if (cfg.cpus > args.cores) s.note(`pmdtorture: ${cfg.cpus} CPUs on ${args.cores} cores: oversubscribed`);
-    if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cfg.cpus} CPUs, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
+    if (!args.quiet) s.note(`pmdtorture soak: scenario ${cfg.scenario}, mode ${mode}, ${cpusText(cfg)}, seed ${cfg.seed}, ${forever ? 'until SIGINT/SIGTERM' : fmtMs(total)}, rounds of ${fmtMs(roundMs)}, status every ${fmtMs(args.statIntervalMs)}`);
     s.events.write({ type: 'start', t: startedAt.toISOString(), command, seed: cfg.seed, mode, scenario: cfg.scenario, cpus: cfg.cpus });
     // Round 0 runs even when a signal came first (it stops at once): the report is still written.
     let ranMs = 0;

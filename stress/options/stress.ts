@@ -33,6 +33,14 @@ function parseWidenPoints(v: unknown): string[] {
   return out;
 }
 
+/** --worlds N: 1 (the default) to the CPU count, since every world needs a CPU of its own. */
+export function parseWorlds(v: unknown, cpus: number): number {
+  if (v === undefined) return 1;
+  const worlds = parseInteger('--worlds', v, 1, MAX_CPUS, 'a world count');
+  if (worlds > cpus) throw new UsageError('--worlds', `${worlds} worlds but only ${cpus} CPU${cpus === 1 ? '' : 's'}: every world needs at least one CPU (accepted: 1 to --cpus)`);
+  return worlds;
+}
+
 /** How a stress command's flags default. */
 export interface StressDefaults {
   /** --mode's default; undefined: the command takes --modes (compare). */
@@ -57,6 +65,7 @@ export function stressOptions<T>(y: Argv<T>, d: StressDefaults, help: StressHelp
   return (d.mode !== undefined ? modeOption(y, d.mode) : modesOption(y))
     .option('scenario', { type: 'string', requiresArg: true, default: STRESS_DEFAULTS.scenario, describe: `scenario to run (see \`pmdtorture list\`): ${SCENARIO_NAMES.join(', ')}` })
     .option('cpus', { type: 'string', requiresArg: true, default: String(cores), describe: `CPUs (worker threads), 1..${MAX_CPUS}; more than the ${cores} cores is allowed and reported as oversubscribed` })
+    .option('worlds', { type: 'string', requiresArg: true, describe: 'independent worlds (default 1): each its own processes, files and page tables, worked on by its own CPUs (CPU c in world c mod N; at most --cpus), so throughput grows with CPUs while each world keeps one world\'s race density' })
     .option('duration', { type: 'string', requiresArg: true, describe: `how long to run, e.g. 10s, 5m, 1h (default: ${help.durationDefault ?? (d.durationMs > 0 ? `${fmtMs(d.durationMs)} unless --ops` : 'until SIGINT/SIGTERM')})` })
     .option('ops', {
       type: 'string',
@@ -103,6 +112,7 @@ export function resolveStress(a: Raw, d: StressDefaults): StressArgs {
   const modes = d.mode !== undefined ? [resolveMode(a, d.mode)] : resolveModes(a);
   const scenario = parseChoice('--scenario', a['scenario'], SCENARIO_NAMES);
   const cpus = parseInteger('--cpus', a['cpus'], 1, MAX_CPUS, 'a CPU count');
+  const worlds = parseWorlds(a['worlds'], cpus);
   if (a['duration'] !== undefined && a['ops'] !== undefined) throw new UsageError('--duration', 'give --duration or --ops, not both');
   let ops = 0;
   let durationMs = d.durationMs;
@@ -137,6 +147,7 @@ export function resolveStress(a: Raw, d: StressDefaults): StressArgs {
       scenario,
       mode: modes[0]!,
       cpus,
+      ...(worlds > 1 ? { worlds } : {}),
       seed,
       ops,
       durationMs: ops > 0 ? 0 : durationMs,
@@ -166,6 +177,7 @@ export function rerunCommand(command: string, cfg: Omit<RunConfig, 'onStat' | 's
   if (extra.modes) w.push('--modes', extra.modes.map(modeArgOf).join(','));
   else w.push('--mode', modeArgOf(cfg.mode));
   w.push('--cpus', String(cfg.cpus));
+  if ((cfg.worlds ?? 1) > 1) w.push('--worlds', String(cfg.worlds));
   if (cfg.ops > 0) w.push('--ops', String(cfg.ops));
   else if (cfg.durationMs > 0 && cfg.durationMs < Number.MAX_SAFE_INTEGER) w.push('--duration', fmtMs(cfg.durationMs));
   w.push('--seed', String(cfg.seed));

@@ -1,10 +1,11 @@
 /**
- * Invariants checked at quiescent points (kernel-model.md §5), main thread, no CPU running.
+ * Invariants checked at quiescent points (kernel-model.md §5), main thread, no CPU running;
+ * over every world of the arena at once (one pool, one set of pages).
  */
 import type { Arena } from '../../shared-mem/layout.js';
 import { PagePool, PageHdr, PageLevel, PageState, GEN_MASK } from './pool.js';
 import { Folio, Mm, Pte, Structs, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
-import { modelShape, spareVmaOf, vmaId } from './setup.js';
+import { mmsOfWorld, modelShape, spareVmaOf, vmaId, worldFile, worldOfMm } from './setup.js';
 
 export interface InvariantResult {
   ok: boolean;
@@ -21,7 +22,8 @@ export function checkInvariants(arena: Arena): InvariantResult {
   // PUD references per PMD page.
   const refs = new Map<number, number>();
   const roots = new Set<number>();
-  for (let mm = 0; mm < shape.mms; mm++) {
+  const allMms = Array.from({ length: shape.worlds }, (_, w) => mmsOfWorld(shape, w)).flat();
+  for (const mm of allMms) {
     const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
     // Every mm owns exactly one live PUD page (tables are never freed at that level here).
     if (root < 0 || root >= pool.pages || pool.state(root) !== PageState.live || pool.get(root, PageHdr.LEVEL) !== PageLevel.pud) {
@@ -51,10 +53,11 @@ export function checkInvariants(arena: Arena): InvariantResult {
   }
   // A shared PMD table is referenced only from VMAs covering its whole PUD range
   // (want_pmd_share / page_table_shareable; what CVE-2025-38084's split left broken).
-  for (let mm = 0; mm < shape.mms; mm++) {
+  for (const mm of allMms) {
     const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+    const w = worldOfMm(shape, mm);
     for (let f = 0; f < shape.files; f++) {
-      const map = vmaId(shape, mm, f);
+      const map = vmaId(shape, mm, worldFile(shape, w, f));
       for (const v of [map, spareVmaOf(shape, map)]) {
         if ((s.vmaFlags(v) & VmaFlag.MAPPED) === 0 || s.vmaCoversPud(v)) continue;
         const e = s.ld(pool.entry(root, s.vmaPudIndex(v)));
@@ -76,7 +79,7 @@ export function checkInvariants(arena: Arena): InvariantResult {
       if ((pte & (Pte.PRESENT | Pte.MIGRATION)) !== 0) mapcount.set(pteFolio(pte), (mapcount.get(pteFolio(pte)) ?? 0) + 1);
     }
   }
-  for (let f = 0; f < shape.files * E; f++) {
+  for (let f = 0; f < shape.worlds * shape.files * E; f++) {
     const mc = s.ld(s.folio(f) + Folio.MAPCOUNT);
     const n = mapcount.get(f) ?? 0;
     if (mc !== n) errors.push(`folio ${f}: mapcount ${mc}, but ${n} entries map it`);

@@ -21,7 +21,7 @@ import { Access, recordViolation } from './violations.js';
 import { Pt } from './points.js';
 import { RefHoldClock } from './refhold.js';
 import { PageRoles, RoleKind, roleKind, roleOwner, roleWord } from './roles.js';
-import { modelShape } from './setup.js';
+import { cpusOfWorld, modelShape, worldOfCpu } from './setup.js';
 
 /** Trace events of the model. */
 export const KEv = {
@@ -93,8 +93,9 @@ export class Kernel {
   private readonly rootOf: Int32Array;
   private readonly t0: number;
   private readonly ctr0: number;
-  /** Mapping slots (processes × files): slot v's split spare is nMaps + v (setup.ts). */
+  /** Mapping slots (processes × files) of a world: slot v's split spare is nMaps + v within its world's block of vmaStride slots (setup.ts). */
   private readonly nMaps: number;
+  private readonly vmaStride: number;
 
   /** The reference the last hugetlb_walk() returned: page, pointer tag, and the table walked. */
   wPage = -1;
@@ -144,7 +145,10 @@ export class Kernel {
     this.irq.onIpi(IpiKind.tlbFlush, acked);
     this.irq.onIpi(IpiKind.callFunction, acked);
     const shape = modelShape(cpu.arena);
+    // Only this world's CPUs can be walking its tables: a broadcast waits for them alone (worlds.ts).
+    if (shape.worlds > 1) this.irq.setPeers(cpusOfWorld(cpu.arena.config.cpus, shape.worlds, worldOfCpu(shape, cpu.cpuId)));
     this.nMaps = shape.mms * shape.files;
+    this.vmaStride = shape.vmaStride;
     this.rcu.onCallback(RCU_FREE_TABLE, (page) => {
       this.cpu.point(Pt['rcu-free']);
       this.releaseTable(page);
@@ -186,7 +190,7 @@ export class Kernel {
   }
   /** The VMA a mapping slot splits into (its upper half), or the mapping of a spare. */
   spareOf(vma: number): number {
-    return vma < this.nMaps ? this.nMaps + vma : vma - this.nMaps;
+    return vma % this.vmaStride < this.nMaps ? vma + this.nMaps : vma - this.nMaps;
   }
   /** The per-VMA lock exists for hugetlb faults only where they run under it (faultLock). */
   private get perVmaLock(): boolean {
@@ -375,6 +379,9 @@ export class Kernel {
 
   violation(kind: number, site: Site | null, page: number, gen: number, access: number, mm: number, pudIndex: number, slot: number, value: number): void {
     this.count(C.VIOLATIONS);
+    // Only this CPU writes its counters: the first violation's time is kept, never overwritten.
+    const first = this.ctr0 + C.FIRST_VIOLATION_US;
+    if (Atomics.load(this.mem, first) === 0) Atomics.store(this.mem, first, Math.min(0x7fffffff, Math.round((performance.now() - this.t0) * 1000) + 1));
     this.cpu.trace.refresh();
     this.cpu.emit(TraceEv.violation, kind, page);
     const pool = this.pool;
@@ -483,10 +490,10 @@ export class Kernel {
     this.commitRoles();
   }
 
-  /** An IPI broadcast to every other CPU, waiting for each acknowledgement, counted (and its wait timed) for this op. */
+  /** An IPI broadcast to every other CPU (of this world), waiting for each acknowledgement, counted (and its wait timed) for this op. */
   private broadcast(kind: number): void {
     const waitUs = this.irq.ipiBroadcast(kind);
-    this.count(C.IPI_SENT + this.op, this.arena.config.cpus - 1);
+    this.count(C.IPI_SENT + this.op, this.irq.peerCount);
     this.count(C.IPI_BROADCASTS + this.op);
     this.count(C.IPI_WAIT_US + this.op, Math.round(waitUs));
   }

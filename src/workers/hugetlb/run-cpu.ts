@@ -3,6 +3,10 @@
  * operations drawn from the scenario's weights with this CPU's seeded stream until the op budget
  * is spent or a stop is requested. Every operation's arguments are drawn before it runs, so the
  * operation stream depends on (seed, CPU) only — never on timing.
+ *
+ * With several worlds a CPU works only on its own world's processes, files and VMAs (CPU c in
+ * world c mod worlds): it draws exactly as with one world, within the world's ids, so with one
+ * world the ids, and everything after them, are what they always were.
  */
 import { Arena, type ArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
@@ -17,7 +21,7 @@ import { scenarioByName } from './scenarios.js';
 import { OPS, Op } from './ops-list.js';
 import { C, counterAt } from './stats.js';
 import { Pt } from './points.js';
-import { modelShape, vmaId } from './setup.js';
+import { type ModelShape, modelShape, vmaId, worldFile, worldMm, worldOfCpu, worldOfMm, worldVma } from './setup.js';
 import { opFault, opFaultSwapEntry } from './fault.js';
 import { opExit, opMadviseDontneed, opMprotect, opMunmap, opTruncate } from './unshare.js';
 import { opVmaSplit } from './split.js';
@@ -84,6 +88,9 @@ export function runCpu(task: CpuTask): CpuResult {
   const E = arena.config.entriesPerPage;
   const hotSlots = Math.min(E, sc.hotSlots ?? E);
   const nVma = shape.mms * shape.files;
+  const world = worldOfCpu(shape, task.cpu);
+  // The scenario's kept parent is a process of this CPU's world.
+  const forkParent = sc.forkParent === undefined ? undefined : worldMm(shape, world, sc.forkParent);
   // Cumulative weights over OPS.
   const cum: number[] = [];
   let total = 0;
@@ -106,9 +113,9 @@ export function runCpu(task: CpuTask): CpuResult {
       // Seven draws per operation, whatever it is: the stream never depends on timing.
       const r = cpu.rng;
       const pick = r.below(total);
-      const vma = r.below(nVma);
+      const vma = worldVma(shape, world, r.below(nVma));
       const slot = r.below(hotSlots);
-      const file = r.below(shape.files);
+      const file = worldFile(shape, world, r.below(shape.files));
       const from = r.below(E);
       const len = 1 + r.below(Math.max(1, E >> 2));
       const flag = r.below(2);
@@ -123,7 +130,7 @@ export function runCpu(task: CpuTask): CpuResult {
       cpu.emit(TraceEv.opStart, op, vma);
       if (task.plant !== undefined && task.cpu === 0 && done === 100) plant(cpu, k, task.plant);
       lat?.start();
-      runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, sc.forkParent);
+      runOp(k, op, vma, slot, file, Math.min(from, E - 1), Math.min(E, from + len), len, flag === 1, shape, forkParent);
       lat?.stop(op);
       cpu.emit(TraceEv.opEnd, op, 0);
       cpu.setField(CpuField.CUR_OP, 0);
@@ -153,10 +160,13 @@ export function runCpu(task: CpuTask): CpuResult {
 
 function runOp(
   k: Kernel, op: number, vma: number, slot: number, file: number, from: number, to: number, len: number,
-  flag: boolean, shape: { mms: number; files: number }, forkParent: number | undefined,
+  flag: boolean, shape: ModelShape, forkParent: number | undefined,
 ): void {
-  // Another slot than `mm`, drawn from `from` (a fork's child; what exit/munmap take instead of a kept parent).
-  const other = (mm: number): number => (mm + 1 + (from % (shape.mms - 1))) % shape.mms;
+  // Another slot of mm's world than `mm`, drawn from `from` (a fork's child; what exit/munmap take instead of a kept parent).
+  const other = (mm: number): number => {
+    const m0 = worldMm(shape, worldOfMm(shape, mm), 0);
+    return m0 + ((mm - m0 + 1 + (from % (shape.mms - 1))) % shape.mms);
+  };
   const kept = (mm: number): boolean => mm === forkParent;
   switch (op) {
     case Op.fault: return opFault(k, vma, slot);
@@ -193,9 +203,10 @@ function runOp(
   }
 }
 
-/** The mapping of every file in process `mm`. */
-function vmasOf(shape: { mms: number; files: number }, mm: number): number[] {
-  return Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, f));
+/** The mapping of every file (of its world) in process `mm`. */
+function vmasOf(shape: ModelShape, mm: number): number[] {
+  const w = worldOfMm(shape, mm);
+  return Array.from({ length: shape.files }, (_, f) => vmaId(shape, mm, worldFile(shape, w, f)));
 }
 
 /** Planted faults: a thrown error (exit 3 path) or a CPU that stops making progress holding a lock (exit 4 path). */

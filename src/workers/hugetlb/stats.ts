@@ -44,6 +44,8 @@ export const C = {
   EXIT_MMAP_US: 335,
   /** pud_populate over a present entry: 6.2's populate race (huge_pmd_share and pmd_alloc under different locks). */
   POPULATE_OVERWRITES: 336,
+  /** µs on the trace clock + 1 of this CPU's first violation (0: none yet), for the first violation per world. */
+  FIRST_VIOLATION_US: 337,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */

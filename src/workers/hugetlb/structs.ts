@@ -3,7 +3,7 @@
  * entry encodings. Field offsets are words within a slot; locks sit at line starts so that a
  * lock word and the data it guards do not share a line with another CPU's hot words.
  */
-import { type Arena, FILE_WORDS, FOLIO_WORDS, LINE_WORDS, MM_WORDS, VMA_WORDS } from '../../shared-mem/layout.js';
+import { type Arena, FILE_WORDS, FOLIO_WORDS, LINE_WORDS, MM_WORDS, VMA_WORDS, worldsOf } from '../../shared-mem/layout.js';
 
 export const Mm = {
   /** mmap_lock (rw_semaphore), alone in line 0: every op of this mm takes it. */
@@ -106,6 +106,9 @@ export class Structs {
   private readonly folio0: number;
   private readonly fm0: number;
   readonly fileStride: number;
+  /** Files of one world, and fault mutexes of one world's block of the table (setup.ts). */
+  private readonly worldFiles: number;
+  private readonly worldFaultMutexes: number;
 
   constructor(readonly arena: Arena) {
     this.mem = arena.mem;
@@ -114,7 +117,11 @@ export class Structs {
     this.file0 = arena.base('file');
     this.folio0 = arena.base('folio');
     this.fm0 = arena.base('faultMutex');
-    this.fileStride = FILE_WORDS + Math.ceil(arena.config.vmas / LINE_WORDS) * LINE_WORDS;
+    const worlds = worldsOf(arena.config);
+    // A file lists only its own world's VMA slots.
+    this.fileStride = FILE_WORDS + Math.ceil(arena.config.vmas / worlds / LINE_WORDS) * LINE_WORDS;
+    this.worldFiles = arena.config.files / worlds;
+    this.worldFaultMutexes = arena.config.faultMutexes / worlds;
   }
 
   mm(id: number): number {
@@ -133,11 +140,16 @@ export class Structs {
     return this.folio0 + id * FOLIO_WORDS;
   }
 
-  /** hugetlb_fault_mutex_table[hash(mapping, idx)]. */
+  /**
+   * hugetlb_fault_mutex_table[hash(mapping, idx)]. With several worlds each has its own block of
+   * the table, hashed as the one world's is, so no fault waits on another world's mutex.
+   */
   faultMutex(file: number, idx: number): number {
-    const n = this.arena.config.faultMutexes;
-    const h = (Math.imul(file + 1, 0x9e3779b1) ^ Math.imul(idx + 1, 0x85ebca6b)) >>> 0;
-    return this.fm0 + (h % n) * LINE_WORDS;
+    const n = this.worldFaultMutexes;
+    const w = Math.floor(file / this.worldFiles);
+    const local = file - w * this.worldFiles;
+    const h = (Math.imul(local + 1, 0x9e3779b1) ^ Math.imul(idx + 1, 0x85ebca6b)) >>> 0;
+    return this.fm0 + (w * n + (h % n)) * LINE_WORDS;
   }
 
   ld(at: number): number {

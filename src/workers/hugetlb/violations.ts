@@ -105,6 +105,8 @@ export interface ViolationRecord {
   site: string;
   op: string;
   cpu: number;
+  /** With several worlds (--worlds): the world of the CPU that found it (cpu mod worlds). */
+  world?: number | undefined;
   page: number;
   /** Generation the walker's pointer carried. */
   pointerGen: number;
@@ -135,6 +137,7 @@ export function violationCount(arena: Arena): number {
 export function readViolations(arena: Arena, run: { scenario: string; mode: string }): ViolationRecord[] {
   const m = arena.mem;
   const n = Math.min(violationCount(arena), arena.config.violationSlots);
+  const worlds = arena.config.worlds ?? 1;
   const out: ViolationRecord[] = [];
   for (let i = 0; i < n; i++) {
     const b = slotBase(arena, i);
@@ -166,6 +169,7 @@ export function readViolations(arena: Arena, run: { scenario: string; mode: stri
       site: SITES[g(V.SITE)] ?? 'destroyer',
       op: OPS[g(V.OP)]?.name ?? `op${g(V.OP)}`,
       cpu: g(V.CPU),
+      ...(worlds > 1 ? { world: g(V.CPU) % worlds } : {}),
       page: g(V.PAGE),
       pointerGen: g(V.TAG),
       pageGen: g(V.GEN),
