@@ -107,13 +107,16 @@ export interface CellExplanation {
   mode: string;
   expected: Expected;
   sites: SiteExplanation[];
-  /** Unsafe walk sites of the scenario: what a hunt stops at. */
+  /** Unsafe sites the scenario is named for (its targets): what a hunt stops at. */
   unsafe: Site[];
+  /** Unsafe sites it only passes through (another scenario's cell, e.g. 6.2's faults). */
+  passing: Site[];
 }
 
 export function explainCell(sc: Scenario, m: ModeTable): CellExplanation {
   const sites = sitesOf(sc).map((s) => explainSite(m, s));
-  return { scenario: sc.name, mode: m.name, expected: expected(sc, m), sites, unsafe: sites.filter((s) => !s.safe).map((s) => s.site) };
+  const open = sites.filter((s) => !s.safe).map((s) => s.site);
+  return { scenario: sc.name, mode: m.name, expected: expected(sc, m), sites, unsafe: open.filter((s) => sc.targets.includes(s)), passing: open.filter((s) => !sc.targets.includes(s)) };
 }
 
 /** "mode X (v6.2 …)" or "design X (FILE, extends Y, hash H)". */
@@ -137,7 +140,8 @@ export function cellText(sc: Scenario, m: ModeTable, c: CellExplanation = explai
     out.push(`  ${s.safe ? 'safe' : 'RACE'}  ${s.site} [${s.kernel}] holds ${s.holds.length ? s.holds.join(', ') : 'only mmap_lock (or nothing)'}`);
     for (const t of s.steps) out.push(`          ${t}`);
   }
-  out.push(c.expected === 'race' ? `  => race: ${c.unsafe.join(', ')} ${c.unsafe.length > 1 ? 'are' : 'is'} not protected` : '  => safe: every walk site of the scenario is excluded from the unshare, or its free is deferred past it');
+  out.push(c.expected === 'race' ? `  => race: ${c.unsafe.join(', ')} ${c.unsafe.length > 1 ? 'are' : 'is'} not protected` : '  => safe: every site the scenario is named for is excluded from the unshare, or its free is deferred past it');
+  if (c.passing.length > 0) out.push(`     (${c.passing.join(', ')} ${c.passing.length > 1 ? 'race' : 'races'} here too: not this scenario's target, another scenario's cell)`);
   return out.join('\n');
 }
 

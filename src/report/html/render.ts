@@ -233,7 +233,7 @@ code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f4f4f5;padding:
 .cmd code{display:inline-block;white-space:pre-wrap;word-break:break-all}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}th,td{border:1px solid #e4e4e7;padding:3px 8px;text-align:right}th{background:#f4f4f5}td:first-child,th:first-child{text-align:left}
 dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:4px 18px;margin:8px 0}dl.summary>div{display:flex;align-items:baseline;gap:8px;min-width:0}dl.summary dt{flex:0 0 10em;font-size:11px;color:#666;text-transform:uppercase}dl.summary dd{margin:0;font-weight:600;min-width:0;overflow-wrap:anywhere}
-table.locks{max-width:100%}table.locks .num{white-space:nowrap}table.locks td.txt{white-space:normal;overflow-wrap:anywhere;min-width:7em}
+table.locks{max-width:100%}table.locks .num{white-space:nowrap}table.locks th,table.locks td{padding:3px 4px}table.locks td.txt{white-space:normal;overflow-wrap:anywhere;min-width:7em}
 .badge{font-size:12px;padding:2px 8px;border-radius:10px;color:#fff;vertical-align:middle}.badge.ok{background:#16a34a}.badge.bad{background:#dc2626}.badge.warn{background:#d97706}.badtxt{color:#dc2626}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.note{color:#555;font-size:12px}
 svg.chart{background:#fff;border:1px solid #eee;border-radius:4px;max-width:100%;height:auto}svg .grid{stroke:#eee}svg .ax{font-size:10px;fill:#555}svg .ttl{font-size:12px;font-weight:600;fill:#222}svg .evt,svg .seqt,svg .seqh{font:11px ui-monospace,'DejaVu Sans Mono','Liberation Mono',Menlo,Consolas,monospace;fill:#222}svg .seqt{fill:#666}svg .seqh{font-weight:700}svg .life{stroke:#cbd5e1}svg text.role{font-weight:700}
