@@ -13,6 +13,7 @@ import { benchExplain } from './explain.js';
 import { benchIpiRegression } from './ipi-regression.js';
 import { benchOpLatency } from './op-latency.js';
 import { benchScaleStudy } from './scale-study.js';
+import { benchHistory } from './history.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -26,6 +27,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   'ipi-regression': benchIpiRegression,
   'op-latency': () => benchOpLatency(),
   'scale-study': benchScaleStudy,
+  history: benchHistory,
 };
 
 const want = process.argv.slice(2);
