@@ -25,6 +25,7 @@ import { SCENARIOS, expected, type Scenario } from '../src/workers/hugetlb/scena
 import { deriveSeed } from '../src/shared-mem/prng.js';
 import { distPath } from '../src/workers/paths.js';
 import { procSample } from './scale.js';
+import { RUN_DEFAULTS } from '../stress/commands/run.js';
 
 const WIDEN = { prob: 0.05, us: 300 }; // the truth table's (test/model-truth-table.test.ts)
 const PAR_SEEDS = 10;
@@ -149,7 +150,7 @@ function defaultRunPeak(): Promise<{ peak: number; code: number | null; mode: st
 export async function defaultMemory(): Promise<void> {
   if (process.platform !== 'linux') return void console.log('\n## Memory of a default run: skipped (peak RSS is read from /proc)');
   const { peak, code, mode } = await defaultRunPeak();
-  console.log(`\n## Memory of a default run (\`pmdtorture run\`, no flags: mode ${mode}, 10 s, exit ${code})`);
+  console.log(`\n## Memory of a default run (\`pmdtorture run\`, no flags: mode ${mode}, ${RUN_DEFAULTS.durationMs / 1000} s, exit ${code})`);
   console.log(`peak RSS ${(peak / MiB).toFixed(0)} MiB — target < 256 MiB ${verdict(peak > 0 && peak < 256 * MiB)}`);
 }
 

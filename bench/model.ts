@@ -11,6 +11,7 @@ import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
+import { gupFastSection } from '../src/workers/hugetlb/gup-fast.js';
 import { Access } from '../src/workers/hugetlb/violations.js';
 import { arenaConfigFor, msToViolation, runStress } from '../src/engine/engine.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
@@ -22,13 +23,18 @@ const median = (xs: number[]): number => {
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
 
-/** ops/s of `fn` run `n` times, best of 3. */
+/**
+ * ops/s of `fn`, the best of 12 windows of n/4 calls: on a 2-core machine shared with other jobs
+ * a window is often preempted, and the best of many short windows is the likeliest to have run
+ * whole (3 windows of n read 0.25–0.54 for the same walker-rcu walk at a load of 10).
+ */
 function rate(n: number, fn: () => void): number {
+  const w = Math.max(1, Math.floor(n / 4));
   let best = 0;
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < 12; r++) {
     const t = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    best = Math.max(best, n / ((performance.now() - t) / 1000));
+    for (let i = 0; i < w; i++) fn();
+    best = Math.max(best, w / ((performance.now() - t) / 1000));
   }
   return best;
 }
@@ -38,6 +44,8 @@ interface WalkFigures {
   bare: number;
   instrumented: number;
   checked: number;
+  /** GUP-fast's walk, bare: IRQs off (+ RCU read side under RCU table free), PUD entry, PMD entry. */
+  gupFast: number;
 }
 
 /**
@@ -71,7 +79,14 @@ function measureWalks(modeName: string): WalkFigures {
       }
       kk.guardExit('uffd-must-wait', 0, 0);
     });
-  const figures = { loads, bare: walkRate(bare, false), instrumented: walkRate(k, false), checked: walkRate(k, true) };
+  const gupFast = rate(N / 4, () => {
+    gupFastSection(bare, () => {
+      if (!bare.pudWalk('gup-fast', 0)) return false;
+      sink += Atomics.load(mem, bare.pool.entry(bare.wPage, 0)); // pmdp_get_lockless
+      return true;
+    });
+  });
+  const figures = { loads, bare: walkRate(bare, false), instrumented: walkRate(k, false), checked: walkRate(k, true), gupFast };
   if (sink === 0.5) console.log(sink);
   return figures;
 }
@@ -83,7 +98,9 @@ if (!isMainThread && (workerData as { kind?: string } | null)?.kind === 'walk-be
 export async function walkBench(): Promise<void> {
   console.log("\n## Walk cost (1 CPU, userfaultfd_huge_must_wait's guard + hugetlb_walk + dereference), ratio to 3 bare Atomics loads");
   console.log('(each mode in a fresh worker, against 3 Atomics.load measured in the same worker)');
-  console.log('mode         guard of the walk           3 loads/s    bare walks/s  ratio  target       instrumented  + KASAN check');
+  console.log('(target >= 0.50 on each lockless walk: the RFC walker lock\'s, and GUP-fast\'s in every kernel version; a walk under');
+  console.log(' the hugetlb vma lock pays a down_read/up_read pair, two RMWs on a shared word: reported, no target)');
+  console.log('mode         guard of the walk           3 loads/s    bare walks/s  ratio  target       instrumented  + KASAN check   GUP-fast bare/s  ratio  target');
   for (const mode of MODES) {
     const f = await new Promise<WalkFigures>((resolve, reject) => {
       const w = new Worker(new URL(import.meta.url), { workerData: { kind: 'walk-bench', mode: mode.name } });
@@ -97,8 +114,10 @@ export async function walkBench(): Promise<void> {
     const ratio = f.bare / f.loads;
     const guard = [g.walker ? `walker(${mode.walkerLock})` : '', g.vma !== 'none' ? `vma ${g.vma}` : '', g.iMmap !== 'none' ? `i_mmap ${g.iMmap}` : ''].filter(Boolean).join('+') || 'none';
     const target = mode.name === 'walker-rcu' ? `>=0.50 ${verdict(ratio >= 0.5)}` : '';
+    const gupRatio = f.gupFast / f.loads;
+    const gupTarget = /^\d+\.\d+/.test(mode.name) ? `>=0.50 ${verdict(gupRatio >= 0.5)}` : '';
     console.log(
-      `${mode.name.padEnd(12)} ${guard.padEnd(26)} ${fmt(f.loads / 1e6).padStart(7)} M/s ${fmt(f.bare / 1e6).padStart(9)} M/s ${ratio.toFixed(2).padStart(6)}  ${target.padEnd(11)} ${fmt(f.instrumented / 1e6).padStart(7)} M/s ${fmt(f.checked / 1e6).padStart(9)} M/s`,
+      `${mode.name.padEnd(12)} ${guard.padEnd(26)} ${fmt(f.loads / 1e6).padStart(7)} M/s ${fmt(f.bare / 1e6).padStart(9)} M/s ${ratio.toFixed(2).padStart(6)}  ${target.padEnd(11)} ${fmt(f.instrumented / 1e6).padStart(7)} M/s ${fmt(f.checked / 1e6).padStart(9)} M/s ${fmt(f.gupFast / 1e6).padStart(12)} M/s ${gupRatio.toFixed(2).padStart(6)}  ${gupTarget}`,
     );
   }
   console.log('(bare: the protocol alone — guard, root, PUD entry, entry; instrumented: + the named point, trace event and');

@@ -24,18 +24,21 @@ import { hugePtepGet } from './pte.js';
  * also an RCU read-side section — the same guarantee, stated to the model.
  */
 export function opGupFast(k: Kernel, vma: number, slot: number): void {
+  // Not grabbed: the caller falls back to the slow path (counted, not modelled here).
+  if (!gupFastSection(k, () => gupFastPmdRange(k, vma, slot))) k.count(C.FAILS + Op['gup-fast']!);
+}
+
+/** GUP-fast's protection around `walk`: IRQs off (and, under RCU table free, the read side). */
+export function gupFastSection(k: Kernel, walk: () => boolean): boolean {
   const flags = k.irq.localIrqSave();
   const rcu = k.mode.tableFree === 'rcu';
   if (rcu) k.rcu.rcuReadLock();
-  let grabbed = false;
   try {
-    grabbed = gupFastPmdRange(k, vma, slot);
+    return walk();
   } finally {
     if (rcu) k.rcu.rcuReadUnlock();
     k.irq.localIrqRestore(flags);
   }
-  // Not grabbed: the caller falls back to the slow path (counted, not modelled here).
-  if (!grabbed) k.count(C.FAILS + Op['gup-fast']!);
 }
 
 /** The PUD step and the PMD leaf; true when a folio reference was taken (and dropped again). */
