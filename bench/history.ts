@@ -22,6 +22,7 @@ import { ControlledPool, CONTROLLED_DEFAULTS, controlledConfig, openTargets } fr
 import { hunt } from '../src/controlled/hunt.js';
 import { MODES, type ModeTable } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, type Scenario } from '../src/workers/hugetlb/scenarios.js';
+import { OPS, Op } from '../src/workers/hugetlb/ops-list.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 import { distPath } from '../src/workers/paths.js';
 import { procSample } from './scale.js';
@@ -52,6 +53,12 @@ export function historyCells(): Array<{ sc: Scenario; m: ModeTable }> {
   return SCENARIOS.flatMap((sc) => VERSIONED.filter((m) => !FIXED.includes(m) && expected(sc, m) === 'race').map((m) => ({ sc, m })));
 }
 
+/** The share of a scenario's operations (by weight) that run at one of `sites`: how often its window opens. */
+function ownShare(sc: Scenario, sites: readonly string[]): number {
+  const w = Object.entries(sc.weights).map(([name, x]) => ({ site: OPS[Op[name]!]?.site, x: x ?? 0 }));
+  return w.filter((o) => o.site !== undefined && sites.includes(o.site)).reduce((a, o) => a + o.x, 0) / w.reduce((a, o) => a + o.x, 0);
+}
+
 /** ms from the first op to the first violation at `targets`, parallel, widened, 2 CPUs (Infinity: none within the bound). */
 async function parallelMs(sc: string, mode: string, targets: string[], seed: number): Promise<number> {
   const r = await runStress({
@@ -70,7 +77,7 @@ export async function bugsFound(): Promise<void> {
   console.log(`## Each historical bug under the kernel before its fix (${cells.length} race cells of ${VERSIONED.filter((m) => !FIXED.includes(m)).map((m) => m.name).join(', ')})`);
   console.log(`parallel: 2 CPUs, widened ${WIDEN.prob} × ${WIDEN.us} µs, median over ${PAR_SEEDS} seeds of ms from the first op to the first violation at the scenario's own sites (bound ${PAR_BOUND_MS / 1000} s); target < 1 s`);
   console.log(`controlled: 2 CPUs, ${HUNT_OPS} ops/iteration, yields ${CONTROLLED_DEFAULTS.yields}, iterations to the first failure there, median over ${HUNT_SEEDS.length} seeds (cap ${HUNT_CAP}; 'none' = not found); target <= ${fmt(HUNT_CAP)}`);
-  console.log('scenario        mode     own sites            parallel ms (min–max)       portfolio iters (found by)    pct iters (d=3)    verdict');
+  console.log('scenario        mode     own sites (share of ops)   parallel ms (min–max)       portfolio iters (found by)    pct iters (d=3)    verdict');
   const pool = new ControlledPool(2);
   let fails = 0;
   try {
@@ -97,7 +104,7 @@ export async function bugsFound(): Promise<void> {
       if (!ok) fails++;
       const byText = Object.entries(by).map(([k, n]) => `${k} ${n}`).join(', ');
       console.log(
-        `${sc.name.padEnd(15)} ${m.name.padEnd(8)} ${targets.join(',').padEnd(20)} ${`${fmt(pm, 1)} (${fmt(Math.min(...par), 1)}–${fmt(Math.max(...par), 1)})`.padEnd(27)} ${`${fmt(po)} (${byText || '—'})`.padEnd(29)} ${`${fmt(pc)} [${iters.pct.map((x) => fmt(x)).join(' ')}]`.padEnd(18)} ${verdict(ok)}`,
+        `${sc.name.padEnd(15)} ${m.name.padEnd(8)} ${`${targets.join(',')} (${(100 * ownShare(sc, targets)).toFixed(0)}%)`.padEnd(26)} ${`${fmt(pm, 1)} (${fmt(Math.min(...par), 1)}–${fmt(Math.max(...par), 1)})`.padEnd(27)} ${`${fmt(po)} (${byText || '—'})`.padEnd(29)} ${`${fmt(pc)} [${iters.pct.map((x) => fmt(x)).join(' ')}]`.padEnd(18)} ${verdict(ok)}`,
       );
     }
   } finally {
