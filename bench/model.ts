@@ -11,7 +11,7 @@ import { MODES, modeByName } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { setupModel } from '../src/workers/hugetlb/setup.js';
 import { opFault } from '../src/workers/hugetlb/fault.js';
-import { gupFastSection } from '../src/workers/hugetlb/gup-fast.js';
+import { gupFastBegin, gupFastEnd } from '../src/workers/hugetlb/gup-fast.js';
 import { Access } from '../src/workers/hugetlb/violations.js';
 import { arenaConfigFor, msToViolation, runStress } from '../src/engine/engine.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
@@ -24,17 +24,20 @@ const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixe
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
 
 /**
- * ops/s of `fn`, the best of 12 windows of n/4 calls: on a 2-core machine shared with other jobs
- * a window is often preempted, and the best of many short windows is the likeliest to have run
- * whole (3 windows of n read 0.25–0.54 for the same walker-rcu walk at a load of 10).
+ * Calls per second of each loop body, the best of 12 windows each, the windows of the bodies
+ * taken in turn: on a 2-core machine shared with other jobs a window is often preempted, and
+ * measuring the baseline in the same stretch of time as the walks keeps a change of load between
+ * them out of the ratio (the baseline measured once, before, read walker-rcu 0.25–0.54 at a load
+ * of 10). Each body runs its own loop of `w` calls, so no call site sees more than one body.
  */
-function rate(n: number, fn: () => void): number {
-  const w = Math.max(1, Math.floor(n / 4));
-  let best = 0;
+function rates(bodies: Array<{ w: number; loop: (w: number) => void }>): number[] {
+  const best = bodies.map(() => 0);
   for (let r = 0; r < 12; r++) {
-    const t = performance.now();
-    for (let i = 0; i < w; i++) fn();
-    best = Math.max(best, w / ((performance.now() - t) / 1000));
+    bodies.forEach((b, i) => {
+      const t = performance.now();
+      b.loop(b.w);
+      best[i] = Math.max(best[i]!, b.w / ((performance.now() - t) / 1000));
+    });
   }
   return best;
 }
@@ -60,17 +63,17 @@ function measureWalks(modeName: string): WalkFigures {
   const mem = arena.mem;
   let sink = 0;
   const base = arena.base('pageEnt');
-  const loads = rate(N, () => {
-    sink += Atomics.load(mem, base) + Atomics.load(mem, base + 1) + Atomics.load(mem, base + 2);
-  });
   const mode = modeByName(modeName)!;
   const cpu = new Cpu(arena, 0, { seed: 1 });
   const t0 = performance.now();
   const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0 });
   const bare = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0, bareWalks: true });
   opFault(k, 0, 0); // populate the PMD page of VMA 0
-  const walkRate = (kk: Kernel, check: boolean): number =>
-    rate(N / 4, () => {
+  const loads = (w: number): void => {
+    for (let i = 0; i < w; i++) sink += Atomics.load(mem, base) + Atomics.load(mem, base + 1) + Atomics.load(mem, base + 2);
+  };
+  const walks = (kk: Kernel, check: boolean) => (w: number): void => {
+    for (let i = 0; i < w; i++) {
       kk.guardEnter('uffd-must-wait', 0, 0);
       if (kk.hugetlbWalk('uffd-must-wait', 0)) {
         const v = Atomics.load(mem, kk.pool.entry(kk.wPage, 0));
@@ -78,15 +81,18 @@ function measureWalks(modeName: string): WalkFigures {
         else sink += v;
       }
       kk.guardExit('uffd-must-wait', 0, 0);
-    });
-  const gupFast = rate(N / 4, () => {
-    gupFastSection(bare, () => {
-      if (!bare.pudWalk('gup-fast', 0)) return false;
-      sink += Atomics.load(mem, bare.pool.entry(bare.wPage, 0)); // pmdp_get_lockless
-      return true;
-    });
-  });
-  const figures = { loads, bare: walkRate(bare, false), instrumented: walkRate(k, false), checked: walkRate(k, true), gupFast };
+    }
+  };
+  const gupFast = (w: number): void => {
+    for (let i = 0; i < w; i++) {
+      const flags = gupFastBegin(bare);
+      if (bare.pudWalk('gup-fast', 0)) sink += Atomics.load(mem, bare.pool.entry(bare.wPage, 0)); // pmdp_get_lockless
+      gupFastEnd(bare, flags);
+    }
+  };
+  const W = N / 16;
+  const [l, b, i, c, g] = rates([{ w: N / 4, loop: loads }, { w: W, loop: walks(bare, false) }, { w: W, loop: walks(k, false) }, { w: W, loop: walks(k, true) }, { w: W, loop: gupFast }]);
+  const figures = { loads: l!, bare: b!, instrumented: i!, checked: c!, gupFast: g! };
   if (sink === 0.5) console.log(sink);
   return figures;
 }
