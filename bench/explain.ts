@@ -1,6 +1,6 @@
 /**
  * `explain` on the race cells (issue 15): for every built-in scenario × mode whose truth table
- * says race, the derivation plus the witness (PCT hunt stopping at the cell's unsafe sites, then
+ * says race, the derivation plus the witness (a portfolio hunt stopping at the cell's unsafe sites, then
  * a shrink) with the CLI's defaults, in process. Prints each cell's time and the median;
  * target: median < 2 s. A figure, not a unit-test assertion (the machine is shared).
  *

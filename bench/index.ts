@@ -14,6 +14,7 @@ import { benchIpiRegression } from './ipi-regression.js';
 import { benchOpLatency } from './op-latency.js';
 import { benchScaleStudy } from './scale-study.js';
 import { benchWorlds } from './worlds.js';
+import { benchHistory } from './history.js';
 
 const SUITES: Record<string, () => Promise<void>> = {
   locks: benchLocks,
@@ -28,6 +29,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   'op-latency': () => benchOpLatency(),
   'scale-study': benchScaleStudy,
   worlds: benchWorlds,
+  history: benchHistory,
 };
 
 const want = process.argv.slice(2);

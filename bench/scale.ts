@@ -30,7 +30,7 @@ interface Measured {
 }
 
 /** /proc/<pid>/status field in bytes, /proc/<pid>/stat utime+stime in ms; null once the process is gone. */
-function procSample(pid: number): { hwm: number; cpuMs: number } | null {
+export function procSample(pid: number): { hwm: number; cpuMs: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'latin1');
     const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;

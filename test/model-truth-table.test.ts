@@ -9,8 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
-import { MODES, SITES, siteSafe, siteVerdict, modeByName, type ModeTable, type Site } from '../src/workers/hugetlb/modes.js';
-import { SCENARIOS, expected, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
+import { MODES, SITES, siteSafe, modeByName, type ModeTable, type Site } from '../src/workers/hugetlb/modes.js';
+import { SCENARIOS, expected, raceWidening, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { SPEC, SPEC_MODES } from './kernel-history-spec.js';
 import { invariantErrors } from './helpers/invariants.js';
 
@@ -23,12 +23,6 @@ const LONG = process.env['PMDTORTURE_LONG'] === '1';
 const SAFE_OPS = 1_000_000;
 const SHORT_OPS = 15_000;
 const WIDEN = { prob: 0.05, us: 300 };
-/**
- * 6.2's populate race needs a fault that shares and walks a table while another fault of the same
- * mm sits between pud_present and pud_populate, and then waits before installing: those two
- * windows held open (at every point the race is rare: it failed a safe sweep once in ~50 runs).
- */
-const POPULATE_WIDEN = { prob: 0.05, us: 300, points: ['pmd-alloc:0.5:1000', 'fault-install:0.5:1000'] };
 
 
 /** Forbidden outcomes a run counted at a site (a stale read is allowed where the mode accepts it), but those in `except`. */
@@ -107,8 +101,7 @@ for (const sc of SCENARIOS) {
           // The walkers' scenarios also fault (that is how PMDs get shared), and in `none` the
           // fault races too: the run stops only when a site the scenario is named for races.
           const aimed = sc.targets.filter((s) => !siteSafe(mode, s));
-          const populateOnly = aimed.every((s) => siteVerdict(mode, s).steps.at(-1)?.rule === 'populate-lock');
-          const r = await runStress(cfg(sc.name, mode.name, { widen: populateOnly ? POPULATE_WIDEN : WIDEN, stopAtSites: aimed }));
+          const r = await runStress(cfg(sc.name, mode.name, { widen: raceWidening(mode, aimed, WIDEN), stopAtSites: aimed }));
           expect(r.errors).toEqual([]);
           expect(r.violationCount).toBeGreaterThan(0);
           expect(aimed.map((s) => forbiddenAt(r, mode, s)).reduce((a, b) => a + b, 0), `forbidden outcomes at ${aimed.join(', ')}`).toBeGreaterThan(0);

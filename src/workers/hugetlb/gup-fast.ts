@@ -24,18 +24,27 @@ import { hugePtepGet } from './pte.js';
  * also an RCU read-side section — the same guarantee, stated to the model.
  */
 export function opGupFast(k: Kernel, vma: number, slot: number): void {
-  const flags = k.irq.localIrqSave();
-  const rcu = k.mode.tableFree === 'rcu';
-  if (rcu) k.rcu.rcuReadLock();
+  const flags = gupFastBegin(k);
   let grabbed = false;
   try {
     grabbed = gupFastPmdRange(k, vma, slot);
   } finally {
-    if (rcu) k.rcu.rcuReadUnlock();
-    k.irq.localIrqRestore(flags);
+    gupFastEnd(k, flags);
   }
   // Not grabbed: the caller falls back to the slow path (counted, not modelled here).
   if (!grabbed) k.count(C.FAILS + Op['gup-fast']!);
+}
+
+/** GUP-fast's protection: IRQs off (local_irq_save) and, under RCU table free, the read side. */
+export function gupFastBegin(k: Kernel): number {
+  const flags = k.irq.localIrqSave();
+  if (k.mode.tableFree === 'rcu') k.rcu.rcuReadLock();
+  return flags;
+}
+
+export function gupFastEnd(k: Kernel, flags: number): void {
+  if (k.mode.tableFree === 'rcu') k.rcu.rcuReadUnlock();
+  k.irq.localIrqRestore(flags);
 }
 
 /** The PUD step and the PMD leaf; true when a folio reference was taken (and dropped again). */

@@ -5,7 +5,7 @@
  * that the two agree.
  */
 import type { ArenaConfig } from '../../shared-mem/layout.js';
-import { MODES, type ModeTable, type Site, siteSafe } from './modes.js';
+import { MODES, type ModeTable, type SafetyStep, type Site, siteSafe, siteVerdict } from './modes.js';
 import { OPS, Op } from './ops-list.js';
 
 export interface Scenario {
@@ -152,6 +152,24 @@ export type Expected = 'race' | 'safe';
  */
 export function expected(sc: Scenario, mode: ModeTable): Expected {
   return sc.targets.every((site) => siteSafe(mode, site)) ? 'safe' : 'race';
+}
+
+/**
+ * Windows a race decided by one rule lives in, for a cell whose open sites are all decided by it:
+ * 6.2's populate race needs a fault that shares, walks and waits to install while another fault
+ * of the same mm sits between pud_present and pud_populate — rare with every point widened
+ * equally (the first one was seen once in ~50 safe sweeps).
+ */
+const RULE_WINDOWS: Partial<Record<SafetyStep['rule'], readonly string[]>> = {
+  'populate-lock': ['pmd-alloc:0.5:1000', 'fault-install:0.5:1000'],
+};
+
+/** The widening that aims at the race of `sites` under `mode`: `base`, with the rule's windows held open where one rule decides them all. */
+export function raceWidening<W extends { prob: number; us: number; points?: readonly string[] | undefined }>(mode: ModeTable, sites: readonly Site[], base: W): W {
+  const rules = new Set(sites.map((s) => siteVerdict(mode, s).steps.at(-1)?.rule));
+  const only = rules.size === 1 ? [...rules][0] : undefined;
+  const points = only === undefined ? undefined : RULE_WINDOWS[only];
+  return points ? { ...base, points } : base;
 }
 
 export function truthTable(): Array<{ scenario: string; description: string; expected: Record<string, Expected> }> {
