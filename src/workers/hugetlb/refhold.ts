@@ -29,8 +29,9 @@ export class RefHoldClock {
   private n = 0;
   /** performance.now() of the sampled walk, 0 when this walk is not timed. */
   at = 0;
-  start(): void {
-    this.at = (++this.n & ((1 << REFHOLD_SHIFT) - 1)) === 0 ? performance.now() : 0;
+  /** Returns the clock read for a timed walk (the trace reuses it), else 0. */
+  start(): number {
+    return (this.at = (++this.n & ((1 << REFHOLD_SHIFT) - 1)) === 0 ? performance.now() : 0);
   }
   /** The counter field to bump for this dereference, or -1 when the walk is not timed. */
   field(): number {
