@@ -5,7 +5,7 @@
  * per-CPU log2 histogram (bucket i = [2^i, 2^(i+1)) ns, bucket 0 also < 2 ns, the last also
  * above), kept in unused words of the CPU's `counters` block (written by its CPU only, summed by
  * the main thread, like every other model counter). 1 walk in 2^REFHOLD_SHIFT is timed: a clock
- * read costs ~50 ns, a walk a few hundred.
+ * read costs ~50-80 ns, a walk ~200.
  */
 import type { Arena } from '../../shared-mem/layout.js';
 import { COUNTER_WORDS } from '../../shared-mem/layout.js';
@@ -14,8 +14,11 @@ import { counterAt } from './stats.js';
 /** First counter word of the histogram (stats.ts uses words 0..~340 and 448..511 of COUNTER_WORDS). */
 export const REFHOLD_BASE = 384;
 export const REFHOLD_BUCKETS = 32;
-/** log2 of the sampling period: 1 walk in 4 is timed. */
-export const REFHOLD_SHIFT = 2;
+/**
+ * log2 of the sampling period: 1 walk in 16 is timed (a walk costs ~200 ns, a clock read 50-80:
+ * timing 1 in 4 cost a sixth of the walk; a soak still times hundreds of thousands a second).
+ */
+export const REFHOLD_SHIFT = 4;
 if (REFHOLD_BASE + REFHOLD_BUCKETS > COUNTER_WORDS) throw new Error('refhold: histogram does not fit the counters block');
 
 export function refHoldBucket(ns: number): number {
