@@ -53,6 +53,9 @@ export class RcuCallbacks {
   private readonly ncpu: number;
   private readonly handlers = new Map<number, (arg: number) => void>();
   private inCallback = false;
+  /** The TAIL at which this CPU last saw the ring empty (poll's one-load fast path). */
+  private emptyAtTail = 0;
+  private seenEmpty = false;
   /** When callRcu() first found the ring full while holding locks (-1 = not waiting). */
   private fullSince = -1;
 
@@ -229,8 +232,16 @@ export class RcuCallbacks {
   /** Poller: run due callbacks (or push their grace period along) when it is safe. */
   poll(): void {
     const m = this.mem;
+    // HEAD only follows TAIL: a ring seen empty at this TAIL is still empty while TAIL stays put,
+    // so the common poll reads one shared word, not two.
+    const t = Atomics.load(m, this.base + RcuG.TAIL);
+    if (t === this.emptyAtTail && this.seenEmpty) return;
     const h = Atomics.load(m, this.base + RcuG.HEAD);
-    if (h === Atomics.load(m, this.base + RcuG.TAIL)) return;
+    if (h === t) {
+      this.emptyAtTail = t;
+      this.seenEmpty = true;
+      return;
+    }
     if (this.safeToRun()) {
       this.runDue(POLL_BATCH, false);
       return;

@@ -125,7 +125,7 @@ export class Rcu implements RcuGpSide {
       this.snap !== 0 &&
       this.readDepth === 0 &&
       ((Atomics.load(this.mem, this.gpAt) | ACTIVE) !== this.snap ||
-        Atomics.load(this.mem, this.ctx.block0 + CpuField.STATE) === CpuState.blocked)
+        this.mem[this.ctx.block0 + CpuField.STATE] === CpuState.blocked) // own word: only this CPU writes it
     ) {
       this.quiesce();
     }

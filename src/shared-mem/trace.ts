@@ -78,7 +78,12 @@ export class TraceRing {
 
   /** Read the clock now (after a sleep or a widened nap, before a violation): the next events carry it. */
   refresh(): void {
-    this.us = ((performance.now() - this.t0) * 1000) & 0x7fffffff;
+    this.stamp(performance.now());
+  }
+
+  /** Take a clock reading made by the caller (a timed walk's, refhold.ts): the same as refresh without a second read. */
+  stamp(now: number): void {
+    this.us = ((now - this.t0) * 1000) & 0x7fffffff;
     this.due = 0;
   }
 
