@@ -186,20 +186,28 @@ export interface Witness {
  * under walker-rcu and 6.15, mixed under walker-rcu, 6.2 and 6.5); the failing iteration's
  * strategy is in its replay file, so the shrink replays it exactly.
  */
+/** Iterations of PCT alone before the witness hunt switches to the portfolio. */
+const PCT_FIRST = 200;
+
 export async function findWitness(c: CellExplanation, o: WitnessOptions): Promise<Witness> {
   const cfg = controlledConfig({ scenario: c.scenario, mode: c.mode, cpus: 2, seed: o.seed, ops: o.ops, stopAtSites: c.unsafe });
-  const h = await hunt({ ...cfg, iterations: o.iterations, portfolio: true });
+  // PCT first: its few preemptions shrink to an interleaving a person can read; the portfolio
+  // (random finds with hundreds of preemptions) only where PCT finds none within its share.
+  const pctShare = Math.min(o.iterations, PCT_FIRST);
+  const first = await hunt({ ...cfg, sched: 'pct', iterations: pctShare, portfolio: false });
+  const h = first.found || o.iterations <= pctShare ? first : await hunt({ ...cfg, iterations: o.iterations - pctShare, portfolio: true });
+  const tried = h === first ? first.iterations : pctShare + h.iterations;
   if (!h.found || !h.failure?.violation) {
-    return { found: false, iterations: h.iterations, text: `no interleaving found in ${h.iterations} hunt iterations (portfolio, seed ${o.seed}); try --iterations or another --seed` };
+    return { found: false, iterations: tried, text: `no interleaving found in ${tried} hunt iterations (pct, then portfolio, seed ${o.seed}); try --iterations or another --seed` };
   }
   const v = h.failure.violation;
   const s = await shrinkReplay(replayFileOf(h.failure), { maxRuns: o.shrinkRuns, maxMs: 60_000 });
   const sv = s.file.violation;
   const oc = (s.file.config.opsPerCpu ?? []).map((n, i) => n - (s.file.config.skipOps?.[i]?.length ?? 0));
   const text = [
-    `shortest interleaving found: hunt --seed ${o.seed} found ${v.kind} at ${v.site} in iteration ${h.iterations} (${foundByText(h.foundBy!)}); shrunk in ${s.stats.runs} replays to ${s.file.config.cpus} CPUs, operations per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions:`,
+    `shortest interleaving found: hunt --seed ${o.seed} found ${v.kind} at ${v.site} after ${tried} iterations (${foundByText(h.foundBy!)}); shrunk in ${s.stats.runs} replays to ${s.file.config.cpus} CPUs, operations per CPU [${oc.join(', ')}], ${s.result.preemptions} preemptions:`,
     formatInterleaving(s.result.interleaving ?? [], sv.step),
     `  ${sv.kind} at ${sv.site} (op ${sv.op}, cpu ${sv.cpu}) at step ${sv.step}`,
   ].join('\n');
-  return { found: true, iterations: h.iterations, hunt: h.failure, shrunk: { file: s.file, result: s.result, runs: s.stats.runs }, text };
+  return { found: true, iterations: tried, hunt: h.failure, shrunk: { file: s.file, result: s.result, runs: s.stats.runs }, text };
 }

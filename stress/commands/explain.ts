@@ -1,7 +1,7 @@
 /**
  * `pmdtorture explain --scenario S --mode M`: why the cell is race or safe, derived step by step
  * from the mode's table (the same siteVerdict the truth table uses), and for a race the shortest
- * interleaving a hunt (hunt's default portfolio) and a shrink find. Exit 0 once explained (a
+ * interleaving a hunt (PCT first, then hunt's default portfolio) and a shrink find. Exit 0 once explained (a
  * race cell is an answer, not a failure); 2 on bad usage or a refused design file.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -25,7 +25,7 @@ export const explainCommand: CommandModule<object, Raw> = {
   builder: (y: Argv<object>) =>
     modeOption(y, EXPLAIN_DEFAULTS.mode)
       .option('scenario', { type: 'string', requiresArg: true, default: EXPLAIN_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (portfolio, 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
+      .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT for 200 iterations, then the portfolio; 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
       .option('seed', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.seed), describe: 'base seed of the hunt' })
       .option('iterations', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.iterations), describe: 'most hunt iterations' })
       .option('ops', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.ops), describe: 'operations per hunt iteration' })
