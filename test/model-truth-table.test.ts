@@ -13,6 +13,7 @@ import { MODES, SITES, siteSafe, modeByName, type ModeTable, type Site } from '.
 import { SCENARIOS, expected, raceWidening, sitesOf, truthTable } from '../src/workers/hugetlb/scenarios.js';
 import { SPEC, SPEC_MODES } from './kernel-history-spec.js';
 import { invariantErrors } from './helpers/invariants.js';
+import { formatStalls } from '../src/report/report-text.js';
 
 /**
  * Safe cells: under `npm run test:long` (PMDTORTURE_LONG=1) 10^6 operations each and again
@@ -24,6 +25,11 @@ const SAFE_OPS = 1_000_000;
 const SHORT_OPS = 15_000;
 const WIDEN = { prob: 0.05, us: 300 };
 
+
+/** A stall's report (held locks, last trace of every CPU), so a rare hang in CI can be read. */
+function stallText(r: Awaited<ReturnType<typeof runStress>>): string {
+  return r.stalls.length > 0 ? formatStalls(r.stalls, 30_000, undefined, r.errors) : '';
+}
 
 /** Forbidden outcomes a run counted at a site (a stale read is allowed where the mode accepts it), but those in `except`. */
 function forbiddenAt(r: Awaited<ReturnType<typeof runStress>>, mode: ModeTable, site: string, except: ReadonlySet<string> = new Set()): number {
@@ -102,7 +108,7 @@ for (const sc of SCENARIOS) {
           // fault races too: the run stops only when a site the scenario is named for races.
           const aimed = sc.targets.filter((s) => !siteSafe(mode, s));
           const r = await runStress(cfg(sc.name, mode.name, { widen: raceWidening(mode, aimed, WIDEN), stopAtSites: aimed }));
-          expect(r.errors).toEqual([]);
+          expect(r.errors, stallText(r)).toEqual([]);
           expect(r.violationCount).toBeGreaterThan(0);
           expect(aimed.map((s) => forbiddenAt(r, mode, s)).reduce((a, b) => a + b, 0), `forbidden outcomes at ${aimed.join(', ')}`).toBeGreaterThan(0);
           // The RFC's own warning: under the walker lock alone, the ptl taken is a stale page's. Only
@@ -133,7 +139,7 @@ for (const sc of SCENARIOS) {
         };
         it.runIf(!LONG)(`${mode.name}: zero violations${passing.length ? ` (but at ${passing.join(', ')})` : ''} over ${SHORT_OPS} widened operations, invariants hold`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SHORT_OPS, widen: WIDEN, stopOnViolation: false }));
-          expect(r.errors).toEqual([]);
+          expect(r.errors, stallText(r)).toEqual([]);
           expect(r.ops).toBe(SHORT_OPS);
           quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
@@ -142,7 +148,7 @@ for (const sc of SCENARIOS) {
         });
         it.runIf(LONG)(`${mode.name}: zero violations over ${SAFE_OPS} operations, invariants hold`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: SAFE_OPS, stopOnViolation: false }));
-          expect(r.errors).toEqual([]);
+          expect(r.errors, stallText(r)).toEqual([]);
           expect(r.ops).toBe(SAFE_OPS);
           quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
@@ -153,7 +159,7 @@ for (const sc of SCENARIOS) {
         });
         it.runIf(LONG)(`${mode.name}: zero violations with every window widened`, async () => {
           const r = await runStress(cfg(sc.name, mode.name, { ops: 20_000, widen: WIDEN, stopOnViolation: false }));
-          expect(r.errors).toEqual([]);
+          expect(r.errors, stallText(r)).toEqual([]);
           quiet(r);
           expect(invariantErrors(mode, r.invariants.errors)).toEqual([]);
         });
