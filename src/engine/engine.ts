@@ -181,6 +181,8 @@ export interface RunResult {
     splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
     /** pud_populate over a present PUD entry: 6.2's populate race happened (huge_pmd_share vs pmd_alloc). */
     populateOverwrites: number;
+    /** fork found the child's table to be the parent's after its page count said unshared (skipped: never a ptl nested in itself). */
+    forkSameTable: number;
   };
   /** IPIs sent and acknowledged per operation (TLB flushes, tlb_remove_table_sync_one, IPI table frees). */
   ipiByOp: Record<string, IpiOpStats>;
@@ -495,6 +497,7 @@ function collectResult(run: StressRun): RunResult {
       exitMmaps: sumCounter(arena, C.EXIT_MMAPS),
       exitMmapUs: sumCounter(arena, C.EXIT_MMAP_US),
       populateOverwrites: sumCounter(arena, C.POPULATE_OVERWRITES),
+      forkSameTable: sumCounter(arena, C.FORK_SAME_TABLE),
       splits: sumCounter(arena, C.SPLITS),
       merges: sumCounter(arena, C.MERGES),
       vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),

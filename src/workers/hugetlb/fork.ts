@@ -61,6 +61,12 @@ function copyHugetlbPageRange(k: Kernel, dst: number, src: number): void {
     if (!k.hugetlbWalk('fork-copy', src)) return;
     k.cpu.point(Pt['walk-deref']);
     const spage = k.wPage;
+    // dst_pte == src_pte is sharing too (the kernel's comment): never nest a ptl in itself. The
+    // count above said otherwise, which the end-of-run refcount invariant then reports.
+    if (spage === dpage) {
+      k.count(C.FORK_SAME_TABLE);
+      return;
+    }
     k.ptlLock(dpage);
     k.locks.spinLockNested(LockClass.ptl, k.pool.ptl(spage), 1);
     try {

@@ -46,6 +46,8 @@ export const C = {
   POPULATE_OVERWRITES: 336,
   /** µs on the trace clock + 1 of this CPU's first violation (0: none yet), for the first violation per world. */
   FIRST_VIOLATION_US: 337,
+  /** fork found the child's table to be the parent's after its page count said unshared. */
+  FORK_SAME_TABLE: 338,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
