@@ -61,8 +61,9 @@ function copyHugetlbPageRange(k: Kernel, dst: number, src: number): void {
     if (!k.hugetlbWalk('fork-copy', src)) return;
     k.cpu.point(Pt['walk-deref']);
     const spage = k.wPage;
-    // dst_pte == src_pte is sharing too (the kernel's comment): never nest a ptl in itself. The
-    // count above said otherwise, which the end-of-run refcount invariant then reports.
+    // A truncate (trylock of the child's free vma lock) can unshare the child between our read of
+    // its PUD entry and of the count: dpage is then the parent's own table, count 1. Nesting its
+    // ptl in itself would hang; the child has no table left to copy into.
     if (spage === dpage) {
       k.count(C.FORK_SAME_TABLE);
       return;

@@ -46,7 +46,7 @@ export const C = {
   POPULATE_OVERWRITES: 336,
   /** µs on the trace clock + 1 of this CPU's first violation (0: none yet), for the first violation per world. */
   FIRST_VIOLATION_US: 337,
-  /** fork found the child's table to be the parent's after its page count said unshared. */
+  /** fork's dst table was the parent's own: a truncate unshared the child between the PUD read and the count. */
   FORK_SAME_TABLE: 338,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
