@@ -157,8 +157,7 @@ export function expected(sc: Scenario, mode: ModeTable): Expected {
 /**
  * Windows a race decided by one rule lives in, for a cell whose open sites are all decided by it:
  * 6.2's populate race needs a fault that shares, walks and waits to install while another fault
- * of the same mm sits between pud_present and pud_populate — rare with every point widened
- * equally (the first one was seen once in ~50 safe sweeps).
+ * of the same mm sits between pud_present and pud_populate — rare with every point widened equally.
  */
 const RULE_WINDOWS: Partial<Record<SafetyStep['rule'], readonly string[]>> = {
   'populate-lock': ['pmd-alloc:0.5:1000', 'fault-install:0.5:1000'],
