@@ -20,7 +20,7 @@ import { SCENARIO_NAMES, scenarioByName } from '../workers/hugetlb/scenarios.js'
 import { Abort, abortSched, createSchedBuffer, type DeadlockReport, readSchedOutcome, type SchedBufferPlan } from '../sched/controlled-waiter.js';
 import type { ControlledCpuResult, ControlledTask } from '../workers/tasks/controlled.js';
 import type { Schedule, SchedSpec } from '../sched/scheduler.js';
-import { type ReplayViolation } from '../sched/replay.js';
+import type { ReplayConfig, ReplayViolation } from '../sched/replay.js';
 import { arenaConfigFor, splitOps } from '../engine/engine.js';
 import { decodeEvents, type StepEvent } from './interleaving.js';
 
@@ -30,24 +30,8 @@ export type SchedKind = StrategyName;
 /** The model's names the scheduler prints in deadlock reports. */
 const STEP_NAMES: StepNames = { ops: OPS.map((o) => o.name), points: POINT_NAMES };
 
-export interface ControlledConfig {
-  scenario: string;
-  mode: string;
-  cpus: number;
-  seed: number;
-  /** Total operations over all CPUs, split evenly (as runStress does). */
-  ops: number;
-  /** Per-CPU operation counts; overrides `ops` (shrinking). */
-  opsPerCpu?: number[] | undefined;
-  /** Per CPU: indices of its operation stream drawn but not run (shrinking). */
-  skipOps?: number[][] | undefined;
-  sched: SchedKind;
-  /** PCT depth d (bugs of depth d get probability >= 1/(n k^(d-1))). */
-  pctDepth: number;
-  /** PCT's estimate k of the steps of one run (change points are drawn from [1, k]). */
-  pctSteps: number;
-  /** Step budget: a run that exceeds it is aborted as 'step-limit' (livelock guard). */
-  maxSteps: number;
+/** A controlled run: what its replay file records (ReplayConfig), with the run's own types. */
+export interface ControlledConfig extends Omit<ReplayConfig, 'arena' | 'yields' | 'stopAtSites'> {
   arena?: Partial<ArenaConfig> | undefined;
   /**
    * Where a CPU may be switched: 'events' = every named point and every trace event (each lock

@@ -70,12 +70,18 @@ export interface ReplayConfig {
   mode: string;
   cpus: number;
   seed: number;
+  /** Total operations over all CPUs, split evenly (as runStress does). */
   ops: number;
+  /** Per-CPU operation counts; overrides `ops` (shrinking). */
   opsPerCpu?: number[] | undefined;
+  /** Per CPU: indices of its operation stream drawn but not run (shrinking). */
   skipOps?: number[][] | undefined;
   sched: StrategyName;
+  /** PCT depth d (bugs of depth d get probability >= 1/(n k^(d-1))). */
   pctDepth: number;
+  /** PCT's estimate k of the steps of one run (change points are drawn from [1, k]). */
   pctSteps: number;
+  /** Step budget: a run that exceeds it is aborted as 'step-limit' (livelock guard). */
   maxSteps: number;
   yields?: 'events' | 'points' | undefined;
   arena?: Record<string, number> | undefined;
