@@ -118,15 +118,19 @@ export interface OpsJson {
   perCpu: number[];
 }
 
-export interface RunReport {
+/** What every run-like report opens with: the tool, the command that re-runs it, its seed and ending. */
+interface ReportHead {
   schemaVersion: number;
-  kind: 'run' | 'soak';
   tool: ToolInfo;
   command: string;
   seed: number;
   seedRandom: boolean;
   status: RunStatus;
   exitCode: number;
+}
+
+export interface RunReport extends ReportHead {
+  kind: 'run' | 'soak';
   /** The truth table's expectation for this scenario × mode. */
   expected: Expected;
   config: ConfigJson;
@@ -346,15 +350,8 @@ export interface CompareTable {
   latency?: LatencyTable;
 }
 
-export interface CompareReport {
-  schemaVersion: number;
+export interface CompareReport extends ReportHead {
   kind: 'compare';
-  tool: ToolInfo;
-  command: string;
-  seed: number;
-  seedRandom: boolean;
-  status: RunStatus;
-  exitCode: number;
   timing: { startedAt: string; finishedAt: string; elapsedMs: number };
   table: CompareTable;
   runs: RunReport[];
