@@ -60,6 +60,8 @@ export const SPEC: Readonly<Record<string, SpecRow>> = {
   // 6.2 populates the PUD entry in huge_pmd_share under the shared page's ptl, pmd_alloc under
   // mm->page_table_lock: a fault of the same mm replaces the table a fault just shared and walked.
   'fault-unshare': { cells: { ...walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, VMA_LOCK).cells, '6.2': R, '6.2-x86': R }, fixedBy: populateFixed(VMA_LOCK) },
+  // The same race aimed at: two processes and one file, so both PUD entries are often empty at once.
+  'fault-populate': { cells: { ...walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, VMA_LOCK).cells, '6.2': R, '6.2-x86': R }, fixedBy: populateFixed(VMA_LOCK) },
   'uffd-must-wait': walkerRow({ none: R, 'vma-lock': R, 'walker-rcu': S, 'walker-irq': S }, 'b8da2e466000 mm/hugetlb: make userfaultfd_huge_must_wait() safe to pmd unshare (6.2)'),
   'pmd-share-walk': walkerRow({ none: R, 'vma-lock': S, 'walker-rcu': S, 'walker-irq': S }, I_MMAP),
   'follow-page': walkerRow({ none: R, 'vma-lock': R, 'walker-rcu': S, 'walker-irq': S }, '7d049f3a03ea mm/hugetlb: make hugetlb_follow_page_mask() safe to pmd unshare (6.2)'),

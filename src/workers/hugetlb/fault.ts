@@ -6,7 +6,7 @@ import { PageHdr } from './pool.js';
 import { LockClass } from '../../locks/classes.js';
 import type { Kernel } from './kernel.js';
 import { KEv } from './kernel.js';
-import { Folio, Mm, Pte, Vma, VmaFlag, mkPte } from './structs.js';
+import { Folio, Mm, Pte, Vma, VmaFlag, mkPte, ptrPage, ptrTag } from './structs.js';
 import { Oc } from './outcomes.js';
 import { Access } from './violations.js';
 import { C } from './stats.js';
@@ -82,7 +82,7 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
     if (populated) {
       // The role first: a lockless walker that finds the new PUD entry must see the page shared.
       k.setRole(spage, RoleKind.shared, file);
-      if (pudPopulate(k, pudAt, (tag << 16) | (spage + 1)) !== 0) k.count(C.POPULATE_OVERWRITES);
+      populatePud(k, vma, pudAt, (tag << 16) | (spage + 1));
       Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
       k.count(C.SHARES);
       k.cpu.emit(KEv.share, mm, spage);
@@ -93,6 +93,20 @@ function hugePmdShare(k: Kernel, vma: number, pudAt: number): void {
   } finally {
     k.guardExit('pmd-share', vma, file);
   }
+}
+
+/**
+ * pud_populate of a fault's PUD entry (huge_pmd_share or __pmd_alloc), each having seen it empty
+ * under its own lock. An entry present by now was populated under the other lock (6.2's populate
+ * race): the table it held loses its link and its reference, and a fault that walked it writes
+ * to a table its mm no longer links. Reported at the fault, where the kernel's BUG would be.
+ */
+function populatePud(k: Kernel, vma: number, pudAt: number, value: number): void {
+  const prev = pudPopulate(k, pudAt, value);
+  if (prev === 0) return;
+  k.count(C.POPULATE_OVERWRITES);
+  const page = ptrPage(prev);
+  k.siteOutcome('fault', Oc['pud-overwrite'], page, Access.write, k.s.vmaMm(vma), k.s.vmaPudIndex(vma), 0, ptrTag(prev));
 }
 
 /** huge_pte_alloc: share if we can, else allocate our own PMD page (pud_populate under page_table_lock). */
@@ -112,7 +126,7 @@ export function hugePteAlloc(k: Kernel, vma: number): boolean {
   // another lock, and a fault that has just shared and walked the table loses it here.
   k.cpu.point(Pt['pmd-alloc']);
   if (!raced) {
-    if (pudPopulate(k, pudAt, k.pool.pointer(page)) !== 0) k.count(C.POPULATE_OVERWRITES);
+    populatePud(k, vma, pudAt, k.pool.pointer(page));
     Atomics.add(k.mem, s.mm(mm) + Mm.NR_PMDS, 1);
   }
   k.locks.spinUnlock(LockClass.page_table_lock, ptlAt);

@@ -13,6 +13,7 @@ export const OUTCOMES = [
   'lock-rule', // hugetlb_walk() without the lock the mode requires
   'foreign-table', // a lockless walker of mm A grabbed through a table that is now another mm's own
   'shared-split', // a VMA split left a shared PMD table under a VMA that no longer covers its PUD (CVE-2025-38084)
+  'pud-overwrite', // a fault populated a PUD entry that was already present: the table it held lost its link (6.2's populate race)
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export const Oc = Object.fromEntries(OUTCOMES.map((o, i) => [o, i])) as Record<Outcome, number>;

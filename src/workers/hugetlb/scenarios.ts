@@ -64,6 +64,20 @@ function walkerScenario(site: Site, description: string, extra: Partial<Record<s
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
+  // 6.2's populate race (349d1670008d): fault B of an mm finds no table to share and sits between
+  // pud_present and pud_populate under mm->page_table_lock while another mm faults a table in and
+  // fault A of B's mm shares it under that page's ptl; B's populate replaces it under A. It needs
+  // two processes whose PUD entries are both empty, so two processes and one file (an unmap
+  // empties one entry; fault-unshare's eight mappings rarely have two empty at once). madvise's
+  // unshare is the fault's partner where nothing guards the walk (none).
+  {
+    name: 'fault-populate',
+    description: "two faults of one mm populate its PUD entry at once: huge_pmd_share (the shared page's ptl) vs pmd_alloc (page_table_lock)",
+    targets: ['fault'],
+    weights: { fault: 12, munmap: 3, exit: 1, 'madvise-dontneed': 2 },
+    hotSlots: 8,
+    arena: { mms: 2, files: 1 },
+  },
   walkerScenario('uffd-must-wait', 'userfaultfd_huge_must_wait vs truncate/hole punch + last sharer exit'),
   // fork shares the parent's table from the child (huge_pmd_share under copy_hugetlb_page_range).
   { name: 'pmd-share-walk', description: "huge_pmd_share's walk of another mm (i_mmap read) vs that mm's unmap/exit", targets: ['pmd-share'], weights: { ...DESTROY, munmap: 6, exit: 3, fault: 12, fork: 1 } },
