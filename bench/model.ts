@@ -51,12 +51,19 @@ interface WalkFigures {
   gupFast: number;
 }
 
+/** Which walks a worker measures: the bare ones (the targets) or the instrumented ones. */
+type WalkSet = 'bare' | 'instrumented';
+
 /**
- * One mode's walk figures, measured in a fresh worker: call sites that have seen several modes'
- * objects are polymorphic, so measuring the modes one after another in one isolate would
- * penalise whichever comes later.
+ * One mode's walk figures for one set, measured in a fresh worker: call sites that have seen
+ * several modes' objects are polymorphic, so measuring the modes one after another in one isolate
+ * would penalise whichever comes later. For the same reason the bare walks and the instrumented
+ * ones get a worker each: they run the same Kernel methods, and V8 compiles a method for every
+ * path its feedback has seen, so a bare walk measured after the instrumented one ran carried the
+ * instrumentation's inlined calls and their checks (a build with tracing compiled in, not the
+ * protocol alone). Each set has its own 3-loads baseline, measured in turn with it.
  */
-function measureWalks(modeName: string): WalkFigures {
+function measureWalks(modeName: string, set: WalkSet): Partial<WalkFigures> {
   const N = 2_000_000;
   const arena = Arena.create(arenaConfigFor({ cpus: 1 }));
   setupModel(arena);
@@ -66,56 +73,76 @@ function measureWalks(modeName: string): WalkFigures {
   const mode = modeByName(modeName)!;
   const cpu = new Cpu(arena, 0, { seed: 1 });
   const t0 = performance.now();
-  const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0 });
-  const bare = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0, bareWalks: true });
+  const k = new Kernel(cpu, { mode, lockstat: false, stopOnViolation: false, t0, bareWalks: set === 'bare' });
   opFault(k, 0, 0); // populate the PMD page of VMA 0
   const loads = (w: number): void => {
     for (let i = 0; i < w; i++) sink += Atomics.load(mem, base) + Atomics.load(mem, base + 1) + Atomics.load(mem, base + 2);
   };
-  const walks = (kk: Kernel, check: boolean) => (w: number): void => {
-    for (let i = 0; i < w; i++) {
-      kk.guardEnter('uffd-must-wait', 0, 0);
-      if (kk.hugetlbWalk('uffd-must-wait', 0)) {
-        const v = Atomics.load(mem, kk.pool.entry(kk.wPage, 0));
-        if (check) kk.check('uffd-must-wait', Access.read, 0, v);
-        else sink += v;
-      }
-      kk.guardExit('uffd-must-wait', 0, 0);
-    }
-  };
-  const gupFast = (w: number): void => {
-    for (let i = 0; i < w; i++) {
-      const flags = gupFastBegin(bare);
-      if (bare.pudWalk('gup-fast', 0)) sink += Atomics.load(mem, bare.pool.entry(bare.wPage, 0)); // pmdp_get_lockless
-      gupFastEnd(bare, flags);
-    }
-  };
   const W = N / 16;
-  const [l, b, i, c, g] = rates([{ w: N / 4, loop: loads }, { w: W, loop: walks(bare, false) }, { w: W, loop: walks(k, false) }, { w: W, loop: walks(k, true) }, { w: W, loop: gupFast }]);
-  const figures = { loads: l!, bare: b!, instrumented: i!, checked: c!, gupFast: g! };
+  let figures: Partial<WalkFigures>;
+  if (set === 'bare') {
+    // Each loop is its own function literal: closures of one literal share V8's feedback and code.
+    const walks = (w: number): void => {
+      for (let i = 0; i < w; i++) {
+        k.guardEnter('uffd-must-wait', 0, 0);
+        if (k.hugetlbWalk('uffd-must-wait', 0)) sink += Atomics.load(mem, k.pool.entry(k.wPage, 0));
+        k.guardExit('uffd-must-wait', 0, 0);
+      }
+    };
+    const gupFast = (w: number): void => {
+      for (let i = 0; i < w; i++) {
+        const flags = gupFastBegin(k);
+        if (k.pudWalk('gup-fast', 0)) sink += Atomics.load(mem, k.pool.entry(k.wPage, 0)); // pmdp_get_lockless
+        gupFastEnd(k, flags);
+      }
+    };
+    const [l, b, g] = rates([{ w: N / 4, loop: loads }, { w: W, loop: walks }, { w: W, loop: gupFast }]);
+    figures = { loads: l!, bare: b!, gupFast: g! };
+  } else {
+    const walks = (check: boolean) => (w: number): void => {
+      for (let i = 0; i < w; i++) {
+        k.guardEnter('uffd-must-wait', 0, 0);
+        if (k.hugetlbWalk('uffd-must-wait', 0)) {
+          const v = Atomics.load(mem, k.pool.entry(k.wPage, 0));
+          if (check) k.check('uffd-must-wait', Access.read, 0, v);
+          else sink += v;
+        }
+        k.guardExit('uffd-must-wait', 0, 0);
+      }
+    };
+    const [l, i, c] = rates([{ w: N / 4, loop: loads }, { w: W, loop: walks(false) }, { w: W, loop: walks(true) }]);
+    figures = { loads: l!, instrumented: i!, checked: c! };
+  }
   if (sink === 0.5) console.log(sink);
   return figures;
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === 'walk-bench') {
-  parentPort!.postMessage(measureWalks((workerData as { mode: string }).mode));
+  const d = workerData as { mode: string; set: WalkSet };
+  parentPort!.postMessage(measureWalks(d.mode, d.set));
+}
+
+function walkWorker(mode: string, set: WalkSet): Promise<Partial<WalkFigures>> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { kind: 'walk-bench', mode, set } });
+    w.once('message', (m: Partial<WalkFigures>) => {
+      resolve(m);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
 }
 
 export async function walkBench(): Promise<void> {
   console.log("\n## Walk cost (1 CPU, userfaultfd_huge_must_wait's guard + hugetlb_walk + dereference), ratio to 3 bare Atomics loads");
-  console.log('(each mode in a fresh worker, against 3 Atomics.load measured in the same worker)');
+  console.log('(each mode in fresh workers, one for the bare walks and one for the instrumented, each against 3 Atomics.load measured in turn in it)');
   console.log('(target >= 0.50 on each lockless walk: the RFC walker lock\'s, and GUP-fast\'s in every kernel version; a walk under');
   console.log(' the hugetlb vma lock pays a down_read/up_read pair, two RMWs on a shared word: reported, no target)');
   console.log('mode         guard of the walk           3 loads/s    bare walks/s  ratio  target       instrumented  + KASAN check   GUP-fast bare/s  ratio  target');
   for (const mode of MODES) {
-    const f = await new Promise<WalkFigures>((resolve, reject) => {
-      const w = new Worker(new URL(import.meta.url), { workerData: { kind: 'walk-bench', mode: mode.name } });
-      w.once('message', (m: WalkFigures) => {
-        resolve(m);
-        void w.terminate();
-      });
-      w.once('error', reject);
-    });
+    const bare = await walkWorker(mode.name, 'bare');
+    const inst = await walkWorker(mode.name, 'instrumented');
+    const f: WalkFigures = { loads: bare.loads!, bare: bare.bare!, gupFast: bare.gupFast!, instrumented: inst.instrumented!, checked: inst.checked! };
     const g = mode.guards['uffd-must-wait'];
     const ratio = f.bare / f.loads;
     const guard = [g.walker ? `walker(${mode.walkerLock})` : '', g.vma !== 'none' ? `vma ${g.vma}` : '', g.iMmap !== 'none' ? `i_mmap ${g.iMmap}` : ''].filter(Boolean).join('+') || 'none';

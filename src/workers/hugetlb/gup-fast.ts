@@ -38,12 +38,12 @@ export function opGupFast(k: Kernel, vma: number, slot: number): void {
 /** GUP-fast's protection: IRQs off (local_irq_save) and, under RCU table free, the read side. */
 export function gupFastBegin(k: Kernel): number {
   const flags = k.irq.localIrqSave();
-  if (k.mode.tableFree === 'rcu') k.rcu.rcuReadLock();
+  if (k.tableFreeRcu) k.rcu.rcuReadLock();
   return flags;
 }
 
 export function gupFastEnd(k: Kernel, flags: number): void {
-  if (k.mode.tableFree === 'rcu') k.rcu.rcuReadUnlock();
+  if (k.tableFreeRcu) k.rcu.rcuReadUnlock();
   k.irq.localIrqRestore(flags);
 }
 

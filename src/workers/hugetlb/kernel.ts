@@ -68,6 +68,17 @@ const SITE_ID = new Map<Site, number>(SITES.map((s, i) => [s, i]));
 const siteId = (site: Site): number => SITE_ID.get(site)!;
 const PT_WALK_PUD = Pt['walk-pud'];
 
+/** A site's guard takes the walker lock / a sleeping lock (the vma lock or i_mmap_rwsem). */
+const GUARD_WALKER = 1;
+const GUARD_LOCKS = 2;
+const guardBitsOf = (mode: ModeTable): Record<Site, number> =>
+  Object.fromEntries(
+    SITES.map((site) => {
+      const gd = mode.guards[site];
+      return [site, (gd.walker ? GUARD_WALKER : 0) | (gd.vma !== 'none' || gd.iMmap !== 'none' ? GUARD_LOCKS : 0)];
+    }),
+  ) as Record<Site, number>;
+
 export class Kernel {
   readonly mem: Int32Array;
   readonly arena: Arena;
@@ -80,6 +91,8 @@ export class Kernel {
   readonly walker: RcuFlavourOps | null;
   readonly roles: PageRoles;
   readonly mode: ModeTable;
+  /** mode.tableFree is 'rcu' (tlb_remove_table_rcu): GUP-fast's walk is then also an RCU read-side section. */
+  readonly tableFreeRcu: boolean;
   readonly E: number;
   private readonly stopOnViolation: boolean;
   private readonly stopAtSites: readonly string[] | undefined;
@@ -91,6 +104,21 @@ export class Kernel {
    */
   private readonly vmaMmOf: Int32Array;
   private readonly rootOf: Int32Array;
+  /**
+   * The walk path's fixed addresses, computed once so hugetlb_walk inlines into its caller (a
+   * walk costs ~4 Atomics loads; each layer of call around them cost as much as one): the arena
+   * word of each VMA's PUD index (the VMA's struct never moves; the index it holds does, so it is
+   * still loaded at every walk), and each mm's root table's first entry.
+   */
+  private readonly vmaPudAt: Int32Array;
+  private readonly rootEnt: Int32Array;
+  /** mode.assertWalk, kept on the kernel: the walk tests it before every PUD read. */
+  private readonly assertWalk: boolean;
+  /**
+   * The mode's guard of each site as bits (GUARD_WALKER, GUARD_LOCKS): one field load where a
+   * guard is entered or left, not the chain mode → guards → guard → three fields (~5 ns a walk).
+   */
+  private readonly guardBits: Readonly<Record<Site, number>>;
   private readonly t0: number;
   private readonly ctr0: number;
   /** Mapping slots (processes × files) of a world: slot v's split spare is nMaps + v within its world's block of vmaStride slots (setup.ts). */
@@ -132,6 +160,7 @@ export class Kernel {
     this.irq = new Irq(cpu);
     this.roles = new PageRoles(cpu.arena);
     this.mode = opts.mode;
+    this.tableFreeRcu = opts.mode.tableFree === 'rcu';
     this.E = cpu.arena.config.entriesPerPage;
     this.stopOnViolation = opts.stopOnViolation;
     this.stopAtSites = opts.stopAtSites;
@@ -139,6 +168,10 @@ export class Kernel {
     const nv = cpu.arena.config.vmas;
     this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
     this.rootOf = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)));
+    this.vmaPudAt = Int32Array.from({ length: nv }, (_, v) => this.s.vma(v) + Vma.PUD_INDEX);
+    this.rootEnt = this.rootOf.map((root) => this.pool.entry(root, 0));
+    this.assertWalk = opts.mode.assertWalk;
+    this.guardBits = guardBitsOf(opts.mode);
     this.walker = rcuFlavour(opts.mode.walkerLock, this.rcu, this.irq);
     this.t0 = opts.t0;
     this.ctr0 = counterAt(cpu.arena, cpu.cpuId, 0);
@@ -233,7 +266,16 @@ export class Kernel {
    * walker lock (innermost: it may not sleep). False when a non-sleeping trylock failed (-EAGAIN).
    */
   guardEnter(site: Site, vma: number, file: number, mayNotSleep = false): boolean {
-    const gd = this.mode.guards[site];
+    const bits = this.guardBits[site];
+    // The sleeping locks out of line: a lockless walker's guard is the walker lock alone, and a
+    // short guardEnter inlines into the walk's caller.
+    if ((bits & GUARD_LOCKS) !== 0 && !this.guardLocks(this.mode.guards[site], vma, file, mayNotSleep)) return false;
+    if ((bits & GUARD_WALKER) !== 0) this.walkerLock();
+    return true;
+  }
+
+  /** guardEnter's vma lock and i_mmap_rwsem. False when a non-sleeping trylock failed. */
+  private guardLocks(gd: Guard, vma: number, file: number, mayNotSleep: boolean): boolean {
     if (gd.vma === 'read' || (gd.vma === 'tryread' && !mayNotSleep)) {
       this.locks.downRead(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
     } else if (gd.vma === 'tryread') {
@@ -241,13 +283,16 @@ export class Kernel {
     }
     if (gd.iMmap === 'read') this.locks.downRead(LockClass.i_mmap_rwsem, this.iMmapAt(file));
     else if (gd.iMmap === 'write') this.locks.downWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
-    if (gd.walker) this.walkerLock();
     return true;
   }
 
   guardExit(site: Site, vma: number, file: number): void {
-    const gd: Guard = this.mode.guards[site];
-    if (gd.walker) this.walkerUnlock();
+    const bits = this.guardBits[site];
+    if ((bits & GUARD_WALKER) !== 0) this.walkerUnlock();
+    if ((bits & GUARD_LOCKS) !== 0) this.guardUnlocks(this.mode.guards[site], vma, file);
+  }
+
+  private guardUnlocks(gd: Guard, vma: number, file: number): void {
     if (gd.iMmap === 'read') this.locks.upRead(LockClass.i_mmap_rwsem, this.iMmapAt(file));
     else if (gd.iMmap === 'write') this.locks.upWrite(LockClass.i_mmap_rwsem, this.iMmapAt(file));
     if (gd.vma !== 'none') this.locks.upRead(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma));
@@ -268,38 +313,46 @@ export class Kernel {
    * lockdep does in hugetlb_walk) that a shareable VMA's walker holds its vma lock or i_mmap_rwsem.
    */
   hugetlbWalk(site: Site, vma: number): boolean {
-    const s = this.s;
-    if (this.mode.assertWalk && (s.vmaFlags(vma) & VmaFlag.MAYSHARE) !== 0) {
-      const ok =
-        this.locks.isHeld(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma), 'any') ||
-        this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
-      if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
-    }
+    if (this.assertWalk) this.assertWalkLocked(site, vma);
     return this.pudWalk(site, vma);
+  }
+
+  /** hugetlb_walk's lockdep assertion (final modes), out of line: the lockless walks never run it. */
+  private assertWalkLocked(site: Site, vma: number): void {
+    const s = this.s;
+    if ((s.vmaFlags(vma) & VmaFlag.MAYSHARE) === 0) return;
+    const ok =
+      this.locks.isHeld(LockClass.hugetlb_vma_lock, this.vmaLockAt(vma), 'any') ||
+      this.locks.isHeld(LockClass.i_mmap_rwsem, this.iMmapAt(s.vmaFile(vma)), 'any');
+    if (!ok) this.violation(Oc['lock-rule'], site, -1, 0, Access.walk, s.vmaMm(vma), s.vmaPudIndex(vma), 0, 0);
   }
 
   /**
    * The PUD step of a walk: READ_ONCE of the VMA's mm's PUD entry into wPage/wTag (false when
    * none), with no lock and no assertion. hugetlb_walk() asserts first; GUP-fast
-   * (gup_fast_pud_range) calls this directly.
+   * (gup_fast_pud_range) calls this directly. Two Atomics loads (the VMA's PUD index, the PUD
+   * entry); the instrumentation is out of line, so this inlines into every walker.
    */
   pudWalk(site: Site, vma: number): boolean {
     const mm = this.vmaMmOf[vma]!;
-    const pudIndex = this.s.vmaPudIndex(vma);
+    const pudIndex = Atomics.load(this.mem, this.vmaPudAt[vma]!);
     if (this.instrumentWalks) this.cpu.point(PT_WALK_PUD);
-    const e = Atomics.load(this.mem, this.pool.entry(this.rootOf[mm]!, pudIndex));
+    const e = Atomics.load(this.mem, this.rootEnt[mm]! + pudIndex);
     this.wMm = mm;
     this.wPudIndex = pudIndex;
     if (e === 0) return false;
     this.wPage = ptrPage(e);
     this.wTag = ptrTag(e);
-    if (this.instrumentWalks) {
-      // A timed walk's clock read also dates the trace: one performance.now() (~50-80 ns), not two.
-      const t = this.refHold.start();
-      if (t !== 0) this.cpu.trace.stamp(t);
-      this.cpu.emit(KEv.walk, this.siteId(site), this.wPage);
-    }
+    if (this.instrumentWalks) this.walkEvent(site);
     return true;
+  }
+
+  /** The walk's trace event and its reference timing (instrumented walks: every run's). */
+  private walkEvent(site: Site): void {
+    // A timed walk's clock read also dates the trace: one performance.now() (~50-80 ns), not two.
+    const t = this.refHold.start();
+    if (t !== 0) this.cpu.trace.stamp(t);
+    this.cpu.emit(KEv.walk, this.siteId(site), this.wPage);
   }
 
   /**
