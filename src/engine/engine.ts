@@ -35,6 +35,7 @@ import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
 import { cpuSnapshot } from '../locks/cpu-snapshot.js';
 import { readOpLatency } from '../workers/hugetlb/op-latency.js';
+import type { ThreadSched } from '../workers/thread-sched.js';
 import { EXIT_HIST_LOCKED, EXIT_HIST_WHOLE, readExitHist } from '../workers/hugetlb/exit-latency.js';
 import { readWorldStats, worldsArena, type WorldStat } from './worlds.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
@@ -213,6 +214,8 @@ export interface RunResult {
   worlds: WorldStat[];
   /** exit_mmap latency, whole and under mmap_lock (exit-latency.ts's 9% buckets, for p50 ratios); absent with no exit_mmap. */
   exitMmapHist?: { whole: number[]; locked: number[] } | undefined;
+  /** Per CPU: its worker's time on a core and waiting for one over the op loop (null: not measured: no /proc, or the CPU did not finish). */
+  cpuSched: Array<ThreadSched | null>;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -528,6 +531,7 @@ function collectResult(run: StressRun): RunResult {
     ...(cfg.opLatencyEvery !== 0 ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
     ...(sumCounter(arena, C.EXIT_MMAPS) > 0 ? { exitMmapHist: { whole: readExitHist(arena, EXIT_HIST_WHOLE), locked: readExitHist(arena, EXIT_HIST_LOCKED) } } : {}),
     worlds: readWorldStats(arena, perCpu, firstOpTraceMs),
+    cpuSched: Array.from({ length: n }, (_, c) => results[c]?.sched ?? null),
   };
 }
 
