@@ -19,6 +19,7 @@ import { C, sumCounter } from '../src/workers/hugetlb/stats.js';
 import { arenaConfigFor, runStress } from '../src/engine/engine.js';
 import { scenarioByName } from '../src/workers/hugetlb/scenarios.js';
 import { readIpiStats } from '../src/locks/irq.js';
+import { EXIT_HIST_LOCKED, EXIT_HIST_WHOLE, exitBucket, exitQuantileUs, readExitHist } from '../src/workers/hugetlb/exit-latency.js';
 
 const FILES = scenarioByName('fork-exit-storm')!.arena!.files!;
 
@@ -75,6 +76,35 @@ describe('fork-exit-storm: sync IPIs per exit', () => {
     // became the parent's own.
     expect(exit(2)).toEqual({ ipis: FILES, syncs: FILES, unshares: FILES });
   });
+
+  it('exit_mmap is split: the broadcasts inside it are counted, each exit_mmap lands once in both histograms', () => {
+    const { arena, exit } = storm('6.19');
+    exit(1);
+    exit(2);
+    // Two forks (each exits the child slot first) and two exits: 4 exit_mmaps, FILES broadcasts in the second exit.
+    expect(sumCounter(arena, C.EXIT_MMAPS)).toBe(4);
+    expect(sumCounter(arena, C.EXIT_MMAP_IPIS)).toBe(FILES);
+    for (const f of [EXIT_HIST_WHOLE, EXIT_HIST_LOCKED]) expect(readExitHist(arena, f).reduce((a, b) => a + b, 0)).toBe(4);
+    expect(sumCounter(arena, C.EXIT_MMAP_WAIT_US) + sumCounter(arena, C.EXIT_MMAP_IPI_US)).toBeLessThanOrEqual(sumCounter(arena, C.EXIT_MMAP_US) + 4);
+  });
+});
+
+describe('exit-latency histogram', () => {
+  it('buckets are 1/8 of an octave; the p50 is interpolated inside its bucket', () => {
+    expect(exitBucket(0.5)).toBe(0);
+    expect(exitBucket(1)).toBe(0);
+    expect(exitBucket(16)).toBe(4 * 8);
+    expect(exitBucket(31.9)).toBe(4 * 8 + 7); // [30, 32): the last eighth of octave 4
+    expect(exitBucket(18)).toBe(4 * 8 + 1); // 18 = 16 * 1.125: the second bucket of octave 4
+    expect(exitBucket(1e9)).toBe(16 * 8 - 1);
+    const h = new Array<number>(128).fill(0);
+    h[exitBucket(100)] = 10; // [96, 104) µs
+    expect(exitQuantileUs(h, 0.5)).toBeCloseTo(100, 5);
+    h[exitBucket(200)] = 30; // [192, 208)
+    expect(exitQuantileUs(h, 0.5)).toBeGreaterThanOrEqual(192);
+    expect(exitQuantileUs(h, 0.5)).toBeLessThan(208);
+    expect(exitQuantileUs(new Array<number>(128).fill(0), 0.5)).toBe(0);
+  });
 });
 
 describe('fork-exit-storm on 2 CPUs', () => {
@@ -88,6 +118,10 @@ describe('fork-exit-storm on 2 CPUs', () => {
       expect(r.config.arena.files).toBe(FILES);
       expect(r.perOp['exit'] ?? 0).toBeGreaterThan(0);
       expect(r.model.exitMmaps).toBeGreaterThanOrEqual(r.perOp['exit']!);
+      expect(r.exitMmapHist!.whole.reduce((a, b) => a + b, 0)).toBe(r.model.exitMmaps);
+      expect(r.exitMmapHist!.locked.reduce((a, b) => a + b, 0)).toBe(r.model.exitMmaps);
+      expect(r.model.exitMmapWaitUs + r.model.exitMmapIpiUs).toBeLessThanOrEqual(r.model.exitMmapUs + r.model.exitMmaps);
+      if (mode === '6.19') expect(r.model.exitMmapIpis).toBeGreaterThan(0);
       expect(r.model.unshares).toBeGreaterThan(0);
       let broadcasts = 0;
       for (const [op, n] of Object.entries(r.ipiByOp)) {

@@ -47,6 +47,14 @@ describe('worlds', () => {
       expect(r.violationCount).toBe(0);
       expect(r.invariants.errors).toEqual([]);
       expect(r.worlds.map((w) => w.ops)).toEqual(widen ? [4000, 4000] : [10_000, 10_000]);
+      // Each worker's time on a core over its op loop (bench/worlds.ts divides by it): there, and no longer than the run.
+      if (process.platform === 'linux') {
+        for (const sc of r.cpuSched) {
+          expect(sc).not.toBeNull();
+          expect(sc!.onCpuMs).toBeGreaterThan(0);
+          expect(sc!.onCpuMs).toBeLessThanOrEqual(r.runMs + 50);
+        }
+      }
     }
   }, 180_000);
 

@@ -35,6 +35,8 @@ import { readRefHold, type RefHoldStats } from '../workers/hugetlb/refhold.js';
 import { Timeline } from './timeline.js';
 import { cpuSnapshot } from '../locks/cpu-snapshot.js';
 import { readOpLatency } from '../workers/hugetlb/op-latency.js';
+import type { ThreadSched } from '../workers/thread-sched.js';
+import { EXIT_HIST_LOCKED, EXIT_HIST_WHOLE, readExitHist } from '../workers/hugetlb/exit-latency.js';
 import { readWorldStats, worldsArena, type WorldStat } from './worlds.js';
 // Registers the model's trace event names (hugetlb_walk, pud_clear, …) in this thread too,
 // so stall reports and violation traces read by the main thread name them.
@@ -177,6 +179,8 @@ export interface RunResult {
     tlbFlushes: number;
     /** exit_mmap calls (exit, and fork's exit of the slot's old process) and the whole µs spent in them. */
     exitMmaps: number; exitMmapUs: number;
+    /** Of exitMmapUs: the µs waiting for mmap_lock, and the IPI broadcasts sent inside exit_mmap with the µs waiting for their acknowledgements. */
+    exitMmapWaitUs: number; exitMmapIpis: number; exitMmapIpiUs: number;
     /** VMA splits and merges; faults under the per-VMA lock, and those that fell back to mmap_lock. */
     splits: number; merges: number; vmaLockedFaults: number; vmaLockFallbacks: number;
     /** pud_populate over a present PUD entry: 6.2's populate race happened (huge_pmd_share vs pmd_alloc). */
@@ -208,6 +212,10 @@ export interface RunResult {
   opLatency?: Record<string, number[]> | undefined;
   /** Per world: its CPUs, ops, violations and first violation (one entry with one world). */
   worlds: WorldStat[];
+  /** exit_mmap latency, whole and under mmap_lock (exit-latency.ts's 9% buckets, for p50 ratios); absent with no exit_mmap. */
+  exitMmapHist?: { whole: number[]; locked: number[] } | undefined;
+  /** Per CPU: its worker's time on a core and waiting for one over the op loop (null: not measured: no /proc, or the CPU did not finish). */
+  cpuSched: Array<ThreadSched | null>;
 }
 
 /** Atomics.waitAsync (Node 16+; in lib es2024, newer than this project's target). */
@@ -496,6 +504,9 @@ function collectResult(run: StressRun): RunResult {
       tlbFlushes: sumCounter(arena, C.TLB_FLUSHES),
       exitMmaps: sumCounter(arena, C.EXIT_MMAPS),
       exitMmapUs: sumCounter(arena, C.EXIT_MMAP_US),
+      exitMmapWaitUs: sumCounter(arena, C.EXIT_MMAP_WAIT_US),
+      exitMmapIpis: sumCounter(arena, C.EXIT_MMAP_IPIS),
+      exitMmapIpiUs: sumCounter(arena, C.EXIT_MMAP_IPI_US),
       populateOverwrites: sumCounter(arena, C.POPULATE_OVERWRITES),
       forkSameTable: sumCounter(arena, C.FORK_SAME_TABLE),
       splits: sumCounter(arena, C.SPLITS),
@@ -518,7 +529,9 @@ function collectResult(run: StressRun): RunResult {
     refHold: readRefHold(arena),
     ...(widen ? { widened: readWidened(arena, POINT_NAMES) } : {}),
     ...(cfg.opLatencyEvery !== 0 ? { opLatency: readOpLatency(arena, OPS.map((o) => o.name)) } : {}),
+    ...(sumCounter(arena, C.EXIT_MMAPS) > 0 ? { exitMmapHist: { whole: readExitHist(arena, EXIT_HIST_WHOLE), locked: readExitHist(arena, EXIT_HIST_LOCKED) } } : {}),
     worlds: readWorldStats(arena, perCpu, firstOpTraceMs),
+    cpuSched: Array.from({ length: n }, (_, c) => results[c]?.sched ?? null),
   };
 }
 

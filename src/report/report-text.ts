@@ -283,7 +283,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const ip = r.ipi;
   out.push(`ipi: shootdowns ${int(ip.shootdowns)}, sent ${int(ip.sent)}, acked ${int(ip.acks)}, latency p50 ${ip.p50Us} µs p99 ${ip.p99Us} µs; senders waited ${fix((ip.waitUs ?? 0) / 1000, 1)} ms in all, ${fix(ip.meanWaitUs ?? 0, 1)} µs per broadcast; deadlocks ${ip.deadlocks}`);
   const m = r.model;
-  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}, exit_mmap ${int(m.exitMmaps ?? 0)} (mean ${fix(perOp(m.exitMmapUs ?? 0, m.exitMmaps ?? 0), 1)} µs)${m.populateOverwrites ? `, PUD entries populated over a present one ${int(m.populateOverwrites)} (6.2's populate race)` : ''}${m.forkSameTable ? `, fork found the child's table to be the parent's after its count said unshared ${int(m.forkSameTable)}` : ''}`);
+  out.push(`model: unshares ${int(m.unshares)}, table frees ${int(m.tableFrees)}, shares ${int(m.shares)}, PMD allocs ${int(m.pmdAllocs)}, destroyer saw stale ${int(m.destroyerSawStale)}, follow-page at a migration entry: waited ${int(m.migrationWaits ?? 0)}, returned (patch 3) ${int(m.migrationNoWait ?? 0)}, tlb_remove_table_sync_one ${int(m.syncOne ?? 0)}, TLB flushes ${int(m.tlbFlushes ?? 0)}, exit_mmap ${int(m.exitMmaps ?? 0)} (mean ${fix(perOp(m.exitMmapUs ?? 0, m.exitMmaps ?? 0), 1)} µs, of it mmap_lock wait ${fix(perOp(m.exitMmapWaitUs ?? 0, m.exitMmaps ?? 0), 1)}, IPI wait ${fix(perOp(m.exitMmapIpiUs ?? 0, m.exitMmaps ?? 0), 1)})${m.populateOverwrites ? `, PUD entries populated over a present one ${int(m.populateOverwrites)} (6.2's populate race)` : ''}${m.forkSameTable ? `, fork found the child's table to be the parent's after its count said unshared ${int(m.forkSameTable)}` : ''}`);
   const byOp = Object.entries(r.ipi.byOp ?? {});
   if (byOp.length > 0) out.push(`ipi per op (sent/acked, senders' wait): ${byOp.map(([op, n]) => `${op} ${int(n.sent)}/${int(n.acked)} ${fix((n.waitUs ?? 0) / 1000, 1)} ms`).join(', ')}`);
   const pool = r.invariants.pool;
@@ -336,6 +336,8 @@ function ipiPerOpRows(modes: readonly string[], run: (m: string) => RunReport | 
   }
   if (modes.some((m) => (run(m)?.model.exitMmaps ?? 0) > 0)) {
     rows.push(['exit_mmap mean µs', ...modes.map((m) => fix(perOp(run(m)?.model.exitMmapUs ?? 0, run(m)?.model.exitMmaps ?? 0), 1))]);
+    const part = (m: string, us: 'exitMmapWaitUs' | 'exitMmapIpiUs'): string => fix(perOp(run(m)?.model[us] ?? 0, run(m)?.model.exitMmaps ?? 0), 1);
+    rows.push(['  of it mmap_lock / IPI wait', ...modes.map((m) => `${part(m, 'exitMmapWaitUs')} / ${part(m, 'exitMmapIpiUs')}`)]);
   }
   return rows;
 }

@@ -84,8 +84,8 @@ export const VMA_WORDS = 2 * LINE_WORDS;
 export const FILE_WORDS = 2 * LINE_WORDS;
 /** One line per folio, as a struct page is 64 bytes: CPUs mapping neighbours do not bounce it. */
 export const FOLIO_WORDS = LINE_WORDS;
-/** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts. */
-export const COUNTER_WORDS = 576;
+/** Per-CPU statistics counters (ops, outcomes per site, violations by kind): see workers/hugetlb/stats.ts; words 576.. hold exit-latency.ts's histograms. */
+export const COUNTER_WORDS = 832;
 /** Per-CPU per-op-kind latency histograms: 32 op kinds × 32 log2 buckets (workers/hugetlb/op-latency.ts). */
 export const OP_LATENCY_WORDS = 32 * 32;
 

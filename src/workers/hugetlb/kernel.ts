@@ -136,6 +136,9 @@ export class Kernel {
   private lastSid = -1;
   /** Operation in progress (for violation records). */
   op = 0;
+  /** This CPU's broadcasts and the µs it waited for their acknowledgements, worker-local (opExit reads them around exit_mmap). */
+  broadcasts = 0;
+  broadcastWaitUs = 0;
   /** Dereferences a violation made an operation abandon. */
   aborted = false;
   /**
@@ -562,6 +565,8 @@ export class Kernel {
   /** An IPI broadcast to every other CPU (of this world), waiting for each acknowledgement, counted (and its wait timed) for this op. */
   private broadcast(kind: number): void {
     const waitUs = this.irq.ipiBroadcast(kind);
+    this.broadcasts++;
+    this.broadcastWaitUs += waitUs;
     this.count(C.IPI_SENT + this.op, this.irq.peerCount);
     this.count(C.IPI_BROADCASTS + this.op);
     this.count(C.IPI_WAIT_US + this.op, Math.round(waitUs));

@@ -8,6 +8,7 @@
  * world c mod worlds): it draws exactly as with one world, within the world's ids, so with one
  * world the ids, and everything after them, are what they always were.
  */
+import { schedSince, threadSched, type ThreadSched } from '../thread-sched.js';
 import { Arena, type ArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, requestStop } from '../../shared-mem/ctl.js';
@@ -74,6 +75,8 @@ export interface CpuResult {
   ops: number;
   status: 'ok' | 'aborted' | 'crashed';
   error?: string;
+  /** This worker thread's time on a core and waiting for one over its op loop (thread-sched.ts); null without /proc. */
+  sched?: ThreadSched | null;
 }
 
 export function runCpu(task: CpuTask): CpuResult {
@@ -109,6 +112,7 @@ export function runCpu(task: CpuTask): CpuResult {
   try {
     barrierWait(cpu, arena.base('ctl') + Ctl.ARRIVED, arena.config.cpus);
     cpu.setState(CpuState.running);
+    const sched0 = threadSched();
     while ((task.ops === null || done < task.ops) && !cpu.stopRequested()) {
       // Seven draws per operation, whatever it is: the stream never depends on timing.
       const r = cpu.rng;
@@ -142,8 +146,9 @@ export function runCpu(task: CpuTask): CpuResult {
     // Drain this CPU's deferred frees so the end state is quiescent.
     k.rcu.rcuBarrier();
     k.locks.flush();
+    const sched = schedSince(sched0, threadSched());
     stopCpu(CpuState.done);
-    return { cpu: task.cpu, ops: done, status: 'ok' };
+    return { cpu: task.cpu, ops: done, status: 'ok', sched };
   } catch (e) {
     k.locks.releaseAll();
     k.locks.flush();

@@ -48,6 +48,10 @@ export const C = {
   FIRST_VIOLATION_US: 337,
   /** fork's dst table was the parent's own: a truncate unshared the child between the PUD read and the count. */
   FORK_SAME_TABLE: 338,
+  /** Of EXIT_MMAP_US: whole µs waiting for mmap_lock (write), and waiting for IPI acknowledgements (with their broadcasts). */
+  EXIT_MMAP_WAIT_US: 339,
+  EXIT_MMAP_IPI_US: 340,
+  EXIT_MMAP_IPIS: 341,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */

@@ -10,6 +10,7 @@ import { KEv } from './kernel.js';
 import { Mm, Pte, Vma, VmaFlag, pteFolio, ptrPage, ptrTag } from './structs.js';
 import { Folio } from './structs.js';
 import { C } from './stats.js';
+import { EXIT_HIST_LOCKED, EXIT_HIST_WHOLE, exitBucket } from './exit-latency.js';
 import { Pt } from './points.js';
 import { hugePtepGet, hugePtepGetAndClear, hugePteNoneScan, pudGetAndClear, pudRead, pudWrite, setHugePteAt } from './pte.js';
 import { Oc } from './outcomes.js';
@@ -218,18 +219,29 @@ export function opMunmap(k: Kernel, vma: number): void {
 
 /**
  * exit_mmap of a process, then a new process in its slot with the same mappings. Timed (whole µs,
- * mmap_lock wait included): the cost the fork/exit storm measures per kernel version.
+ * mmap_lock wait included): the cost the fork/exit storm measures per kernel version, split into
+ * the mmap_lock wait (behind forks of this slot), the wait for IPI acknowledgements, and the rest
+ * (the work under the lock), with the whole and the locked part in exit-latency.ts's histograms.
  */
 export function opExit(k: Kernel, mm: number, vmas: readonly number[]): void {
   const t0 = performance.now();
   k.mmapWrite(mm);
+  const t1 = performance.now();
+  const ipis0 = k.broadcasts;
+  const ipiUs0 = k.broadcastWaitUs;
   try {
     for (const v of vmas) unmapVmaAndRemap(k, v);
     Atomics.add(k.mem, k.s.mm(mm) + Mm.GEN, 1);
   } finally {
     k.mmapWriteUnlock(mm);
+    const t2 = performance.now();
     k.count(C.EXIT_MMAPS);
-    k.count(C.EXIT_MMAP_US, Math.round((performance.now() - t0) * 1000));
+    k.count(C.EXIT_MMAP_US, Math.round((t2 - t0) * 1000));
+    k.count(C.EXIT_MMAP_WAIT_US, Math.round((t1 - t0) * 1000));
+    k.count(C.EXIT_MMAP_IPIS, k.broadcasts - ipis0);
+    k.count(C.EXIT_MMAP_IPI_US, Math.round(k.broadcastWaitUs - ipiUs0));
+    k.count(EXIT_HIST_WHOLE + exitBucket((t2 - t0) * 1000));
+    k.count(EXIT_HIST_LOCKED + exitBucket((t2 - t1) * 1000));
   }
 }
 
