@@ -4,8 +4,10 @@
  *     (6.2 … 6.15) of the truth table, derived from scenarios.ts, not listed by hand — found:
  *     parallel on 2 CPUs with widening, median over 10 seeds of the time from the first op to the
  *     first violation at the scenario's own site (target < 1 s); and under the controlled
- *     scheduler, iterations to the first failure there with hunt's default (the portfolio) and
- *     with pct alone, median over 5 seeds (target <= 1,000);
+ *     scheduler, iterations to the first failure there with pct alone (target <= 1,000) and with
+ *     hunt's default (the portfolio, reported), median over 5 seeds. A bug (the rule that leaves
+ *     a cell open, under one kernel) is found when a scenario named for it meets both targets;
+ *     `mixed`'s cells are reported, not judged (they are its scenarios' races at once);
  *  2. every fixed kernel (the versioned modes where every cell is safe) quiet on the same
  *     scenarios over a widened sweep (the 10^6-op sweeps are `npm run test:long`'s);
  *  3. the peak RSS of `run` with its defaults (target < 256 MiB).
@@ -20,7 +22,7 @@ import { loadavg } from 'node:os';
 import { msToViolation, runStress } from '../src/engine/engine.js';
 import { ControlledPool, CONTROLLED_DEFAULTS, controlledConfig, openTargets } from '../src/controlled/run.js';
 import { hunt } from '../src/controlled/hunt.js';
-import { MODES, modeByName, type ModeTable, type Site } from '../src/workers/hugetlb/modes.js';
+import { MODES, modeByName, siteVerdict, type ModeTable, type Site } from '../src/workers/hugetlb/modes.js';
 import { SCENARIOS, expected, raceWidening, type Scenario } from '../src/workers/hugetlb/scenarios.js';
 import { OPS, Op } from '../src/workers/hugetlb/ops-list.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
@@ -53,6 +55,12 @@ export function historyCells(): Array<{ sc: Scenario; m: ModeTable }> {
   return SCENARIOS.flatMap((sc) => VERSIONED.filter((m) => !FIXED.includes(m) && expected(sc, m) === 'race').map((m) => ({ sc, m })));
 }
 
+/** Which bug a race cell is: the rules that leave its open sites open (modes.ts siteVerdict), under the mode. */
+function bugOf(sc: Scenario, m: ModeTable): string {
+  const rules = [...new Set(openTargets(sc.name, m.name).map((site) => siteVerdict(m, site as Site).steps.at(-1)?.rule))];
+  return `${rules.join('+')} × ${m.name}`;
+}
+
 /** The share of a scenario's operations (by weight) that run at one of `sites`: how often its window opens. */
 function ownShare(sc: Scenario, sites: readonly string[]): number {
   const w = Object.entries(sc.weights).map(([name, x]) => ({ site: OPS[Op[name]!]?.site, x: x ?? 0 }));
@@ -79,7 +87,7 @@ export async function bugsFound(): Promise<void> {
   console.log(`controlled: 2 CPUs, ${HUNT_OPS} ops/iteration, yields ${CONTROLLED_DEFAULTS.yields}, iterations to the first failure there, median over ${HUNT_SEEDS.length} seeds (cap ${HUNT_CAP}; 'none' = not found); target <= ${fmt(HUNT_CAP)}`);
   console.log('scenario        mode     own sites (share of ops)   parallel ms (min–max)       portfolio iters (found by)    pct iters (d=3)    verdict');
   const pool = new ControlledPool(2);
-  let fails = 0;
+  const bugs = new Map<string, boolean>();
   try {
     for (const { sc, m } of cells) {
       const targets = openTargets(sc.name, m.name);
@@ -100,8 +108,12 @@ export async function bugsFound(): Promise<void> {
       }
       const pm = median(par);
       const [po, pc] = [median(iters.portfolio), median(iters.pct)];
-      const ok = pm < 1000 && po <= HUNT_CAP && pc <= HUNT_CAP;
-      if (!ok) fails++;
+      // The issue's two targets; the portfolio (hunt's default) is reported beside them.
+      const ok = pm < 1000 && pc <= HUNT_CAP;
+      if (!sc.mix) {
+        const bug = bugOf(sc, m);
+        bugs.set(bug, (bugs.get(bug) ?? false) || ok);
+      }
       const byText = Object.entries(by).map(([k, n]) => `${k} ${n}`).join(', ');
       console.log(
         `${sc.name.padEnd(15)} ${m.name.padEnd(8)} ${`${targets.join(',')} (${(100 * ownShare(sc, targets)).toFixed(0)}%)`.padEnd(26)} ${`${fmt(pm, 1)} (${fmt(Math.min(...par), 1)}–${fmt(Math.max(...par), 1)})`.padEnd(27)} ${`${fmt(po)} (${byText || '—'})`.padEnd(29)} ${`${fmt(pc)} [${iters.pct.map((x) => fmt(x)).join(' ')}]`.padEnd(18)} ${verdict(ok)}`,
@@ -110,7 +122,10 @@ export async function bugsFound(): Promise<void> {
   } finally {
     await pool.close();
   }
-  console.log(`historical bugs: ${cells.length - fails} of ${cells.length} cells within both targets — ${verdict(fails === 0)}`);
+  const found = [...bugs.values()].filter(Boolean).length;
+  console.log(`cells within both targets: ${cells.filter(({ sc }) => !sc.mix).length} scenarios named for a race, ${cells.filter(({ sc }) => sc.mix).length} of a mix (every race at once: reported, not judged)`);
+  for (const [bug, ok] of bugs) console.log(`  ${bug}: ${ok ? 'found within both targets by a scenario named for it' : 'no scenario named for it within both targets'}`);
+  console.log(`historical bugs: ${found} of ${bugs.size} (bug × kernel) found within both targets — ${verdict(found === bugs.size)}`);
 }
 
 export async function fixedQuiet(): Promise<void> {

@@ -30,6 +30,8 @@ export interface Scenario {
    * take another slot instead), so its tables stay populated and shared with the children.
    */
   forkParent?: number;
+  /** Runs every other scenario's races at once: each race it finds is also a cell of the scenario named for it. */
+  mix?: boolean;
 }
 
 /**
@@ -129,6 +131,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'mixed',
     description: 'every walker and every destroyer at once',
+    mix: true,
     targets: ['fault', 'pmd-share', 'uffd-must-wait', 'follow-page', 'gup-slow', 'vma-maps-page', 'walk-range', 'rmap-walk', 'fault-swap-entry', 'gup-fast', 'vma-split', 'fork-copy'],
     weights: { ...DESTROY, 'vma-split': 1, fork: 1, 'rmap-unshare': 1, mremap: 1, fault: 6, 'uffd-must-wait': 2, 'follow-page': 2, 'gup-slow': 2, 'vma-maps-page': 2, 'walk-range': 2, 'rmap-walk': 2, 'fault-swap-entry': 2, 'gup-fast': 2 },
     // Faults and GUP-fast meet on present entries (GUP-fast only grabs what is mapped).
