@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
 import { MODE_CHOICES, modeByName } from '../src/workers/hugetlb/modes.js';
+import { formatSplat } from '../src/report/report-text.js';
 
 function cfg(scenario: string, mode: string, over: Partial<RunConfig>): RunConfig {
   return { scenario, mode, cpus: 2, seed: 0x5eed, ops: 0, durationMs: 0, lockstat: false, stopOnViolation: false, stallTimeoutMs: 30_000, ...over };
@@ -34,6 +35,8 @@ describe('huge_pmd_share populate lock per version', () => {
     // replaced it — a write to a table its mm no longer links. Only ever at the fault.
     expect(v62.outcomes['fault']?.['pud-overwrite']).toBe(v62.model.populateOverwrites);
     for (const v of v62.violations) expect([v.site, ['stale-write', 'pud-overwrite'].includes(v.kind)]).toEqual(['fault', true]);
+    const over = v62.violations.find((v) => v.kind === 'pud-overwrite')!;
+    expect(formatSplat(over)).toMatch(new RegExp(`populated mm ${over.mm} PUD\\[${over.pudIndex}\\] over a present entry → PMD page ${over.page} `));
     console.log(`6.2: ${v62.invariants.errors.length} leaked references, ${v62.violationCount} violations at the fault in 50,000 ops`);
     const v65 = await runStress(cfg('fault-unshare', '6.5', { ops: 50_000, widen: POPULATE }));
     expect(v65.invariants.errors).toEqual([]);

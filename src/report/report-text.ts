@@ -118,9 +118,18 @@ export function formatSplat(v: ViolationRecord, p: Paint = plain): string {
     bar,
     p.red(p.bold(`BUG: pmdtorture: ${v.kind} in ${v.site}${kernel ? ` [${kernel}]` : ''} (scenario ${v.scenario}, mode ${v.mode}${modeKernel(v.mode)})`)),
     `${ACCESS_VERB[v.access] ?? v.access} ${v.pageLevel.toUpperCase()} page ${v.page} by CPU ${v.cpu}${v.world !== undefined ? ` (world ${v.world})` : ''} in op ${v.op}, at ${v.us} µs`,
-    `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
-    ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
-    `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, allocated by mm ${v.pageOwner}`,
+    ...(v.kind === 'pud-overwrite'
+      ? [
+          // The populate is not a walk: `value` is the generation the overwritten entry carried.
+          `populated mm ${v.mm} PUD[${v.pudIndex}] over a present entry → PMD page ${v.page} (generation ${v.value}): both populates saw it empty, each under its own lock, and page ${v.page} lost this link and the reference it held`,
+          ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
+          `the page is at generation ${v.pageGen}, state ${v.pageState}, level ${v.pageLevel}, allocated by mm ${v.pageOwner}`,
+        ]
+      : [
+          `walked from mm ${v.mm} PUD[${v.pudIndex}] → slot ${v.slot}, entry value 0x${(v.value >>> 0).toString(16)}`,
+          ...(v.rerun !== undefined ? [`re-run: ${v.rerun}`] : []),
+          `the pointer carried generation ${v.pointerGen}; the page is at generation ${v.pageGen}${v.pointerGen !== v.pageGen ? ' (freed since the walk)' : ''}, state ${v.pageState}, level ${v.pageLevel}, allocated by mm ${v.pageOwner}`,
+        ]),
     ...(v.kind === 'foreign-table' && v.roleHistory !== undefined
       ? [`mm ${v.mm}'s ${v.site} read its PUD entry, then grabbed a folio through PMD page ${v.page}, which had become ${foreignRole(v.roleHistory, v.mm)}: another process's page table`]
       : []),
