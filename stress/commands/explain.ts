@@ -5,9 +5,10 @@
  * race cell is an answer, not a failure); 2 on bad usage or a refused design file.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { SCENARIO_NAMES, parseChoice, parseInteger } from '../args.js';
+import { parseInteger } from '../args.js';
 import { modeTableOf } from '../../src/engine/design-file.js';
 import { modeOption, resolveMode } from '../options/mode.js';
+import { type HuntCounts, huntCountOptions, resolveHuntCounts, resolveScenario, scenarioOption } from '../options/hunt.js';
 import { scenarioByName } from '../../src/workers/hugetlb/scenarios.js';
 import { cellText, explainCell, findWitness } from '../../src/controlled/explain.js';
 import { OutputDir } from '../../src/report/out-file.js';
@@ -19,32 +20,35 @@ type Raw = Record<string, unknown>;
 /** The witness search's defaults (bench/explain.ts measures these). */
 export const EXPLAIN_DEFAULTS = { scenario: 'mixed', mode: 'final', seed: 1, iterations: 1000, ops: 200, shrinkRuns: 40 } as const;
 
+/** The witness hunt's counts (--help and check order: seed, iterations, ops). */
+const EXPLAIN_COUNTS: HuntCounts = {
+  seed: { default: EXPLAIN_DEFAULTS.seed, describe: 'base seed of the hunt' },
+  iterations: { default: EXPLAIN_DEFAULTS.iterations, describe: 'most hunt iterations', min: 1, max: 1_000_000 },
+  ops: { default: EXPLAIN_DEFAULTS.ops, describe: 'operations per hunt iteration', min: 2, max: 100_000 },
+};
+
 export const explainCommand: CommandModule<object, Raw> = {
   command: 'explain',
   describe: 'why a scenario × mode cell is race or safe, step by step from the mode table; for a race, the shortest interleaving found',
-  builder: (y: Argv<object>) =>
-    modeOption(y, EXPLAIN_DEFAULTS.mode)
-      .option('scenario', { type: 'string', requiresArg: true, default: EXPLAIN_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT for 200 iterations, then the portfolio; 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' })
-      .option('seed', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.seed), describe: 'base seed of the hunt' })
-      .option('iterations', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.iterations), describe: 'most hunt iterations' })
-      .option('ops', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.ops), describe: 'operations per hunt iteration' })
+  builder: (y: Argv<object>) => {
+    const hunt = scenarioOption(modeOption(y, EXPLAIN_DEFAULTS.mode), EXPLAIN_DEFAULTS.scenario)
+      .option('hunt', { type: 'boolean', default: true, describe: 'for a race, hunt (PCT for 200 iterations, then the portfolio; 2 CPUs) and shrink an interleaving (--no-hunt: the derivation only)' });
+    return huntCountOptions(hunt, EXPLAIN_COUNTS)
       .option('shrink-runs', { type: 'string', requiresArg: true, default: String(EXPLAIN_DEFAULTS.shrinkRuns), describe: 'most replays the shrink may try' })
       .option('out', { type: 'string', requiresArg: true, describe: 'also write the shrunk replay file into this directory' })
       .option('json', { type: 'boolean', default: false, describe: 'print the explanation as JSON' })
       .example('$0 explain --scenario follow-page --mode vma-lock', 'why 6.1 left follow_page open, and an interleaving that shows it')
-      .example('$0 explain --scenario mixed --mode examples/designs/gup-fast-rfc-walker.json', 'a design file\'s cell') as unknown as Argv<Raw>,
+      .example('$0 explain --scenario mixed --mode examples/designs/gup-fast-rfc-walker.json', 'a design file\'s cell') as unknown as Argv<Raw>;
+  },
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await explainMain(argv);
   },
 };
 
 export async function explainMain(a: Raw): Promise<number> {
-  const scenario = parseChoice('--scenario', a['scenario'] ?? EXPLAIN_DEFAULTS.scenario, SCENARIO_NAMES);
+  const scenario = resolveScenario(a, EXPLAIN_DEFAULTS.scenario);
   const mode = modeTableOf(resolveMode(a, EXPLAIN_DEFAULTS.mode));
-  const seed = parseInteger('--seed', a['seed'] ?? EXPLAIN_DEFAULTS.seed, 0, 2 ** 32 - 1, 'a uint32 seed');
-  const iterations = parseInteger('--iterations', a['iterations'] ?? EXPLAIN_DEFAULTS.iterations, 1, 1_000_000, 'an iteration count');
-  const ops = parseInteger('--ops', a['ops'] ?? EXPLAIN_DEFAULTS.ops, 2, 100_000, 'an operation count');
+  const { seed, iterations, ops } = resolveHuntCounts(a, EXPLAIN_COUNTS);
   const shrinkRuns = parseInteger('--shrink-runs', a['shrink-runs'] ?? EXPLAIN_DEFAULTS.shrinkRuns, 1, 100_000, 'a run count');
   const out = a['out'] !== undefined ? String(a['out']) : undefined;
   const outDir = out !== undefined ? OutputDir.open('--out', out) : undefined;

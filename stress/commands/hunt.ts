@@ -6,7 +6,7 @@
 import { plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf } from '../../src/engine/design-file.js';
-import { SCENARIO_NAMES, parseChoice, parseInteger, randomSeed } from '../args.js';
+import { parseChoice, parseInteger } from '../args.js';
 import { controlledConfig, openTargets } from '../../src/controlled/run.js';
 import { resolveSched, schedOptions } from '../options/sched.js';
 import { SCHEMA_VERSION, designJsonOf, toolInfo } from '../../src/report/report-json.js';
@@ -17,6 +17,7 @@ import { claimInterrupts } from '../interrupt.js';
 import type { HuntReport } from '../../src/report/hunt-report.js';
 import { MAX_CPUS, shellWord } from '../args.js';
 import { modeOption, resolveMode } from '../options/mode.js';
+import { type HuntCounts, huntCountOptions, resolveHuntCounts, resolveScenario, scenarioOption } from '../options/hunt.js';
 import { UsageError } from '../../src/engine/exit.js';
 import { EXIT } from '../../src/engine/exit.js';
 import { replayFile, replayFileName, replayFileOf, replayFileText } from '../../src/controlled/replay-file.js';
@@ -34,36 +35,40 @@ type Raw = Record<string, unknown>;
 
 export const HUNT_DEFAULTS = { scenario: 'mixed', mode: 'none', cpus: 2, ops: 200, iterations: 1000, sched: 'portfolio', out: '.' } as const;
 
+/** The hunt's counts (--help and check order: ops, iterations, seed); no seed given: a random one. */
+const HUNT_COUNTS: HuntCounts = {
+  ops: { default: HUNT_DEFAULTS.ops, describe: 'operations per iteration, split evenly over the CPUs', min: 1, max: 10_000_000 },
+  iterations: { default: HUNT_DEFAULTS.iterations, describe: 'executions to try', min: 1, max: 100_000_000 },
+  seed: { describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' },
+};
+
 export const huntCommand: CommandModule<object, Raw> = {
   command: 'hunt',
   describe: 'hunt a race with a controlled scheduler (many short runs, derived seeds), write a replay file for the first failure',
-  builder: (y: Argv<object>) =>
-    outputOptions(shardOptions(schedOptions(modeOption(y, HUNT_DEFAULTS.mode), 'pct'), 'iteration'))
-      .option('sched', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.sched, describe: `scheduling: portfolio (${PORTFOLIO_TEXT}) | ${STRATEGY_NAMES.join(' | ')} (one CPU at a time, a seeded scheduler picks at every yield point; replayable)` })
-      .option('scenario', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.scenario, describe: `scenario: ${SCENARIO_NAMES.join(', ')}` })
-      .option('cpus', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.cpus), describe: 'CPUs (worker threads) per execution' })
-      .option('ops', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.ops), describe: 'operations per iteration, split evenly over the CPUs' })
-      .option('iterations', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.iterations), describe: 'executions to try' })
-      .option('seed', { type: 'string', requiresArg: true, describe: 'base uint32 seed; iteration i uses deriveSeed(seed, i) (default: random; always printed)' })
+  builder: (y: Argv<object>) => {
+    const sched = outputOptions(shardOptions(schedOptions(modeOption(y, HUNT_DEFAULTS.mode), 'pct'), 'iteration'))
+      .option('sched', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.sched, describe: `scheduling: portfolio (${PORTFOLIO_TEXT}) | ${STRATEGY_NAMES.join(' | ')} (one CPU at a time, a seeded scheduler picks at every yield point; replayable)` });
+    const cpus = scenarioOption(sched, HUNT_DEFAULTS.scenario)
+      .option('cpus', { type: 'string', requiresArg: true, default: String(HUNT_DEFAULTS.cpus), describe: 'CPUs (worker threads) per execution' });
+    return huntCountOptions(cpus, HUNT_COUNTS)
       .option('out', { type: 'string', requiresArg: true, default: HUNT_DEFAULTS.out, describe: 'directory for the replay file' })
       .option('stop-at-target', { type: 'boolean', default: false, describe: "stop only at a violation at the scenario's own call sites (in none the walkers' scenarios also race in the fault)" })
       .option('json', { type: 'boolean', default: false, describe: 'print the JSON report on stdout (human text goes to stderr)' })
       .option('report', { type: 'string', requiresArg: true, describe: 'write the JSON report (what --json prints) to FILE' })
       .option('quiet', { type: 'boolean', default: false, describe: 'only the summary, on stderr' })
       .example('$0 hunt --scenario follow-page --mode none --iterations 500 --seed 1', 'find the follow_page race and write a replay file')
-      .example('$0 replay ./pmdtorture-follow-page-none-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>,
+      .example('$0 replay ./pmdtorture-follow-page-none-*.replay.json --shrink', 'then replay it, shrink it and read the interleaving') as unknown as Argv<Raw>;
+  },
   handler: async (argv: ArgumentsCamelCase<Raw>) => {
     process.exitCode = await huntMain(argv);
   },
 };
 
 export async function huntMain(a: Raw): Promise<number> {
-  const scenario = parseChoice('--scenario', a['scenario'] ?? HUNT_DEFAULTS.scenario, SCENARIO_NAMES);
+  const scenario = resolveScenario(a, HUNT_DEFAULTS.scenario);
   const mode = resolveMode(a, HUNT_DEFAULTS.mode);
   const cpus = parseInteger('--cpus', a['cpus'] ?? HUNT_DEFAULTS.cpus, 1, MAX_CPUS, 'a CPU count');
-  const ops = parseInteger('--ops', a['ops'] ?? HUNT_DEFAULTS.ops, 1, 10_000_000, 'an operation count');
-  const iterations = parseInteger('--iterations', a['iterations'] ?? HUNT_DEFAULTS.iterations, 1, 100_000_000, 'an iteration count');
-  const seed = a['seed'] === undefined ? randomSeed() : parseInteger('--seed', a['seed'], 0, 2 ** 32 - 1, 'a uint32 seed');
+  const { ops, iterations, seed } = resolveHuntCounts(a, HUNT_COUNTS);
   const HUNT_SCHEDS = ['portfolio', ...STRATEGY_NAMES];
   if (a['sched'] === 'parallel') throw new UsageError('--sched', `hunt needs a controlled scheduler (accepted: ${HUNT_SCHEDS.join(', ')})`);
   const portfolio = parseChoice('--sched', a['sched'] ?? HUNT_DEFAULTS.sched, HUNT_SCHEDS) === 'portfolio';

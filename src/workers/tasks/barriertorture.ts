@@ -32,16 +32,16 @@
  * This file is both the worker (workerData.task === 'barriertorture') and the main-thread runner
  * `runBarrierTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { LINE_WORDS } from '../../shared-mem/layout.js';
 import { CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { type Cpu, strictSleeps, strictWaiter } from '../cpu.js';
+import { type Cpu, strictSleeps } from '../cpu.js';
 import { type LockCtx, RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
 import { barrierWaitEarly, barrierWaitNoWake } from '../../locks/busted/barrier.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
-import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
-import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
+import { type TortureBooks, sumFailKinds } from './torture-books.js';
+import { type TortureCpuEnd, type TortureInput, runBookedTortureCpu, tortureTask } from './torture-cpu.js';
+import { type Sleeper, TortureWorkers, type WatchedTortureResult, tortureArena } from './torture-workers.js';
 
 export const BARRIER_TORTURE_TYPES = [
   'barrier',
@@ -154,27 +154,23 @@ export function barrierTortureWorker(input: WorkerInput): BarrierTortureCpuResul
     cpu: input.cpu, rounds: 0, trues: 0, late: 0, sleeps: 0, fails: 0, failKinds: {}, aborted: false,
   };
   const st: Stats = { rounds: 0, trues: 0, late: 0 };
-  let books: TortureBooks<FailKind> | undefined;
-  let mine = 0;
   // The start barrier is always the correct one (in ctl): the one under test is in scratch.
-  return runTortureCpu(input, {
+  return runBookedTortureCpu<FailKind, BarrierTortureCpuResult>(input, {
     seed: opts.seed,
-    waiter: strictWaiter,
+    stopOnFail: opts.stopOnFail,
     result: res,
-    setup: (cpu) => {
-      mine = cpu.arena.base('scratch') + S_CPU + input.cpu * LINE_WORDS;
-      books = new TortureBooks<FailKind>(cpu, opts.stopOnFail, mine + C_FAILS);
-    },
-    run: (cpu) => {
+    cpuLines: S_CPU,
+    failsWord: C_FAILS,
+    run: (cpu, mine, books) => {
+      // Sleeps in the barrier under test only, not in the start barrier.
       strictSleeps.n = 0;
-      tortureLoop(opts, cpu, cpu.arena.base('scratch'), mine, books!, st);
+      tortureLoop(opts, cpu, cpu.arena.base('scratch'), mine, books, st);
     },
     finish: (_cpu, r) => {
       r.rounds = st.rounds;
       r.trues = st.trues;
       r.late = st.late;
       r.sleeps = strictSleeps.n;
-      closeBooks(books, r);
     },
   });
 }
@@ -267,7 +263,8 @@ export interface StalledCpu extends Sleeper {
   arrivedAt: number;
 }
 
-export interface BarrierTortureResult {
+/** stalled: no CPU arrived or passed for boundMs; hung: limitMs passed before every CPU finished. */
+export interface BarrierTortureResult extends WatchedTortureResult<FailKind, StalledCpu, BarrierTortureCpuResult> {
   type: BarrierTortureType;
   cpus: number;
   seed: number;
@@ -279,35 +276,18 @@ export interface BarrierTortureResult {
   trues: number;
   sleeps: number;
   late: number;
-  fails: number;
-  failKinds: Partial<Record<FailKind, number>>;
-  firstFails: string[];
-  /** No CPU arrived or passed for boundMs: a lost wake-up (or a deadlock), torn down. */
-  stalled: boolean;
-  /** limitMs passed before every CPU finished. */
-  hung: boolean;
-  stalledCpus: StalledCpu[];
-  /** CPUs found asleep on a word that changed without waking them. */
-  lostWakeups: number;
-  errors: string[];
-  elapsedMs: number;
   /** When the watchdog gave up (stall, hang, abort or crash), ms from the start; undefined: clean. */
   detectedMs: number | undefined;
   /** How long teardown took after that (ms). */
   teardownMs: number;
-  lines: string[];
-  perCpu: BarrierTortureCpuResult[];
 }
 
 
 export async function runBarrierTorture(o: BarrierTortureOptions): Promise<BarrierTortureResult> {
   const cpus = o.cpus;
-  if (!Number.isInteger(cpus) || cpus < 2 || cpus > BARRIER_TORTURE_MAX_CPUS) {
-    throw new RangeError(`barriertorture: cpus=${cpus} must be in [2, ${BARRIER_TORTURE_MAX_CPUS}]`);
-  }
+  const arena = tortureArena('barriertorture', cpus, 2, BARRIER_TORTURE_MAX_CPUS);
+  const config = arena.config;
   const seed = (o.seed ?? BARRIERTORTURE_DEFAULTS.seed) >>> 0;
-  const config = tortureArenaConfig(cpus);
-  const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,

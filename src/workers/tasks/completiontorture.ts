@@ -35,9 +35,9 @@
  * This file is both the worker (workerData.task === 'completiontorture') and the main-thread
  * runner `runCompletionTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { LINE_WORDS } from '../../shared-mem/layout.js';
 import { CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
-import { type Cpu, strictSleeps, strictWaiter } from '../cpu.js';
+import { type Cpu, strictSleeps } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import * as correct from '../../locks/completion.js';
 import * as bustedNoWake from '../../locks/busted/completion.js';
@@ -45,9 +45,9 @@ import * as bustedTwice from '../../locks/busted/completion-twice.js';
 import type { LockCtx } from '../../locks/ctx.js';
 import type { TimedLockCtx } from '../../locks/completion.js';
 import { distPath } from '../paths.js';
-import { TortureBooks, closeBooks, sumFailKinds } from './torture-books.js';
-import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
-import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
+import { type TortureBooks, sumFailKinds } from './torture-books.js';
+import { type TortureCpuEnd, type TortureInput, runBookedTortureCpu, tortureTask } from './torture-cpu.js';
+import { type Sleeper, TortureWorkers, type WatchedTortureResult, tortureArena } from './torture-workers.js';
 
 export const COMPLETION_TORTURE_TYPES = [
   'completion',
@@ -186,30 +186,26 @@ export function completionTortureWorker(input: WorkerInput): CompletionTortureCp
     cpu: input.cpu, completer, rounds: 0, handoffs: 0, sleeps: 0, timeouts: 0, fails: 0, failKinds: {}, aborted: false,
   };
   const st = { handoffs: 0, timeouts: 0, rounds: 0 };
-  let books: TortureBooks<FailKind> | undefined;
-  let mine = 0;
-  return runTortureCpu(input, {
+  // Always the strict waiter: the parallel one's 20 ms re-check would hide a lost wake-up and
+  // stretch every sub-millisecond timeout to its sleep.
+  return runBookedTortureCpu<FailKind, CompletionTortureCpuResult>(input, {
     seed: opts.seed,
-    // Always the strict waiter: the parallel one's 20 ms re-check would hide a lost wake-up and
-    // stretch every sub-millisecond timeout to its sleep.
-    waiter: strictWaiter,
+    stopOnFail: opts.stopOnFail,
     result: res,
-    setup: (cpu) => {
-      mine = cpu.arena.base('scratch') + S_CPU + input.cpu * LINE_WORDS;
-      books = new TortureBooks<FailKind>(cpu, opts.stopOnFail);
+    cpuLines: S_CPU,
+    setup: () => {
       strictSleeps.n = 0;
     },
-    run: (cpu) => {
+    run: (cpu, mine, books) => {
       const s0 = cpu.arena.base('scratch');
-      if (completer) completerLoop(opts, cpu, s0, mine, books!, st);
-      else waiterLoop(opts, cpu, s0, mine, books!, st);
+      if (completer) completerLoop(opts, cpu, s0, mine, books, st);
+      else waiterLoop(opts, cpu, s0, mine, books, st);
     },
-    finish: (cpu, r) => {
+    finish: (cpu, r, mine) => {
       r.rounds = st.rounds;
       r.handoffs = st.handoffs;
       r.timeouts = st.timeouts;
       r.sleeps = strictSleeps.n;
-      closeBooks(books, r);
       Atomics.store(cpu.mem, mine, st.handoffs);
       Atomics.store(cpu.mem, mine + 1, r.fails);
     },
@@ -363,7 +359,8 @@ export interface StalledCpu extends Sleeper {
   handoffs: number;
 }
 
-export interface CompletionTortureResult {
+/** stalled: no round finished within stallMs; hung: boundMs passed before every CPU finished. */
+export interface CompletionTortureResult extends WatchedTortureResult<FailKind, StalledCpu, CompletionTortureCpuResult> {
   type: CompletionTortureType;
   cpus: number;
   seed: number;
@@ -375,31 +372,14 @@ export interface CompletionTortureResult {
   consumed: number;
   sleeps: number;
   timeouts: number;
-  fails: number;
-  failKinds: Partial<Record<FailKind, number>>;
-  firstFails: string[];
-  /** No round finished within stallMs: a lost wake-up (or a deadlock), torn down. */
-  stalled: boolean;
-  /** The bound passed before every CPU finished. */
-  hung: boolean;
-  stalledCpus: StalledCpu[];
-  /** CPUs found asleep on a word that changed without waking them. */
-  lostWakeups: number;
-  errors: string[];
-  elapsedMs: number;
-  lines: string[];
-  perCpu: CompletionTortureCpuResult[];
 }
 
 
 export async function runCompletionTorture(o: CompletionTortureOptions): Promise<CompletionTortureResult> {
   const cpus = o.cpus;
-  if (!Number.isInteger(cpus) || cpus < 2 || cpus > COMPLETION_TORTURE_MAX_CPUS) {
-    throw new RangeError(`completiontorture: cpus=${cpus} must be in [2, ${COMPLETION_TORTURE_MAX_CPUS}]`);
-  }
+  const arena = tortureArena('completiontorture', cpus, 2, COMPLETION_TORTURE_MAX_CPUS);
+  const config = arena.config;
   const seed = (o.seed ?? COMPLETIONTORTURE_DEFAULTS.seed) >>> 0;
-  const config = tortureArenaConfig(cpus);
-  const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,

@@ -15,7 +15,7 @@
  * This file is both the worker (workerData.task === 'locktorture') and the main-thread runner
  * `runLockTorture`, which starts workers from the compiled copy in dist/.
  */
-import { Arena, LINE_WORDS } from '../../shared-mem/layout.js';
+import { LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuField, CPU_STATE_NAMES } from '../../shared-mem/cpu-block.js';
 import { StopState, requestStop } from '../../shared-mem/ctl.js';
 import { type Cpu, strictWaiter } from '../cpu.js';
@@ -29,7 +29,7 @@ import { type LockStatRow, readLockStat } from '../../locks/lockstat.js';
 import { type LockdepReport, readLockdepReports } from '../../locks/lockdep.js';
 import { distPath } from '../paths.js';
 import { type TortureCpuEnd, type TortureInput, runTortureCpu, tortureTask } from './torture-cpu.js';
-import { type Sleeper, TortureWorkers, tortureArenaConfig } from './torture-workers.js';
+import { type Sleeper, TortureWorkers, tortureArena } from './torture-workers.js';
 
 export const LOCK_TORTURE_TYPES = [
   'spin', 'mutex', 'rwsem', 'spin_busted', 'mutex_busted', 'rwsem_busted',
@@ -111,22 +111,21 @@ const noReadSide = (): never => {
   throw new Error('this lock has no read side');
 };
 
+/** The ops of a lock with no read side. */
+function exclusiveOps(writeLock: LockTortureOps['writeLock'], writeUnlock: LockTortureOps['writeUnlock']): LockTortureOps {
+  return { rw: false, writeLock, writeUnlock, readLock: noReadSide, readUnlock: noReadSide };
+}
+
 /** One table per lock; a new lock (or a busted twin of one: `<lock>_busted`) is one entry. */
 const LOCK_OPS: Record<'spin' | 'mutex' | 'rwsem', LockTortureOps> = {
-  spin: {
-    rw: false,
-    writeLock: (l, at) => l.spinLock(LockClass.torture_spin, at),
-    writeUnlock: (l, at) => l.spinUnlock(LockClass.torture_spin, at),
-    readLock: noReadSide,
-    readUnlock: noReadSide,
-  },
-  mutex: {
-    rw: false,
-    writeLock: (l, at) => l.mutexLock(LockClass.torture_mutex, at),
-    writeUnlock: (l, at) => l.mutexUnlock(LockClass.torture_mutex, at),
-    readLock: noReadSide,
-    readUnlock: noReadSide,
-  },
+  spin: exclusiveOps(
+    (l, at) => l.spinLock(LockClass.torture_spin, at),
+    (l, at) => l.spinUnlock(LockClass.torture_spin, at),
+  ),
+  mutex: exclusiveOps(
+    (l, at) => l.mutexLock(LockClass.torture_mutex, at),
+    (l, at) => l.mutexUnlock(LockClass.torture_mutex, at),
+  ),
   rwsem: {
     rw: true,
     writeLock: (l, at) => l.downWrite(LockClass.torture_rwsem, at),
@@ -325,14 +324,11 @@ function line(what: string, c: TortureCount): string {
 
 export async function runLockTorture(o: LockTortureOptions): Promise<LockTortureResult> {
   const cpus = o.cpus;
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > LOCK_TORTURE_MAX_CPUS) {
-    throw new RangeError(`locktorture: cpus=${cpus} must be in [1, ${LOCK_TORTURE_MAX_CPUS}]`);
-  }
+  const arena = tortureArena('locktorture', cpus, 1, LOCK_TORTURE_MAX_CPUS);
+  const config = arena.config;
   const rwType = o.type.startsWith('rwsem');
   const writers = Math.max(1, Math.min(cpus, o.writers ?? (rwType ? Math.ceil(cpus / 2) : cpus)));
   const seed = (o.seed ?? LOCKTORTURE_DEFAULTS.seed) >>> 0;
-  const config = tortureArenaConfig(cpus);
-  const arena = Arena.create(config);
   const opts: WorkerInput['opts'] = {
     type: o.type,
     cpus,

@@ -7,12 +7,13 @@
  * result. Each torture keeps only its own body, books and result fields.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Arena, type ArenaConfig } from '../../shared-mem/layout.js';
+import { Arena, type ArenaConfig, LINE_WORDS } from '../../shared-mem/layout.js';
 import { CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop } from '../../shared-mem/ctl.js';
-import { Cpu, type Waiter } from '../cpu.js';
+import { Cpu, type Waiter, strictWaiter } from '../cpu.js';
 import { RunAborted } from '../../locks/ctx.js';
 import { barrierWait } from '../../locks/barrier.js';
+import { type BookedResult, TortureBooks, closeBooks } from './torture-books.js';
 
 /** What every torture worker is started with (plus its own fields). */
 export interface TortureInput {
@@ -62,6 +63,46 @@ export function runTortureCpu<R extends TortureCpuEnd>(input: TortureInput, spec
     cpu.setState(res.error !== undefined ? CpuState.crashed : CpuState.done);
   }
   return res;
+}
+
+export interface BookedTortureCpuSpec<K extends string, R extends TortureCpuEnd & BookedResult<K>> {
+  seed: number;
+  stopOnFail: boolean;
+  result: R;
+  /** Scratch offset of the per-CPU lines: this CPU's line (`mine`) is one LINE_WORDS slot of them. */
+  cpuLines: number;
+  /** Word of its line that shows its failure count to the watchdog (none: not shown). */
+  failsWord?: number;
+  /** Before the start barrier, once the books exist. */
+  setup?(cpu: Cpu): void;
+  run(cpu: Cpu, mine: number, books: TortureBooks<K>): void;
+  /** Always, last, after the books are copied into the result. */
+  finish?(cpu: Cpu, result: R, mine: number): void;
+}
+
+/**
+ * runTortureCpu for a torture that keeps failure books and a scratch line per CPU, and waits
+ * like a futex (the strict waiter: a lost wake-up strands a sleeper instead of showing as
+ * slowness).
+ */
+export function runBookedTortureCpu<K extends string, R extends TortureCpuEnd & BookedResult<K>>(input: TortureInput, spec: BookedTortureCpuSpec<K, R>): R {
+  let books: TortureBooks<K> | undefined;
+  let mine = 0;
+  return runTortureCpu(input, {
+    seed: spec.seed,
+    waiter: strictWaiter,
+    result: spec.result,
+    setup: (cpu) => {
+      mine = cpu.arena.base('scratch') + spec.cpuLines + input.cpu * LINE_WORDS;
+      books = new TortureBooks<K>(cpu, spec.stopOnFail, spec.failsWord === undefined ? -1 : mine + spec.failsWord);
+      spec.setup?.(cpu);
+    },
+    run: (cpu) => spec.run(cpu, mine, books!),
+    finish: (cpu, r) => {
+      closeBooks(books, r);
+      spec.finish?.(cpu, r, mine);
+    },
+  });
 }
 
 /** Run `main` and post its result when this thread is a worker started for `task`. */

@@ -7,7 +7,7 @@
  * unwound, then terminates.
  */
 import { Worker } from 'node:worker_threads';
-import { type Arena, type ArenaConfig, CPU_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
+import { Arena, type ArenaConfig, CPU_WORDS, defaultArenaConfig } from '../../shared-mem/layout.js';
 import { CpuField, CpuState } from '../../shared-mem/cpu-block.js';
 import { Ctl, StopState, ctlAt, requestStop, stopState } from '../../shared-mem/ctl.js';
 import type { HeldLock } from '../../locks/lockdep.js';
@@ -16,6 +16,14 @@ import { cpuSnapshots } from '../../locks/cpu-snapshot.js';
 /** The arena of a lock torture: CPU blocks, lock words and scratch; the hugetlb model's tables at their smallest. */
 export function tortureArenaConfig(cpus: number): ArenaConfig {
   return defaultArenaConfig(cpus, { pages: 4, entriesPerPage: 4, folios: 4, rcuCallbacks: 4, vmas: 1, mms: 1, files: 1, faultMutexes: 1 });
+}
+
+/** A lock torture's arena, once its CPU count is known good (a RangeError naming the torture if not). */
+export function tortureArena(name: string, cpus: number, minCpus: number, maxCpus: number): Arena {
+  if (!Number.isInteger(cpus) || cpus < minCpus || cpus > maxCpus) {
+    throw new RangeError(`${name}: cpus=${cpus} must be in [${minCpus}, ${maxCpus}]`);
+  }
+  return Arena.create(tortureArenaConfig(cpus));
 }
 
 /**
@@ -40,6 +48,24 @@ export interface Sleeper {
   wordNow: number;
   /** It sleeps although its word no longer holds the value it sleeps on: never woken. */
   lostWakeup: boolean;
+}
+
+/** What a watched torture's result says of its run, beside its own counts. */
+export interface WatchedTortureResult<K extends string, S extends Sleeper, C> {
+  fails: number;
+  failKinds: Partial<Record<K, number>>;
+  firstFails: string[];
+  /** No progress for the stall bound: a lost wake-up (or a deadlock), torn down. */
+  stalled: boolean;
+  /** The overall limit passed before every CPU finished. */
+  hung: boolean;
+  stalledCpus: S[];
+  /** CPUs found asleep on a word that changed without waking them. */
+  lostWakeups: number;
+  errors: string[];
+  elapsedMs: number;
+  lines: string[];
+  perCpu: C[];
 }
 
 export class TortureWorkers<R extends { error?: string | undefined }> {
