@@ -88,6 +88,7 @@ export async function bugsFound(): Promise<void> {
   console.log('scenario        mode     own sites (share of ops)   parallel ms (min–max)       portfolio iters (found by)    pct iters (d=3)    verdict');
   const pool = new ControlledPool(2);
   const bugs = new Map<string, boolean>();
+  let withinBoth = 0;
   try {
     for (const { sc, m } of cells) {
       const targets = openTargets(sc.name, m.name);
@@ -111,6 +112,7 @@ export async function bugsFound(): Promise<void> {
       // The issue's two targets; the portfolio (hunt's default) is reported beside them.
       const ok = pm < 1000 && pc <= HUNT_CAP;
       if (!sc.mix) {
+        if (ok) withinBoth++;
         const bug = bugOf(sc, m);
         bugs.set(bug, (bugs.get(bug) ?? false) || ok);
       }
@@ -123,7 +125,8 @@ export async function bugsFound(): Promise<void> {
     await pool.close();
   }
   const found = [...bugs.values()].filter(Boolean).length;
-  console.log(`cells within both targets: ${cells.filter(({ sc }) => !sc.mix).length} scenarios named for a race, ${cells.filter(({ sc }) => sc.mix).length} of a mix (every race at once: reported, not judged)`);
+  const named = cells.filter(({ sc }) => !sc.mix).length;
+  console.log(`cells: ${named} of scenarios named for a race (${withinBoth} within both targets), ${cells.length - named} of a mix (every race at once: reported, not judged)`);
   for (const [bug, ok] of bugs) console.log(`  ${bug}: ${ok ? 'found within both targets by a scenario named for it' : 'no scenario named for it within both targets'}`);
   console.log(`historical bugs: ${found} of ${bugs.size} (bug × kernel) found within both targets — ${verdict(found === bugs.size)}`);
 }
