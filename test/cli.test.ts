@@ -39,9 +39,9 @@ interface Report {
   seed: number;
   status: string;
   exitCode: number;
-  config: { cpus: number; mode: string; scenario: string };
+  config: { cpus: number; mode: string; scenario: string; stopAtSites?: string[] };
   ops: { total: number; perOp: Record<string, number> };
-  violations: { count: number; recorded: Array<{ kind: string; heldLocks: unknown[]; trace: unknown[]; rerun?: string }> };
+  violations: { count: number; recorded: Array<{ kind: string; site: string; heldLocks: unknown[]; trace: unknown[]; rerun?: string }> };
   stalls: unknown[];
   soak: { rounds: number } | null;
   errors: string[];
@@ -112,6 +112,22 @@ describe('pmdtorture run', () => {
     expect(j.command).toContain('--seed 7');
     const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     expect(lines.filter((l) => l.type === 'violation').length).toBe(j.violations.recorded.length);
+  });
+
+  it('a run stops at the race its scenario is named for: the other sites\' violations are counted, its own splat comes first', async () => {
+    // follow-page under none: its faults (huge_pmd_share) race too, usually first.
+    const r = await cli(['run', '--scenario', 'follow-page', '--mode', 'none', '--widen', '--cpus', '2', '--seed', '3', '--duration', '60s', '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout) as Report;
+    expectValid(j);
+    expect(j.config.stopAtSites).toEqual(['follow-page']);
+    expect(j.violations.recorded.some((v) => v.site === 'follow-page')).toBe(true);
+    expect(r.stderr).toContain('stop on violation at follow-page');
+    expect(r.stderr).toMatch(/violations: [0-9,]+[^\n]*\n[^\n]*\n[^\n]*\n+=+\nBUG: pmdtorture: \S+ in follow-page /);
+    // Where the mode leaves none of the scenario's own sites open, any violation stops it.
+    const safe = await cli(['run', '--scenario', 'gup-fast', '--mode', '6.19', '--cpus', '2', '--ops', '2000', '--seed', '3', '--json', '--quiet']);
+    expect(safe.code, safe.stderr).toBe(0);
+    expect((JSON.parse(safe.stdout) as Report).config.stopAtSites).toBeUndefined();
   });
 
   it('the same --seed and --ops give identical per-op counts', async () => {

@@ -46,11 +46,19 @@ describe('gup-fast vs huge_pmd_unshare', () => {
   });
 
   for (const mode of ['6.16', '6.19', '6.2-x86']) {
-    it(`${mode}: zero violations over ${FIXED_OPS} widened operations, the sync really ran, invariants hold`, async () => {
+    const faultsRace = modeByName(mode)!.populateLock === 'ptl';
+    it(`${mode}: zero violations${faultsRace ? ' but at the fault (the populate race)' : ''} over ${FIXED_OPS} widened operations, the sync really ran, invariants hold`, async () => {
       const r = await runStress(cfg(mode, { ops: FIXED_OPS, widen: WIDEN, stopOnViolation: false }));
       expect(r.errors).toEqual([]);
       expect(r.ops).toBe(FIXED_OPS);
-      expect(r.violationCount).toBe(0);
+      // GUP-fast never grabs a bad folio; 6.2-x86's faults may race among themselves (the populate
+      // race: fault-populate's cell), and then only at the fault, and only in a run that counted one.
+      const bad = Object.entries(r.outcomes['gup-fast'] ?? {}).filter(([k, n]) => k !== 'ok' && n > 0);
+      expect(bad).toEqual([]);
+      if (faultsRace) {
+        for (const v of r.violations) expect(v.site).toBe('fault');
+        if (r.violationCount > 0) expect(r.model.populateOverwrites).toBeGreaterThan(0);
+      } else expect(r.violationCount).toBe(0);
       expect(invariantErrors(modeByName(mode)!, r.invariants.errors)).toEqual([]);
       expect(r.model.unshares).toBeGreaterThan(0);
       if (mode !== '6.2-x86') expect(r.model.syncOne).toBeGreaterThan(0);

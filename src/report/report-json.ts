@@ -78,6 +78,8 @@ export interface ConfigJson {
   widen: { prob: number; us: number; points: string[] } | null;
   lockstat: boolean;
   stopOnViolation: boolean;
+  /** Present when the run stopped only at a violation at these sites (the scenario's own, open in the mode). */
+  stopAtSites?: string[] | undefined;
   stallTimeoutMs: number;
   statIntervalMs: number;
   plant: string | null;
@@ -286,6 +288,7 @@ export function buildRunReport(r: RunResult, meta: RunMeta): RunReport {
       widen: cfg.widen ? { prob: cfg.widen.prob, us: cfg.widen.us, points: [...(cfg.widen.points ?? [])] } : null,
       lockstat: cfg.lockstat,
       stopOnViolation: cfg.stopOnViolation,
+      ...(cfg.stopOnViolation && cfg.stopAtSites !== undefined ? { stopAtSites: [...cfg.stopAtSites] } : {}),
       stallTimeoutMs: cfg.stallTimeoutMs,
       statIntervalMs: meta.statIntervalMs,
       plant: cfg.plant ?? null,

@@ -249,7 +249,7 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const out: string[] = [];
   out.push(p.bold(`pmdtorture ${r.kind}: scenario ${c.scenario}, mode ${c.mode} (truth table: ${r.expected}), ${cpusText(c)} on ${c.cores} cores${c.oversubscribed ? ' (oversubscribed)' : ''}`));
-  out.push(`${seedsOf(r)}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? 'on' : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
+  out.push(`${seedsOf(r)}; ${lengthText(r)}; widen ${c.widen ? `p=${c.widen.prob} ${c.widen.us} µs at ${c.widen.points.length ? c.widen.points.join(', ') : 'every point'}` : 'off'}; lock_stat ${c.lockstat ? 'on' : 'off'}; stop on violation ${c.stopOnViolation ? (c.stopAtSites ? `at ${c.stopAtSites.join(', ')}` : 'on') : 'off'}; stall timeout ${fmtMs(c.stallTimeoutMs)}`);
   if (r.widened) {
     // The widened points (all when none is named) and any other that waited.
     const named = new Set(c.widen?.points.map((s) => s.split(':')[0]!));
@@ -277,8 +277,11 @@ export function formatRunReport(r: RunReport, p: Paint = plain): string {
     const sitesTxt = Object.entries(v.bySite).map(([k, n]) => `${k} ${int(n)}`).join(', ');
     out.push(p.red(`violations: ${int(v.count)}${kinds ? ` — by kind: ${kinds}` : ''}`));
     if (sitesTxt) out.push(`  by site: ${sitesTxt}`);
-    const shown = v.recorded.slice(0, SPLATS_IN_FULL);
-    out.push(`  first ${shown.length} in full (${v.recorded.length} recorded${v.count > v.recorded.length ? `, the rest counted` : ''}):`, '');
+    // A run that stopped at the scenario's own sites shows the violation it stopped at first.
+    const stopAt = c.stopAtSites;
+    const aimed = stopAt ? v.recorded.filter((x) => stopAt.includes(x.site)) : [];
+    const shown = [...aimed, ...v.recorded.filter((x) => !aimed.includes(x))].slice(0, SPLATS_IN_FULL);
+    out.push(`  ${aimed.length > 0 && aimed.length < v.recorded.length ? `those at ${stopAt!.join(', ')} first, then the others: ` : 'first '}${shown.length} in full (${v.recorded.length} recorded${v.count > v.recorded.length ? `, the rest counted` : ''}):`, '');
     for (const s of shown) out.push(formatSplat(s, p), '');
   } else {
     out.push(`violations: 0${r.expected === 'race' && c.mode !== 'final' ? ' (the truth table expects a race here: try --widen or a longer run)' : ''}`, '');

@@ -79,7 +79,7 @@ export function stressOptions<T>(y: Argv<T>, d: StressDefaults, help: StressHelp
     .option('widen-us', { type: 'string', requiresArg: true, describe: 'delay length in µs (implies --widen)' })
     .option('widen-point', { type: 'string', requiresArg: true, array: true, describe: `widen only this delay point (repeatable; implies --widen): ${POINT_NAMES.join(', ')}` })
     .option('lockstat', { type: 'boolean', default: STRESS_DEFAULTS.lockstat, describe: 'collect lock_stat (--no-lockstat to switch off)' })
-    .option('stop-on-violation', { type: 'boolean', default: d.stopOnViolation, describe: 'stop at the first violation' })
+    .option('stop-on-violation', { type: 'boolean', default: d.stopOnViolation, describe: 'stop at the first violation at a call site the scenario is named for (at any site where the mode leaves none of those open); violations elsewhere are counted and reported' })
     .option('stall-timeout', { type: 'string', requiresArg: true, default: fmtMs(STRESS_DEFAULTS.stallTimeoutMs), describe: 'a CPU making no progress this long is a stall (exit 4)' })
     .option('stat-interval', { type: 'string', requiresArg: true, default: fmtMs(d.statIntervalMs), describe: 'interval of periodic stats (status lines, --events)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the JSON report on stdout (human text goes to stderr)' })
@@ -154,6 +154,7 @@ export function resolveStress(a: Raw, d: StressDefaults): StressArgs {
       widen,
       lockstat: a['lockstat'] === undefined ? STRESS_DEFAULTS.lockstat : a['lockstat'] === true,
       stopOnViolation: a['stop-on-violation'] === undefined ? d.stopOnViolation : a['stop-on-violation'] === true,
+      stopAtTargets: true,
       stallTimeoutMs,
       plant,
     },
