@@ -181,7 +181,7 @@ export function hugetlbFaultLocked(k: Kernel, vma: number, slot: number): void {
  */
 export function vmaCovering(k: Kernel, vma: number, slot: number): number {
   const s = k.s;
-  for (const v of [vma, k.spareOf(vma)]) {
+  for (let i = 0, v = vma; i < 2; i++, v = k.spareOf(vma)) {
     if ((s.vmaFlags(v) & VmaFlag.MAPPED) !== 0 && slot >= s.vmaStart(v) && slot < s.vmaEnd(v)) return v;
   }
   return -1;

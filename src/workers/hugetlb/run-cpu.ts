@@ -167,26 +167,20 @@ function runOp(
   k: Kernel, op: number, vma: number, slot: number, file: number, from: number, to: number, len: number,
   flag: boolean, shape: ModelShape, forkParent: number | undefined,
 ): void {
-  // Another slot of mm's world than `mm`, drawn from `from` (a fork's child; what exit/munmap take instead of a kept parent).
-  const other = (mm: number): number => {
-    const m0 = worldMm(shape, worldOfMm(shape, mm), 0);
-    return m0 + ((mm - m0 + 1 + (from % (shape.mms - 1))) % shape.mms);
-  };
-  const kept = (mm: number): boolean => mm === forkParent;
   switch (op) {
     case Op.fault: return opFault(k, vma, slot);
     case Op.munmap: {
       const mm = k.s.vmaMm(vma);
-      return opMunmap(k, kept(mm) ? vmaId(shape, other(mm), k.s.vmaFile(vma)) : vma);
+      return opMunmap(k, mm === forkParent ? vmaId(shape, otherMm(shape, mm, from), k.s.vmaFile(vma)) : vma);
     }
     case Op.exit: {
-      const mm = kept(k.s.vmaMm(vma)) ? other(k.s.vmaMm(vma)) : k.s.vmaMm(vma);
+      const mm = k.s.vmaMm(vma) === forkParent ? otherMm(shape, k.s.vmaMm(vma), from) : k.s.vmaMm(vma);
       return opExit(k, mm, vmasOf(shape, mm));
     }
     case Op.fork: {
       // The parent is the scenario's kept parent or the VMA's process; the child takes another slot (its process exits).
       const parent = forkParent ?? k.s.vmaMm(vma);
-      const child = other(parent);
+      const child = otherMm(shape, parent, from);
       return opFork(k, parent, child, vmasOf(shape, parent), vmasOf(shape, child));
     }
     case Op['rmap-unshare']: return opRmapUnshare(k, file, slot);
@@ -206,6 +200,12 @@ function runOp(
     case Op['gup-fast']: return opGupFast(k, vma, slot);
     default: throw new RangeError(`no such operation ${op}`);
   }
+}
+
+/** Another slot of mm's world than `mm`, drawn from `from` (a fork's child; what exit/munmap take instead of a kept parent). */
+function otherMm(shape: ModelShape, mm: number, from: number): number {
+  const m0 = worldMm(shape, worldOfMm(shape, mm), 0);
+  return m0 + ((mm - m0 + 1 + (from % (shape.mms - 1))) % shape.mms);
 }
 
 /** The mapping of every file (of its world) in process `mm`. */
