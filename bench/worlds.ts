@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
 import { deriveSeed } from '../src/shared-mem/prng.js';
 
-const OPS_PER_CPU = 150_000;
+const OPS_PER_CPU = 600_000;
 const ROUNDS = 5;
 const SEEDS = 7;
 /** Each first-violation run lasts this long (the widened first violation takes ~10–40 ms). */
