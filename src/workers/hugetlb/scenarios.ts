@@ -66,12 +66,9 @@ function walkerScenario(site: Site, description: string, extra: Partial<Record<s
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'fault-unshare', description: 'fault (huge_pte_alloc, install under the ptl) vs unmap of a sharer', targets: ['fault'], weights: { ...DESTROY, fault: 12 } },
-  // 6.2's populate race (349d1670008d): fault B of an mm finds no table to share and sits between
-  // pud_present and pud_populate under mm->page_table_lock while another mm faults a table in and
-  // fault A of B's mm shares it under that page's ptl; B's populate replaces it under A. It needs
-  // two processes whose PUD entries are both empty, so two processes and one file (an unmap
-  // empties one entry; fault-unshare's eight mappings rarely have two empty at once). madvise's
-  // unshare is the fault's partner where nothing guards the walk (none).
+  // 6.2's populate race (349d1670008d, model-notes): fault B must find no table to share, so both
+  // processes' PUD entries must be empty at once: two processes, one file. madvise's unshare is the
+  // fault's partner where nothing guards the walk (none).
   {
     name: 'fault-populate',
     description: "two faults of one mm populate its PUD entry at once: huge_pmd_share (the shared page's ptl) vs pmd_alloc (page_table_lock)",
