@@ -15,8 +15,8 @@ import { distPath } from '../workers/paths.js';
 import { setupModel } from '../workers/hugetlb/setup.js';
 import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
 import { readViolations, type ViolationRecord } from '../workers/hugetlb/violations.js';
-import { MODE_CHOICES, SITES, modeByName, siteSafe } from '../workers/hugetlb/modes.js';
-import { SCENARIO_NAMES, scenarioByName } from '../workers/hugetlb/scenarios.js';
+import { MODE_CHOICES, SITES, modeByName } from '../workers/hugetlb/modes.js';
+import { SCENARIO_NAMES, openTargetsOf, scenarioByName } from '../workers/hugetlb/scenarios.js';
 import { Abort, abortSched, createSchedBuffer, type DeadlockReport, readSchedOutcome, type SchedBufferPlan } from '../sched/controlled-waiter.js';
 import type { ControlledCpuResult, ControlledTask } from '../workers/tasks/controlled.js';
 import type { Schedule, SchedSpec } from '../sched/scheduler.js';
@@ -157,7 +157,7 @@ export function openTargets(scenario: string, mode: string): string[] {
   const sc = scenarioByName(scenario);
   const m = modeByName(mode);
   if (!sc || !m) throw new RangeError(`unknown scenario '${scenario}' or mode '${mode}'`);
-  return sc.targets.filter((s) => !siteSafe(m, s));
+  return openTargetsOf(sc, m);
 }
 
 export async function runControlled(cfg: ControlledConfig, opts: RunControlledOptions = {}): Promise<ControlledResult> {

@@ -17,10 +17,10 @@ import { Mm, Structs, ptrPage } from '../workers/hugetlb/structs.js';
 import { distPath } from '../workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cpu.js';
 import { setupModel } from '../workers/hugetlb/setup.js';
-import { modeByName, siteSafe, type ModeTable } from '../workers/hugetlb/modes.js';
+import { modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
 import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
 import { C, type IpiOpStats, readIpiByOp, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
-import { scenarioByName } from '../workers/hugetlb/scenarios.js';
+import { openTargetsOf, scenarioByName } from '../workers/hugetlb/scenarios.js';
 import { OPS, OP_NAMES, opSiteName } from '../workers/hugetlb/ops-list.js';
 import { POINT_NAMES, parseWidenPoint, pointId } from '../workers/hugetlb/points.js';
 import { readViolations, violationCount, type ViolationRecord } from '../workers/hugetlb/violations.js';
@@ -304,7 +304,8 @@ interface StressRun {
 /** The scenario's own sites `mode` leaves open, when the run stops only there (RunConfig.stopAtTargets). */
 function aimedStopSites(cfg: RunConfig, mode: ModeTable): string[] | undefined {
   if (cfg.stopAtSites !== undefined || !cfg.stopOnViolation || cfg.stopAtTargets !== true) return undefined;
-  const sites = scenarioByName(cfg.scenario)?.targets.filter((site) => !siteSafe(mode, site)) ?? [];
+  const sc = scenarioByName(cfg.scenario);
+  const sites = sc === undefined ? [] : openTargetsOf(sc, mode);
   return sites.length > 0 ? sites : undefined;
 }
 

@@ -180,11 +180,14 @@ export function hugetlbFaultLocked(k: Kernel, vma: number, slot: number): void {
  * in its spare slot; -1 when no VMA maps it. Caller holds mmap_lock (or re-checks under the VMA lock).
  */
 export function vmaCovering(k: Kernel, vma: number, slot: number): number {
+  if (mapsSlot(k, vma, slot)) return vma;
+  const spare = k.spareOf(vma);
+  return mapsSlot(k, spare, slot) ? spare : -1;
+}
+
+function mapsSlot(k: Kernel, v: number, slot: number): boolean {
   const s = k.s;
-  for (let i = 0, v = vma; i < 2; i++, v = k.spareOf(vma)) {
-    if ((s.vmaFlags(v) & VmaFlag.MAPPED) !== 0 && slot >= s.vmaStart(v) && slot < s.vmaEnd(v)) return v;
-  }
-  return -1;
+  return (s.vmaFlags(v) & VmaFlag.MAPPED) !== 0 && slot >= s.vmaStart(v) && slot < s.vmaEnd(v);
 }
 
 /**

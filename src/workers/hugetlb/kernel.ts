@@ -98,17 +98,15 @@ export class Kernel {
   private readonly stopAtSites: readonly string[] | undefined;
   private readonly instrumentWalks: boolean;
   /**
-   * A VMA's mm and an mm's root (mm->pgd) never change after setup: read once, kept local for the
-   * walk path. Its PUD index (the address) does: mremap moves a VMA (mremap.ts), so it is read
-   * from the arena at each walk.
+   * A VMA's mm never changes after setup: read once, kept local for the walk path. Its PUD index
+   * (the address) does: mremap moves a VMA (mremap.ts), so it is read from the arena at each walk.
    */
   private readonly vmaMmOf: Int32Array;
-  private readonly rootOf: Int32Array;
   /**
    * The walk path's fixed addresses, computed once so hugetlb_walk inlines into its caller (a
    * walk costs ~4 Atomics loads; each layer of call around them cost as much as one): the arena
    * word of each VMA's PUD index (the VMA's struct never moves; the index it holds does, so it is
-   * still loaded at every walk), and each mm's root table's first entry.
+   * still loaded at every walk), and each mm's root table's (mm->pgd, fixed after setup) first entry.
    */
   private readonly vmaPudAt: Int32Array;
   private readonly rootEnt: Int32Array;
@@ -170,9 +168,8 @@ export class Kernel {
     this.instrumentWalks = opts.bareWalks !== true;
     const nv = cpu.arena.config.vmas;
     this.vmaMmOf = Int32Array.from({ length: nv }, (_, v) => this.s.vmaMm(v));
-    this.rootOf = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)));
     this.vmaPudAt = Int32Array.from({ length: nv }, (_, v) => this.s.vma(v) + Vma.PUD_INDEX);
-    this.rootEnt = this.rootOf.map((root) => this.pool.entry(root, 0));
+    this.rootEnt = Int32Array.from({ length: cpu.arena.config.mms }, (_, mm) => this.pool.entry(ptrPage(this.s.ld(this.s.mm(mm) + Mm.PUD)), 0));
     this.assertWalk = opts.mode.assertWalk;
     this.guardBits = guardBitsOf(opts.mode);
     this.walker = rcuFlavour(opts.mode.walkerLock, this.rcu, this.irq);
@@ -373,8 +370,7 @@ export class Kernel {
   /** Is the walked page still linked from the walked mm's PUD entry, with the same generation? */
   private stillLinked(): boolean {
     const s = this.s;
-    const root = this.rootOf[this.wMm]!;
-    const e = s.ld(this.pool.entry(root, this.wPudIndex));
+    const e = s.ld(this.rootEnt[this.wMm]! + this.wPudIndex);
     return e !== 0 && ptrPage(e) === this.wPage && ptrTag(e) === this.wTag;
   }
 
@@ -632,7 +628,7 @@ export class Kernel {
 
   /** Word index of the PUD entry covering a VMA in its mm. */
   pudEntryAt(vma: number): number {
-    return this.pool.entry(this.rootOf[this.vmaMmOf[vma]!]!, this.s.vmaPudIndex(vma));
+    return this.rootEnt[this.vmaMmOf[vma]!]! + this.s.vmaPudIndex(vma);
   }
 
   siteInfo(site: Site): (typeof SITE_INFO)[Site] {

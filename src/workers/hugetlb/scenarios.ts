@@ -165,7 +165,12 @@ export type Expected = 'race' | 'safe';
  * their own scenarios' (fault-unshare).
  */
 export function expected(sc: Scenario, mode: ModeTable): Expected {
-  return sc.targets.every((site) => siteSafe(mode, site)) ? 'safe' : 'race';
+  return openTargetsOf(sc, mode).length === 0 ? 'safe' : 'race';
+}
+
+/** The sites a scenario is named for that `mode` leaves open: where a run or hunt aimed at it stops. */
+export function openTargetsOf(sc: Scenario, mode: ModeTable): Site[] {
+  return sc.targets.filter((site) => !siteSafe(mode, site));
 }
 
 /**
