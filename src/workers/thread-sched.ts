@@ -1,10 +1,11 @@
 /**
- * The calling thread's time on a core and waiting for one (/proc/thread-self/schedstat: ns
- * running, ns runnable but not running). A CPU worker reads it around its op loop so a benchmark
- * can tell the model's own cost (ops per second on a core) from what the host gave it (a core
- * shared with other jobs). null where /proc is not there.
+ * A thread's time on a core and waiting for one (schedstat: ns running, ns runnable but not
+ * running). A CPU worker reads its own around its op loop so a benchmark can tell the model's own
+ * cost (ops per second on a core) from what the host gave it (a core shared with other jobs); a
+ * benchmark reads the process's other threads (V8's compiler and GC helpers) the same way. null
+ * where /proc is not there.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ThreadSched {
   /** ms this thread ran, and ms it was runnable but waited for a core. */
@@ -29,4 +30,26 @@ export function threadSched(): ThreadSched | null {
 /** b - a, or null when either is missing. */
 export function schedSince(a: ThreadSched | null, b: ThreadSched | null): ThreadSched | null {
   return a && b ? { onCpuMs: b.onCpuMs - a.onCpuMs, runqueueMs: b.runqueueMs - a.runqueueMs } : null;
+}
+
+/** The ids of this process's threads now (none off Linux). */
+export function processThreads(): string[] {
+  try {
+    return readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+}
+
+/** ms on a core, summed over these threads of this process (those that have exited count 0). */
+export function threadsOnCpuMs(tids: readonly string[]): number {
+  let ms = 0;
+  for (const t of tids) {
+    try {
+      ms += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+    } catch {
+      // exited
+    }
+  }
+  return ms;
 }
