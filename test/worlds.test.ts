@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStress, type RunConfig } from '../src/engine/engine.js';
 import { runCli, type CliOut } from './run-cli.js';
+import { processThreads, threadSched, threadsOnCpuMs } from '../src/workers/thread-sched.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pmdtorture-worlds-'));
 const cli = (args: string[]): Promise<CliOut> => runCli(dir, args);
@@ -57,6 +58,21 @@ describe('worlds', () => {
       }
     }
   }, 180_000);
+
+  it.skipIf(process.platform !== 'linux')('threads of the process are timed by their schedstat (bench/worlds.ts times V8\'s helpers so): this thread\'s work shows in the sum; a thread gone counts 0', () => {
+    const tids = processThreads();
+    expect(tids.length).toBeGreaterThan(0);
+    const self0 = threadSched()!.onCpuMs;
+    const sum0 = threadsOnCpuMs(tids);
+    // Spin until this thread has had 30 ms on a core, however loaded the host (bounded at 60 s).
+    const until = Date.now() + 60_000;
+    let x = 0;
+    while (threadSched()!.onCpuMs - self0 < 30 && Date.now() < until) for (let i = 0; i < 100_000; i++) x = (x * 31 + i) | 0;
+    expect(threadSched()!.onCpuMs - self0).toBeGreaterThanOrEqual(30);
+    expect(threadsOnCpuMs(tids) - sum0).toBeGreaterThanOrEqual(30);
+    expect(threadsOnCpuMs(['0'])).toBe(0);
+    expect(x).not.toBeNaN();
+  });
 
   it('worlds share no page table: one CPU per world under mode none, widened, finds nothing in 8,000 ops (one world of 2 CPUs does)', async () => {
     const cfg = { ...base, mode: 'none', cpus: 2, ops: 8000, widen: { prob: 0.05, us: 200 } };
