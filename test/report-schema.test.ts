@@ -16,6 +16,8 @@ import { Validator } from '@cfworker/json-schema';
 import { parse as parseJunit, type TestSuites } from 'junit2json';
 import { CLI as cli, runCli, type CliOut } from './run-cli.js';
 import { statusLine } from '../stress/commands/soak.js';
+import { formatSummary } from '../src/report/report-text.js';
+import type { RunReport } from '../src/report/report-json.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const schema = JSON.parse(readFileSync(join(root, 'schema', 'report.schema.json'), 'utf8')) as Record<string, any>;
@@ -208,6 +210,8 @@ describe('soak', () => {
     expect([r['status'], r['exitCode'], r['invariants'].ok]).toEqual(['violations', 1, false]);
     expect(r['invariants'].errors[0]).toMatch(/^round 1: mm 0: PUD page \d+ has refcount 2/);
     expect(outs['soak-bad']!.stdout).toContain('status: INVARIANTS FAILED   exit 1');
+    // --quiet's summary names the first failed check.
+    expect(formatSummary(r as RunReport)).toMatch(/; invariants FAILED \(round 1: mm 0: PUD page \d+ has refcount 2[^)]*\); exit 1\n/);
     const x = (await parseJunit(readFileSync(join(dir, 'soak-bad.xml'), 'utf8'))) as TestSuites;
     expect(x.failures).toBe(1);
     expect(x.testsuite![0]!.testcase![0]!.failure![0]!.type).toBe('invariant');

@@ -227,7 +227,7 @@ export function formatSummary(r: RunReport, p: Paint = plain): string {
   const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
   return [
     `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${cpusText(c)}, ${seedsOf(r)}`,
-    `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : 'FAILED'}; exit ${r.exitCode}`,
+    `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : `FAILED${r.invariants.errors.length > 0 ? ` (${r.invariants.errors[0]}${r.invariants.errors.length > 1 ? `, and ${r.invariants.errors.length - 1} more` : ''})` : ''}`}; exit ${r.exitCode}`,
     `  re-run: ${r.command}`,
   ].join('\n');
 }
