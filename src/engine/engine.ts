@@ -193,6 +193,7 @@ export interface RunResult {
     populateOverwrites: number;
     /** fork found the child's table to be the parent's after its page count said unshared (skipped: never a ptl nested in itself). */
     forkSameTable: number;
+    forkInterimExits: number;
   };
   /** IPIs sent and acknowledged per operation (TLB flushes, tlb_remove_table_sync_one, IPI table frees). */
   ipiByOp: Record<string, IpiOpStats>;
@@ -526,6 +527,7 @@ function collectResult(run: StressRun): RunResult {
       exitMmapIpiUs: sumCounter(arena, C.EXIT_MMAP_IPI_US),
       populateOverwrites: sumCounter(arena, C.POPULATE_OVERWRITES),
       forkSameTable: sumCounter(arena, C.FORK_SAME_TABLE),
+      forkInterimExits: sumCounter(arena, C.FORK_INTERIM_EXITS),
       splits: sumCounter(arena, C.SPLITS),
       merges: sumCounter(arena, C.MERGES),
       vmaLockedFaults: sumCounter(arena, C.VMA_LOCKED_FAULTS),

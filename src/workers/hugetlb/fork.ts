@@ -11,7 +11,7 @@
 import { PageHdr } from './pool.js';
 import { LockClass } from '../../locks/classes.js';
 import type { Kernel } from './kernel.js';
-import { Folio, Pte, Vma, VmaFlag, pteFolio, ptrPage } from './structs.js';
+import { Folio, Mm, Pte, Vma, VmaFlag, pteFolio, ptrPage } from './structs.js';
 import { Oc } from './outcomes.js';
 import { Access } from './violations.js';
 import { C } from './stats.js';
@@ -19,7 +19,7 @@ import { Op } from './ops-list.js';
 import { Pt } from './points.js';
 import { hugePtepGet, hugePteNoneScan, pudRead, setHugePteAt } from './pte.js';
 import { hugePteAlloc } from './fault.js';
-import { iMmapLockWrite, iMmapUnlockWrite, opExit } from './unshare.js';
+import { iMmapLockWrite, iMmapUnlockWrite, opExit, unmapVmaAndRemap } from './unshare.js';
 import { mapUpperHalf } from './split.js';
 
 /** Copy src's present and migration entries of [from, to) into dst's empty slots, both tables' ptls held. */
@@ -111,9 +111,27 @@ function dupMapping(k: Kernel, pv: number, cv: number): void {
 }
 
 /**
+ * Whether the slot is no longer as exit left it (every mapping whole, unsplit, no table): between
+ * the exit and dup_mmap taking its mmap_lock, another CPU ran in the slot — faulted a table in
+ * (perhaps a shared one), split or moved a mapping. Caller holds the slot's mmap_lock.
+ */
+function slotUsedSinceExit(k: Kernel, mm: number, vmas: readonly number[]): boolean {
+  const s = k.s;
+  const root = ptrPage(s.ld(s.mm(mm) + Mm.PUD));
+  for (let i = 0; i < k.E; i++) if (s.ld(k.pool.entry(root, i)) !== 0) return true;
+  for (const v of vmas) {
+    if (s.vmaStart(v) !== 0 || s.vmaEnd(v) !== k.E || (s.vmaFlags(k.spareOf(v)) & VmaFlag.MAPPED) !== 0) return true;
+  }
+  return false;
+}
+
+/**
  * fork(): the slot's old process exits, then dup_mmap with both mmap_locks held for write. The
  * kernel's child is invisible until fork returns, so nothing else can lock it; here another CPU
- * may fork the other way at once, so the two mmap_locks are taken in slot order (no ABBA).
+ * may fork the other way at once, so the two mmap_locks are taken in slot order (no ABBA). Nor
+ * can the kernel's child have run before dup_mmap: a slot used in between (slotUsedSinceExit)
+ * exits again under the locks, or dup_mmap would resize a mapping whose table another process
+ * shares (the split invariant, invariants.ts) and copy into tables that are not the child's.
  */
 export function opFork(k: Kernel, parent: number, child: number, parentVmas: readonly number[], childVmas: readonly number[]): void {
   if (parent === child) return;
@@ -122,6 +140,10 @@ export function opFork(k: Kernel, parent: number, child: number, parentVmas: rea
   k.mmapWrite(a);
   k.mmapWrite(b);
   try {
+    if (slotUsedSinceExit(k, child, childVmas)) {
+      k.count(C.FORK_INTERIM_EXITS);
+      for (const v of childVmas) unmapVmaAndRemap(k, v);
+    }
     for (let f = 0; f < parentVmas.length; f++) dupMapping(k, parentVmas[f]!, childVmas[f]!);
   } finally {
     k.mmapWriteUnlock(b);

@@ -52,6 +52,8 @@ export const C = {
   EXIT_MMAP_WAIT_US: 339,
   EXIT_MMAP_IPI_US: 340,
   EXIT_MMAP_IPIS: 341,
+  /** fork found its child's slot used since the old process exited (another CPU faulted, split or moved in it): exited again. */
+  FORK_INTERIM_EXITS: 342,
   /** + point id (< 24): race-widening delays taken at each named point (Cpu.point). */
   WIDENED: 352,
   /** + op id (< 32): IPIs this CPU sent while running the op (one per other CPU per broadcast). After refhold.ts's 384..447. */
