@@ -14,8 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'dist', 'stress', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'pmdtorture-sched-cli-'));
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
+function cli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -86,5 +86,19 @@ describe('hunt and replay CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { found: boolean }).found).toBe(false);
     expect(cli(['hunt', '--sched', 'parallel']).code).toBe(2);
+  });
+
+  it('a failed end-of-run invariant check (planted) fails a controlled run and a hunt: exit 1, the check named, status invariants', () => {
+    const plant = { PMDTORTURE_TEST_PLANT_INVARIANT: '1' };
+    const run = cli(['run', '--sched', 'random', '--mode', 'final', '--ops', '40', '--seed', '3', '--quiet'], plant);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/INVARIANTS FAILED: mm 0: PUD page \d+ has refcount 2/);
+    const h = cli(['hunt', '--mode', 'final', '--ops', '40', '--iterations', '5', '--seed', '3', '--json'], plant);
+    expect(h.code, h.stderr).toBe(1);
+    expect(h.stderr).toMatch(/INVARIANTS FAILED in iteration 1 \(seed \d+, --sched \w+.*\): mm 0: PUD page \d+ has refcount 2/);
+    const j = JSON.parse(h.stdout) as { found: boolean; status: string; exitCode: number };
+    expect([j.found, j.status, j.exitCode]).toEqual([false, 'invariants', 1]);
+    // Without the plant the same run is clean.
+    expect(cli(['run', '--sched', 'random', '--mode', 'final', '--ops', '40', '--seed', '3', '--quiet']).code).toBe(0);
   });
 });

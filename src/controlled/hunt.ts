@@ -103,7 +103,7 @@ export async function hunt(cfg: HuntConfig, pool?: ControlledPool): Promise<Hunt
         return { found: true, interrupted: false, iterations: n + 1, failure: r, replayPath: path, elapsedMs: performance.now() - t0, totalSteps: total, anomalies, foundBy };
       }
       if (r.status !== 'ok') anomalies.push({ iteration: i, seed, status: r.status, errors: r.errors });
-      if (r.status === 'deadlock' || r.status === 'crashed') {
+      if (r.status === 'deadlock' || r.status === 'crashed' || r.status === 'invariants') {
         return { found: false, interrupted: false, iterations: n + 1, failure: r, elapsedMs: performance.now() - t0, totalSteps: total, anomalies };
       }
     }

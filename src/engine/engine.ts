@@ -12,13 +12,12 @@ import { CpuField, CpuState } from '../shared-mem/cpu-block.js';
 import { CPU_WORDS } from '../shared-mem/layout.js';
 import { StopState, requestStop, stopState } from '../shared-mem/ctl.js';
 import { readTrace } from '../shared-mem/trace.js';
-import { PageHdr, PagePool } from '../workers/hugetlb/pool.js';
-import { Mm, Structs, ptrPage } from '../workers/hugetlb/structs.js';
+import { PagePool } from '../workers/hugetlb/pool.js';
 import { distPath } from '../workers/paths.js';
 import type { CpuResult, CpuTask, PlantedFault } from '../workers/hugetlb/run-cpu.js';
 import { setupModel } from '../workers/hugetlb/setup.js';
 import { modeByName, type ModeTable } from '../workers/hugetlb/modes.js';
-import { checkInvariants, type InvariantResult } from '../workers/hugetlb/invariants.js';
+import { checkInvariants, plantInvariantFailure, type InvariantResult } from '../workers/hugetlb/invariants.js';
 import { C, type IpiOpStats, readIpiByOp, readOutcomes, readWidened, sumCounter } from '../workers/hugetlb/stats.js';
 import { openTargetsOf, scenarioByName } from '../workers/hugetlb/scenarios.js';
 import { OPS, OP_NAMES, opSiteName } from '../workers/hugetlb/ops-list.js';
@@ -554,11 +553,6 @@ function collectResult(run: StressRun): RunResult {
   };
 }
 
-/** The planted fault of RunConfig.plantInvariant: mm 0's root PUD page gets a second reference. */
-function plantInvariantFailure(arena: Arena): void {
-  const root = ptrPage(Atomics.load(arena.mem, new Structs(arena).mm(0) + Mm.PUD));
-  Atomics.add(arena.mem, new PagePool(arena).hdr(root) + PageHdr.REFCOUNT, 1);
-}
 
 /** ms from the run's start barrier to violation `v` (both on the trace clock), null if the run never started. */
 export function msToViolation(r: Pick<RunResult, 'firstOpTraceMs'>, v: ViolationRecord): number | null {

@@ -221,13 +221,18 @@ function worldsText(w: WorldsJson): string {
   return [`worlds: ${w.count} (CPU c works in world c mod ${w.count}, on its own processes, files and page tables)`, ...w.perWorld.map(one)].join('\n');
 }
 
+/** A failed invariant check in one line: its first error, and how many more. */
+export function invariantsText(errors: readonly string[]): string {
+  return `${errors[0] ?? 'no error recorded'}${errors.length > 1 ? `, and ${errors.length - 1} more` : ''}`;
+}
+
 /** The few lines --quiet prints. */
 export function formatSummary(r: RunReport, p: Paint = plain): string {
   const c = r.config;
   const kinds = Object.entries(r.violations.byKind).map(([k, n]) => `${k} ${int(n)}`).join(', ');
   return [
     `pmdtorture ${r.kind}: ${statusWord(r, p)} — scenario ${c.scenario}, mode ${c.mode} (expected ${r.expected}), ${cpusText(c)}, ${seedsOf(r)}`,
-    `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : `FAILED${r.invariants.errors.length > 0 ? ` (${r.invariants.errors[0]}${r.invariants.errors.length > 1 ? `, and ${r.invariants.errors.length - 1} more` : ''})` : ''}`}; exit ${r.exitCode}`,
+    `  ${opsText(r)}; violations ${int(r.violations.count)}${kinds ? ` (${kinds})` : ''}; invariants ${r.invariants.ok ? 'ok' : `FAILED${r.invariants.errors.length > 0 ? ` (${invariantsText(r.invariants.errors)})` : ''}`}; exit ${r.exitCode}`,
     `  re-run: ${r.command}`,
   ].join('\n');
 }

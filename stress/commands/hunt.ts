@@ -1,9 +1,9 @@
 /**
  * `pmdtorture hunt`: many short controlled executions with derived seeds (shuttle's check_pct
  * workflow); stops at the first violation, writes its replay file into --out and prints the path.
- * Exit 1 when a violation was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
+ * Exit 1 when a violation (or a failed end-of-run invariant check) was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
  */
-import { plural } from '../../src/report/report-text.js';
+import { invariantsText, plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modeArgOf } from '../../src/engine/design-file.js';
 import { parseChoice, parseInteger } from '../args.js';
@@ -128,6 +128,9 @@ export async function huntMain(a: Raw): Promise<number> {
   } else if (f && f.status === 'deadlock') {
     code = EXIT.stall;
     summary = `DEADLOCK in iteration ${at} (seed ${f.config.seed})\n${f.deadlock?.text ?? ''}`;
+  } else if (f && f.status === 'invariants') {
+    code = EXIT.violations;
+    summary = `INVARIANTS FAILED in iteration ${at} (seed ${f.config.seed}, --sched ${f.config.sched}${f.config.sched === 'pct' ? ` depth ${f.config.pctDepth}, ${f.config.pctSteps} steps` : ''}): ${invariantsText(f.invariants?.errors ?? [])}`;
   } else if (f && f.status === 'crashed') {
     code = EXIT.internal;
     summary = `CRASH in iteration ${at} (seed ${f.config.seed}): ${f.errors.join('; ')}`;

@@ -2,8 +2,9 @@
  * `pmdtorture run --sched random|pct`: one controlled run instead of a parallel one. A violation
  * writes a replay file (into --out, default the current directory) that `pmdtorture replay`
  * reproduces exactly. Widening is meaningless under control (only one CPU runs) and refused.
- * Exit codes as `run`: 0 ok, 1 violation, 3 crash, 4 deadlock.
+ * Exit codes as `run`: 0 ok, 1 violation or failed invariant check, 3 crash, 4 deadlock.
  */
+import { invariantsText } from '../../src/report/report-text.js';
 import { controlledConfig, runControlled } from '../../src/controlled/run.js';
 import type { SchedArgs } from '../options/sched.js';
 import { OutputDir } from '../../src/report/out-file.js';
@@ -42,6 +43,9 @@ export async function runControlledMain(args: StressArgs, sa: SchedArgs, outDir 
       const v = r.violation;
       say(formatInterleaving((again.result.interleaving ?? []).filter((e) => e.step >= v.step - 60 && e.step <= v.step + 8), v.step));
     }
+  } else if (r.status === 'invariants') {
+    code = EXIT.violations;
+    summary = `INVARIANTS FAILED: ${invariantsText(r.invariants?.errors ?? [])}`;
   } else if (r.status === 'deadlock') {
     code = EXIT.stall;
     summary = `DEADLOCK\n${r.deadlock?.text ?? ''}`;

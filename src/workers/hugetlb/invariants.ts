@@ -86,3 +86,9 @@ export function checkInvariants(arena: Arena): InvariantResult {
   }
   return { ok: errors.length === 0, errors: errors.slice(0, 50), pool: pool.counts() };
 }
+
+/** Test hook: break one invariant (mm 0's PUD page refcount one too many), to prove a failed check is reported. */
+export function plantInvariantFailure(arena: Arena): void {
+  const root = ptrPage(Atomics.load(arena.mem, new Structs(arena).mm(0) + Mm.PUD));
+  Atomics.add(arena.mem, new PagePool(arena).hdr(root) + PageHdr.REFCOUNT, 1);
+}
