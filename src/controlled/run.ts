@@ -43,12 +43,13 @@ export interface ControlledConfig extends Omit<ReplayConfig, 'arena' | 'yields' 
   /**
    * With stopOnViolation: stop only at a violation at one of these call sites (a hunt aimed at
    * the scenario's own walker; in `none` a fault races too). Violations elsewhere are counted in
-   * violationCount but are not the run's `violation`, and alone leave the status 'ok'.
+   * violationCount but are not the run's `violation`, and alone leave the status 'ok'; so does a
+   * failed invariant check.
    */
   stopAtSites?: readonly string[] | undefined;
 }
 
-/** invariants: the run ended quiescent with no violation, but the end-of-run check (invariants.ts) failed. */
+/** invariants: the run (not aimed: no stopAtSites) ended quiescent with no violation at all, but the end-of-run check (invariants.ts) failed. */
 export type ControlledStatus = 'ok' | 'violations' | 'invariants' | 'deadlock' | 'crashed' | 'step-limit' | 'timeout' | 'interrupted';
 
 export interface ControlledResult {
@@ -265,7 +266,9 @@ export async function runControlled(cfg: ControlledConfig, opts: RunControlledOp
   // Test hook (tests only, undocumented), as soak's: the end-of-run check finds a planted fault.
   if (quiescent && process.env['PMDTORTURE_TEST_PLANT_INVARIANT'] === '1') plantInvariantFailure(arena);
   const invariants = quiescent ? checkInvariants(arena) : undefined;
-  if (status === 'ok' && invariants && !invariants.ok) status = 'invariants';
+  // A check that fails where no violation explains it: corruption the model did not see happen.
+  // A run aimed at some sites (stopAtSites) leaves it, like violations elsewhere, out of its status.
+  if (status === 'ok' && stopAt === undefined && violations.length === 0 && invariants && !invariants.ok) status = 'invariants';
   return {
     config: cfg,
     sched: opts.replay ? 'replay' : cfg.sched,
