@@ -138,7 +138,7 @@ export async function huntMain(a: Raw): Promise<number> {
     code = EXIT.interrupted;
     summary = `INTERRUPTED after ${h.iterations} iterations: no violation (${h.totalSteps} steps, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   } else {
-    summary = `no violation in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
+    summary = `no violation${atTarget ? '' : ' and no failed invariant check'} in ${plural(h.iterations, 'iteration')} (${plural(h.totalSteps, 'step')}, ${(h.elapsedMs / 1000).toFixed(1)} s)`;
   }
   const rerun = ['pmdtorture', 'hunt', '--scenario', scenario, '--mode', modeArgOf(mode), '--cpus', String(cpus), '--ops', String(ops), '--iterations', String(iterations), '--seed', String(seed), '--sched', schedName, ...(!portfolio && sa.sched === 'pct' ? ['--pct-depth', String(sa.pctDepth)] : []), ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []), ...(atTarget ? ['--stop-at-target'] : [])].map(shellWord).join(' ');
   const doc = {
