@@ -33,8 +33,8 @@ const SEEDS = 7;
 /** Each first-violation run lasts this long (the widened first violation takes ~10–40 ms). */
 const HUNT_MS = 2000;
 
-/** The process's own threads before any worker exists: main, V8's platform threads, libuv's. */
-const HELPERS = processThreads();
+/** The process's own threads but the main one, before any worker exists: V8's platform threads, libuv's. */
+const HELPERS = processThreads().filter((t) => t !== String(process.pid));
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -101,6 +101,7 @@ async function pairRate(seed: number): Promise<Rate> {
 
 const CONFIGS = ['1w/1c', '1w/2c', '2w/2c', 'pair'] as const;
 type Config = (typeof CONFIGS)[number];
+const perConfig = (): Record<Config, number[]> => ({ '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] });
 const measure: Record<Config, (seed: number) => Promise<Rate>> = {
   '1w/1c': (seed) => rate(1, 1, seed),
   '1w/2c': (seed) => rate(2, 1, seed),
@@ -114,11 +115,11 @@ async function throughput(): Promise<void> {
   console.log(' whole: the whole run\'s rate, JIT warm-up included; per core: ops per second on a core, from the workers\' schedstat;');
   console.log(' helpers: V8\'s threads (TurboFan, GC) on a core, ms in the warm-up and share of a core in the steady window)');
   console.log('round   1 world/1 CPU   1 world/2 CPUs   2 worlds/2 CPUs   pair of 1-CPU runs   2w/2c vs 1w/1c   1w/2c vs 1w/1c   pair vs 1w/1c   whole 2w/2c vs 1w/1c   per core 2w/2c, pair   helpers 1w/1c, 2w/2c   load');
-  const ratio: Record<Config, number[]> = { '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] };
-  const whole: Record<Config, number[]> = { '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] };
-  const perCore: Record<Config, number[]> = { '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] };
-  const cores: Record<Config, number[]> = { '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] };
-  const helpersWarm: Record<Config, number[]> = { '1w/1c': [], '1w/2c': [], '2w/2c': [], pair: [] };
+  const ratio = perConfig();
+  const whole = perConfig();
+  const perCore = perConfig();
+  const cores = perConfig();
+  const helpersWarm = perConfig();
   let busyWindows = 0;
   for (let i = 0; i < ROUNDS; i++) {
     const seed = deriveSeed(11, i);
