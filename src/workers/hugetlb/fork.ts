@@ -85,7 +85,8 @@ function copyHugetlbPageRange(k: Kernel, dst: number, src: number): void {
 
 /**
  * The child's copy of one mapping (vm_area_dup + hugetlb_vm_op_open: same bounds, its own vma
- * lock; inserted in i_mmap under i_mmap write), then its page tables. Both VMAs write-locked.
+ * lock; inserted in i_mmap under i_mmap write), then its page tables. The parent's VMAs are
+ * write-locked here; the child's already are (opFork).
  */
 function dupMapping(k: Kernel, pv: number, cv: number): void {
   const s = k.s;
@@ -93,7 +94,7 @@ function dupMapping(k: Kernel, pv: number, cv: number): void {
   const pSpare = k.spareOf(pv);
   const cSpare = k.spareOf(cv);
   const split = (s.vmaFlags(pSpare) & VmaFlag.MAPPED) !== 0;
-  const locked = split ? [pv, pSpare, cv, cSpare] : [pv, cv];
+  const locked = split ? [pv, pSpare] : [pv];
   for (const v of locked) k.vmaStartWrite(v);
   if (split) {
     const file = s.vmaFile(pv);
@@ -129,9 +130,11 @@ function slotUsedSinceExit(k: Kernel, mm: number, vmas: readonly number[]): bool
  * fork(): the slot's old process exits, then dup_mmap with both mmap_locks held for write. The
  * kernel's child is invisible until fork returns, so nothing else can lock it; here another CPU
  * may fork the other way at once, so the two mmap_locks are taken in slot order (no ABBA). Nor
- * can the kernel's child have run before dup_mmap: a slot used in between (slotUsedSinceExit)
- * exits again under the locks, or dup_mmap would resize a mapping whose table another process
- * shares (the split invariant, invariants.ts) and copy into tables that are not the child's.
+ * can the kernel's child have run before dup_mmap, or run during it: here the slot's VMAs are
+ * write-locked (vma_start_write) for the whole dup, since a fault under a per-VMA lock takes no
+ * mmap_lock, and a slot used since the exit (slotUsedSinceExit) exits again first. Otherwise
+ * dup_mmap would resize a mapping whose table another process shares (the split invariant,
+ * invariants.ts) and copy into tables that are not the child's.
  */
 export function opFork(k: Kernel, parent: number, child: number, parentVmas: readonly number[], childVmas: readonly number[]): void {
   if (parent === child) return;
@@ -139,13 +142,16 @@ export function opFork(k: Kernel, parent: number, child: number, parentVmas: rea
   const [a, b] = parent < child ? [parent, child] : [child, parent];
   k.mmapWrite(a);
   k.mmapWrite(b);
+  const held = childVmas.flatMap((v) => [v, k.spareOf(v)]);
+  for (const v of held) k.vmaStartWrite(v);
   try {
     if (slotUsedSinceExit(k, child, childVmas)) {
       k.count(C.FORK_INTERIM_EXITS);
-      for (const v of childVmas) unmapVmaAndRemap(k, v);
+      for (const v of childVmas) unmapVmaAndRemap(k, v, true);
     }
     for (let f = 0; f < parentVmas.length; f++) dupMapping(k, parentVmas[f]!, childVmas[f]!);
   } finally {
+    for (const v of held.reverse()) k.vmaEndWrite(v);
     k.mmapWriteUnlock(b);
     k.mmapWriteUnlock(a);
   }

@@ -174,16 +174,19 @@ function unmapHugepageRangeFinal(k: Kernel, vma: number, file: number): void {
  * Unmap a mapping — both halves if it is split — and map it again whole, as munmap + mmap of
  * the same range: caller holds mmap write. vma_start_write on each VMA, unmap_vmas (the final
  * unmap), unlink_file_vma, free_pgtables (one PUD entry for both halves), then mmap, which
- * allocates a new hugetlb vma lock (hugetlb_vma_lock_alloc).
+ * allocates a new hugetlb vma lock (hugetlb_vma_lock_alloc). vmaWriteHeld: the caller already
+ * holds vma_start_write on the VMA and its spare (fork's child).
  */
-export function unmapVmaAndRemap(k: Kernel, vma: number): void {
+export function unmapVmaAndRemap(k: Kernel, vma: number, vmaWriteHeld = false): void {
   const s = k.s;
   const file = s.vmaFile(vma);
   if ((s.vmaFlags(vma) & VmaFlag.MAPPED) === 0) return;
   const spare = k.spareOf(vma);
   const split = (s.vmaFlags(spare) & VmaFlag.MAPPED) !== 0;
-  k.vmaStartWrite(vma);
-  if (split) k.vmaStartWrite(spare);
+  if (!vmaWriteHeld) {
+    k.vmaStartWrite(vma);
+    if (split) k.vmaStartWrite(spare);
+  }
   unmapHugepageRangeFinal(k, vma, file);
   if (split) unmapHugepageRangeFinal(k, spare, file);
   setInImmap(k, vma, file, false);
@@ -202,8 +205,10 @@ export function unmapVmaAndRemap(k: Kernel, vma: number): void {
   Atomics.store(k.mem, at + Vma.VMA_LOCK_REF, 1);
   Atomics.add(k.mem, at + Vma.MAPS, 1);
   setInImmap(k, vma, file, true);
-  if (split) k.vmaEndWrite(spare);
-  k.vmaEndWrite(vma);
+  if (!vmaWriteHeld) {
+    if (split) k.vmaEndWrite(spare);
+    k.vmaEndWrite(vma);
+  }
 }
 
 /** munmap + mmap of one VMA. */
