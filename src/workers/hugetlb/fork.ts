@@ -113,8 +113,9 @@ function dupMapping(k: Kernel, pv: number, cv: number): void {
 
 /**
  * Whether the slot is no longer as exit left it (every mapping whole, unsplit, no table): between
- * the exit and dup_mmap taking its mmap_lock, another CPU ran in the slot — faulted a table in
- * (perhaps a shared one), split or moved a mapping. Caller holds the slot's mmap_lock and vma_start_write.
+ * the exit and dup_mmap taking its locks, another CPU ran in the slot — faulted a table in
+ * (perhaps a shared one), split or moved a mapping. Caller holds the slot's mmap_lock and
+ * vma_start_write on its VMAs.
  */
 function slotUsedSinceExit(k: Kernel, mm: number, vmas: readonly number[]): boolean {
   const s = k.s;
