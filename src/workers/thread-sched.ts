@@ -15,12 +15,17 @@ export interface ThreadSched {
 
 let unavailable = process.platform !== 'linux';
 
+/** One schedstat file read (throws where it is missing or malformed). */
+function readSchedstat(path: string): ThreadSched {
+  const [run, wait] = readFileSync(path, 'latin1').split(' ').map(Number);
+  if (!Number.isFinite(run) || !Number.isFinite(wait)) throw new Error('schedstat');
+  return { onCpuMs: run! / 1e6, runqueueMs: wait! / 1e6 };
+}
+
 export function threadSched(): ThreadSched | null {
   if (unavailable) return null;
   try {
-    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ').map(Number);
-    if (!Number.isFinite(run) || !Number.isFinite(wait)) throw new Error('schedstat');
-    return { onCpuMs: run! / 1e6, runqueueMs: wait! / 1e6 };
+    return readSchedstat('/proc/thread-self/schedstat');
   } catch {
     unavailable = true;
     return null;
@@ -46,7 +51,7 @@ export function threadsOnCpuMs(tids: readonly string[]): number {
   let ms = 0;
   for (const t of tids) {
     try {
-      ms += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+      ms += readSchedstat(`/proc/self/task/${t}/schedstat`).onCpuMs;
     } catch {
       // exited
     }

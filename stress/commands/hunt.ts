@@ -1,7 +1,8 @@
 /**
  * `pmdtorture hunt`: many short controlled executions with derived seeds (shuttle's check_pct
  * workflow); stops at the first violation, writes its replay file into --out and prints the path.
- * Exit 1 when a violation (or a failed end-of-run invariant check) was found, 0 when none in N iterations, 4 on a deadlock, 3 on a crash.
+ * Exit 1 when a violation (or a failed end-of-run invariant check) was found, 0 when none in N
+ * iterations, 4 on a deadlock, 3 on a crash.
  */
 import { invariantsText, plural } from '../../src/report/report-text.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
